@@ -1,0 +1,354 @@
+//! Commands: what callers ask of a complaint, imperative. Each body is what the HTTP API
+//! and NATS intake accept, so unknown fields are refused.
+
+use crate::events::{OutOfTimeDecision, Person, Recommendation, ResponseLetter, SourceReference};
+use crate::reference::*;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// A command with the civil date (Europe/London) on which the caller issued it; business
+/// dates after that day are refused, and the domain never reads a clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComplaintCommand {
+    /// Today, as the gateway saw it.
+    pub issued_on: NaiveDate,
+    /// What to do.
+    pub action: ComplaintAction,
+}
+
+/// Every command the aggregate handles.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)] // each variant is documented on its body type
+pub enum ComplaintAction {
+    Receive(ReceiveComplaint),
+    AcceptOutOfTime(AcceptOutOfTime),
+    Acknowledge(AcknowledgeComplaint),
+    RequestConsent(RequestConsent),
+    RecordConsent(RecordConsent),
+    LapseConsent(LapseConsent),
+    AssessRisk(AssessRisk),
+    AgreeResponsePlan(AgreeResponsePlan),
+    StopClock(StopClock),
+    RestartClock(RestartClock),
+    NotifyDelay(NotifyDelay),
+    SendResponse(SendResponse),
+    Escalate(EscalateComplaint),
+    ReferToOmbudsman(ReferToOmbudsman),
+    RecordOmbudsmanDecision(RecordOmbudsmanDecision),
+    RecordLearning(RecordLearning),
+    Close(CloseComplaint),
+    Reopen(ReopenComplaint),
+}
+
+impl ComplaintAction {
+    /// Stable name, used in metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ComplaintAction::Receive(_) => "receive",
+            ComplaintAction::AcceptOutOfTime(_) => "accept_out_of_time",
+            ComplaintAction::Acknowledge(_) => "acknowledge",
+            ComplaintAction::RequestConsent(_) => "request_consent",
+            ComplaintAction::RecordConsent(_) => "record_consent",
+            ComplaintAction::LapseConsent(_) => "lapse_consent",
+            ComplaintAction::AssessRisk(_) => "assess_risk",
+            ComplaintAction::AgreeResponsePlan(_) => "agree_response_plan",
+            ComplaintAction::StopClock(_) => "stop_clock",
+            ComplaintAction::RestartClock(_) => "restart_clock",
+            ComplaintAction::NotifyDelay(_) => "notify_delay",
+            ComplaintAction::SendResponse(_) => "send_response",
+            ComplaintAction::Escalate(_) => "escalate",
+            ComplaintAction::ReferToOmbudsman(_) => "refer_to_ombudsman",
+            ComplaintAction::RecordOmbudsmanDecision(_) => "record_ombudsman_decision",
+            ComplaintAction::RecordLearning(_) => "record_learning",
+            ComplaintAction::Close(_) => "close",
+            ComplaintAction::Reopen(_) => "reopen",
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Record a complaint as received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveComplaint {
+    /// The responsible body (ODS code or local identifier).
+    pub organisation_id: String,
+    /// The day the body received it; the clocks start from here.
+    pub received_on: NaiveDate,
+    /// How it was made (R-ACK-1).
+    pub channel: Channel,
+    /// Provider or commissioner (R-SCOPE-3); provider when not said.
+    #[serde(default)]
+    pub route: Option<Route>,
+    /// At least one subject area (R-KO-7).
+    pub subject_areas: Vec<SubjectArea>,
+    /// The service area (R-KO-8).
+    #[serde(default)]
+    pub service_area: Option<ServiceArea>,
+    /// Staff groups concerned (R-KO-8).
+    #[serde(default)]
+    pub staff_groups: Vec<StaffGroup>,
+    /// The complaint in the complainant's words.
+    pub description: String,
+    /// Who complains.
+    pub complainant: Person,
+    /// Why someone else complains for the person affected (R-WHO-2).
+    #[serde(default)]
+    pub representation_basis: Option<RepresentationBasis>,
+    /// The person the complaint is about, when it is made on their behalf.
+    #[serde(default)]
+    pub person_affected: Option<Person>,
+    /// Whether that person's consent is needed; by default from the representation basis (R-WHO-5).
+    #[serde(default)]
+    pub consent_required: Option<bool>,
+    /// When the matter complained about happened (R-TL-1).
+    #[serde(default)]
+    pub matter_occurred_on: Option<NaiveDate>,
+    /// When the complainant became aware of it (R-TL-1).
+    #[serde(default)]
+    pub matter_came_to_notice_on: Option<NaiveDate>,
+    /// The frontline system's own reference, for idempotent intake.
+    #[serde(default)]
+    pub source: Option<SourceReference>,
+    /// For an out-of-time complaint, the decision to accept it (R-TL-2).
+    #[serde(default)]
+    pub out_of_time_decision: Option<OutOfTimeDecision>,
+}
+
+/// Accept an out-of-time complaint for investigation (R-TL-2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptOutOfTime {
+    /// The day of the decision.
+    pub accepted_on: NaiveDate,
+    /// The complainant had good reason for not complaining in time.
+    pub good_reason_for_delay: bool,
+    /// It is still possible to investigate effectively and fairly.
+    pub fair_investigation_possible: bool,
+    /// Who decided (staff identifier).
+    pub decided_by: String,
+    /// Why.
+    pub rationale: String,
+}
+
+/// Acknowledge the complaint (R-ACK-3, R-ACK-5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeComplaint {
+    /// The day of the acknowledgement (oral or written).
+    pub acknowledged_on: NaiveDate,
+    /// Whether the offer to discuss handling and the response period was made.
+    #[serde(default = "default_true")]
+    pub discussion_offered: bool,
+}
+
+/// Ask the person affected for consent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestConsent {
+    /// The day of the request.
+    pub requested_on: NaiveDate,
+}
+
+/// Record the person affected's answer on consent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordConsent {
+    /// Given or refused.
+    pub decision: crate::events::ConsentDecision,
+    /// The day the answer arrived.
+    pub decided_on: NaiveDate,
+    /// What evidences it (signed form, LPA, letters of administration).
+    #[serde(default)]
+    pub evidence: Option<String>,
+}
+
+/// Record that consent did not arrive in time; closes the complaint (R-WHO-6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LapseConsent {
+    /// The day the lapse is recorded (on or after the lapse date).
+    pub lapsed_on: NaiveDate,
+}
+
+/// Grade (or regrade) the risk (R-RISK-1/2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessRisk {
+    /// The day of the assessment.
+    pub assessed_on: NaiveDate,
+    /// A seriousness level of the organisation's matrix (name or 1-based number).
+    pub seriousness: String,
+    /// Likelihood of recurrence.
+    pub likelihood: Likelihood,
+}
+
+/// Agree (or set, when the complainant declines) the response period (R-ACK-5, R-RESP-4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreeResponsePlan {
+    /// The day it was agreed or notified.
+    pub agreed_on: NaiveDate,
+    /// The day the response is due.
+    pub response_due_on: NaiveDate,
+    /// How the complainant answered the offer to discuss.
+    #[serde(default)]
+    pub discussion_outcome: Option<DiscussionOutcome>,
+}
+
+/// Stop the response clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopClock {
+    /// The first day the clock does not run.
+    pub stopped_on: NaiveDate,
+    /// Why (e.g. awaiting information the complainant is to send).
+    pub reason: String,
+}
+
+/// Restart the response clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartClock {
+    /// The day the clock runs again.
+    pub restarted_on: NaiveDate,
+}
+
+/// Tell the complainant why the response is delayed (R-RESP-3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyDelay {
+    /// The day of the letter.
+    pub notified_on: NaiveDate,
+    /// Why the response is late.
+    pub reason: String,
+    /// When the response is now expected.
+    #[serde(default)]
+    pub expected_response_on: Option<NaiveDate>,
+}
+
+/// Send the signed written response (R-RESP-2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendResponse {
+    /// The day it was sent.
+    pub sent_on: NaiveDate,
+    /// Upheld, partially upheld or not upheld.
+    pub outcome: Outcome,
+    /// Staff identifier of the signatory.
+    pub signed_by: String,
+    /// The signatory's capacity.
+    pub signed_as: SignedAs,
+    /// The ombudsman (or both) the letter tells the complainant they may go to.
+    pub ombudsman_rights: Vec<Ombudsman>,
+    /// The letter's statutory content.
+    pub letter: ResponseLetter,
+}
+
+/// Escalate to internal review (stage 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateComplaint {
+    /// The day the complainant asked for review.
+    pub escalated_on: NaiveDate,
+    /// What the complainant is unhappy with.
+    pub reason: String,
+}
+
+/// Record that the body was told the complaint went to an ombudsman (R-OMB-1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferToOmbudsman {
+    /// PHSO or LGSCO.
+    pub ombudsman: Ombudsman,
+    /// The day the body was informed.
+    pub informed_on: NaiveDate,
+    /// The ombudsman's case reference.
+    #[serde(default)]
+    pub ombudsman_reference: Option<String>,
+}
+
+/// Record an ombudsman's decision (R-OMB-2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordOmbudsmanDecision {
+    /// PHSO or LGSCO.
+    pub ombudsman: Ombudsman,
+    /// The day of the decision.
+    pub decided_on: NaiveDate,
+    /// What was decided.
+    pub decision: OmbudsmanDecision,
+    /// Recommendations, with due dates.
+    #[serde(default)]
+    pub recommendations: Vec<Recommendation>,
+}
+
+/// Record a lesson learnt or an improvement action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordLearning {
+    /// The day it was recorded.
+    pub recorded_on: NaiveDate,
+    /// Lesson or action.
+    pub kind: LearningKind,
+    /// For the annual report: must not contain personal data.
+    pub summary: String,
+    /// For an action, when it is to be done.
+    #[serde(default)]
+    pub action_due_on: Option<NaiveDate>,
+}
+
+/// Close the complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseComplaint {
+    /// The day of closure.
+    pub closed_on: NaiveDate,
+    /// Why.
+    pub reason: ClosureReason,
+    /// For `excluded`: which paragraph of regulation 8(1).
+    #[serde(default)]
+    pub exclusion_category: Option<ExclusionCategory>,
+    /// For `transferred`: the receiving organisation.
+    #[serde(default)]
+    pub transferred_to: Option<String>,
+}
+
+/// Reopen a closed complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenComplaint {
+    /// The day of reopening.
+    pub reopened_on: NaiveDate,
+    /// Why.
+    pub reason: String,
+}
+
+impl ComplaintAction {
+    /// The business day the command says something happened on.
+    pub fn occurred_on(&self) -> NaiveDate {
+        match self {
+            ComplaintAction::Receive(c) => c.received_on,
+            ComplaintAction::AcceptOutOfTime(c) => c.accepted_on,
+            ComplaintAction::Acknowledge(c) => c.acknowledged_on,
+            ComplaintAction::RequestConsent(c) => c.requested_on,
+            ComplaintAction::RecordConsent(c) => c.decided_on,
+            ComplaintAction::LapseConsent(c) => c.lapsed_on,
+            ComplaintAction::AssessRisk(c) => c.assessed_on,
+            ComplaintAction::AgreeResponsePlan(c) => c.agreed_on,
+            ComplaintAction::StopClock(c) => c.stopped_on,
+            ComplaintAction::RestartClock(c) => c.restarted_on,
+            ComplaintAction::NotifyDelay(c) => c.notified_on,
+            ComplaintAction::SendResponse(c) => c.sent_on,
+            ComplaintAction::Escalate(c) => c.escalated_on,
+            ComplaintAction::ReferToOmbudsman(c) => c.informed_on,
+            ComplaintAction::RecordOmbudsmanDecision(c) => c.decided_on,
+            ComplaintAction::RecordLearning(c) => c.recorded_on,
+            ComplaintAction::Close(c) => c.closed_on,
+            ComplaintAction::Reopen(c) => c.reopened_on,
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The one error type of the domain crate: one variant per rule that refuses a command.
+
+use chrono::NaiveDate;
+
+/// Every reason the domain refuses a command or its reference data. Messages are
+/// lowercase and safe to show to callers: they never contain personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[allow(missing_docs)] // the message says what each field is
+pub enum ComplaintError {
+    #[error("{field} is invalid: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+    #[error("{field} is after today ({today})")]
+    DateInFuture { field: &'static str, today: NaiveDate },
+    #[error("{field} is before the complaint was received ({received_on})")]
+    DateBeforeReceipt { field: &'static str, received_on: NaiveDate },
+    #[error("{field} is before {earlier} ({earlier_on})")]
+    DateOutOfOrder { field: &'static str, earlier: &'static str, earlier_on: NaiveDate },
+    #[error("no complaint has been received under this id")]
+    NotReceived,
+    #[error("the complaint has already been received")]
+    AlreadyReceived,
+    #[error("a representation basis is needed when someone complains for another person")]
+    RepresentationBasisMissing,
+    #[error("the complaint has already been acknowledged")]
+    AlreadyAcknowledged,
+    #[error("the complaint is closed")]
+    AlreadyClosed,
+    #[error("the complaint is not closed")]
+    NotClosed,
+    #[error("the complaint is in time: no out-of-time decision is needed")]
+    NotOutOfTime,
+    #[error("the out-of-time complaint has already been accepted")]
+    OutOfTimeAlreadyAccepted,
+    #[error("an out-of-time complaint may be accepted only with good reason for the delay and a fair investigation still possible")]
+    OutOfTimeGroundsNotMet,
+    #[error("the complaint was made after the 12-month time limit and has not been accepted for investigation")]
+    OutOfTimeNotAccepted,
+    #[error("this complaint does not need anyone's consent")]
+    ConsentNotRequired,
+    #[error("consent has already been requested")]
+    ConsentAlreadyRequested,
+    #[error("consent has already been given or refused")]
+    ConsentAlreadyDecided,
+    #[error("the person's consent is still outstanding")]
+    ConsentOutstanding,
+    #[error("consent does not lapse before {lapses_on}")]
+    ConsentNotYetLapsed { lapses_on: NaiveDate },
+    #[error("the organisation's policy sets no consent deadline")]
+    ConsentLapseNotConfigured,
+    #[error("unknown seriousness `{seriousness}`, expected one of: {levels}")]
+    UnknownSeriousness { seriousness: String, levels: String },
+    #[error("the response clock is already stopped")]
+    ClockAlreadyStopped,
+    #[error("the response clock is not stopped")]
+    ClockNotStopped,
+    #[error("a response has already been sent at this stage")]
+    ResponseAlreadySent,
+    #[error("the response must be signed by the responsible person or an authorised delegate")]
+    UnsignedResponse,
+    #[error("the response must tell the complainant of their right to go to the ombudsman")]
+    MissingOmbudsmanRights,
+    #[error("the response letter is missing: {missing}")]
+    IncompleteResponse { missing: String },
+    #[error("there is no response to review: a complaint is escalated after its first response")]
+    NoResponseToEscalate,
+    #[error("the complaint is already at internal review")]
+    AlreadyEscalated,
+    #[error("referral before a final response is possible only once the response is overdue (due {response_due})")]
+    ReferralBeforeFinalResponse { response_due: String },
+    #[error("the complaint is already with the {ombudsman} without a decision")]
+    AlreadyReferred { ombudsman: String },
+    #[error("the complaint has not been referred to the {ombudsman}")]
+    NotReferred { ombudsman: String },
+    #[error("the {ombudsman}'s decision has already been recorded")]
+    OmbudsmanDecisionAlreadyRecorded { ombudsman: String },
+    #[error("a complaint is resolved only once a response has been sent")]
+    ResolvedWithoutResponse,
+    #[error("closure reason `{reason}` does not apply: {why}")]
+    ClosureReasonNotApplicable { reason: &'static str, why: String },
+    #[error("invalid calendar data: {reason}")]
+    InvalidCalendar { reason: String },
+}
+
+impl ComplaintError {
+    /// A stable kebab-case code per rule, for problem `type` URIs and metrics.
+    pub fn code(&self) -> &'static str {
+        use ComplaintError::*;
+        match self {
+            InvalidField { .. } => "invalid-field",
+            DateInFuture { .. } => "date-in-future",
+            DateBeforeReceipt { .. } => "date-before-receipt",
+            DateOutOfOrder { .. } => "date-out-of-order",
+            NotReceived => "not-received",
+            AlreadyReceived => "already-received",
+            RepresentationBasisMissing => "representation-basis-missing",
+            AlreadyAcknowledged => "already-acknowledged",
+            AlreadyClosed => "already-closed",
+            NotClosed => "not-closed",
+            NotOutOfTime => "not-out-of-time",
+            OutOfTimeAlreadyAccepted => "out-of-time-already-accepted",
+            OutOfTimeGroundsNotMet => "out-of-time-grounds-not-met",
+            OutOfTimeNotAccepted => "out-of-time-not-accepted",
+            ConsentNotRequired => "consent-not-required",
+            ConsentAlreadyRequested => "consent-already-requested",
+            ConsentAlreadyDecided => "consent-already-decided",
+            ConsentOutstanding => "consent-outstanding",
+            ConsentNotYetLapsed { .. } => "consent-not-yet-lapsed",
+            ConsentLapseNotConfigured => "consent-lapse-not-configured",
+            UnknownSeriousness { .. } => "unknown-seriousness",
+            ClockAlreadyStopped => "clock-already-stopped",
+            ClockNotStopped => "clock-not-stopped",
+            ResponseAlreadySent => "response-already-sent",
+            UnsignedResponse => "unsigned-response",
+            MissingOmbudsmanRights => "missing-ombudsman-rights",
+            IncompleteResponse { .. } => "incomplete-response",
+            NoResponseToEscalate => "no-response-to-escalate",
+            AlreadyEscalated => "already-escalated",
+            ReferralBeforeFinalResponse { .. } => "referral-before-final-response",
+            AlreadyReferred { .. } => "already-referred",
+            NotReferred { .. } => "not-referred",
+            OmbudsmanDecisionAlreadyRecorded { .. } => "ombudsman-decision-already-recorded",
+            ResolvedWithoutResponse => "resolved-without-response",
+            ClosureReasonNotApplicable { .. } => "closure-reason-not-applicable",
+            InvalidCalendar { .. } => "invalid-calendar",
+        }
+    }
+
+    /// The request field the error is about, when there is one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ComplaintError::InvalidField { field, .. }
+            | ComplaintError::DateInFuture { field, .. }
+            | ComplaintError::DateBeforeReceipt { field, .. }
+            | ComplaintError::DateOutOfOrder { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}

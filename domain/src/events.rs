@@ -1,0 +1,293 @@
+//! Events: the facts recorded about a complaint, past tense, as told.
+//!
+//! Deadlines are never stored here: they are derived from these facts by the policy
+//! functions and the calendar in force. Personal data and free text sit in
+//! [`Confidential`] fields only, so they can be encrypted per data subject later without a
+//! new event version.
+
+use crate::reference::*;
+use chrono::NaiveDate;
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+/// A field holding personal data or free text that may contain it. Serialised as the
+/// value itself today; the wrapper marks what exports strip and what crypto-shredding
+/// will seal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Confidential<T>(pub T);
+
+/// A person named in a complaint. Special-category data: only ever inside [`Confidential`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// Full name as given.
+    pub name: String,
+    /// Email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Telephone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Postal address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Date of birth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<NaiveDate>,
+    /// NHS number or local identifier of the person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+}
+
+/// The personal part of a received complaint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ComplaintParticulars {
+    /// Who made the complaint.
+    pub complainant: Person,
+    /// The person the complaint is about, when someone complains on their behalf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_affected: Option<Person>,
+    /// The complaint in the complainant's words.
+    pub description: String,
+}
+
+/// Where a frontline system recorded the complaint first; the pair identifies it for
+/// idempotent intake.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceReference {
+    /// The sending system, e.g. `pals-desk`.
+    pub system: String,
+    /// Its reference for the complaint.
+    pub reference: String,
+}
+
+/// The response letter's statutory content (R-RESP-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseLetter {
+    /// (i) How the complaint was considered.
+    pub how_considered: String,
+    /// (ii) The conclusions reached, including matters needing remedial action.
+    pub conclusions: String,
+    /// (iii) Whether the body is satisfied the necessary action has been or will be taken.
+    pub actions: String,
+}
+
+/// The decision on an out-of-time complaint (R-TL-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutOfTimeDecision {
+    /// The complainant had good reason for not complaining in time.
+    pub good_reason_for_delay: bool,
+    /// It is still possible to investigate effectively and fairly.
+    pub fair_investigation_possible: bool,
+    /// Who decided (staff identifier).
+    pub decided_by: String,
+    /// Why.
+    pub rationale: Confidential<String>,
+}
+
+/// An ombudsman's recommendation (R-OMB-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recommendation {
+    /// What the ombudsman asks the body to do.
+    pub description: String,
+    /// When it is to be done by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_on: Option<NaiveDate>,
+}
+
+/// Whether the person affected consented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentDecision {
+    /// Consent given.
+    Given,
+    /// Consent refused.
+    Refused,
+}
+
+/// Everything that can happen to a complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)] // each field is documented on the command that produces it
+pub enum ComplaintEvent {
+    /// The body received a complaint.
+    ComplaintReceived {
+        organisation_id: String,
+        received_on: NaiveDate,
+        channel: Channel,
+        route: Route,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        representation_basis: Option<RepresentationBasis>,
+        consent_required: bool,
+        subject_areas: Vec<SubjectArea>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service_area: Option<ServiceArea>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        staff_groups: Vec<StaffGroup>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        matter_occurred_on: Option<NaiveDate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        matter_came_to_notice_on: Option<NaiveDate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<SourceReference>,
+        particulars: Confidential<ComplaintParticulars>,
+    },
+    /// An out-of-time complaint was accepted for investigation (R-TL-2).
+    OutOfTimeAccepted { accepted_on: NaiveDate, decision: OutOfTimeDecision },
+    /// The complaint was acknowledged (R-ACK-3, R-ACK-5).
+    ComplaintAcknowledged {
+        acknowledged_on: NaiveDate,
+        /// After the third working day, as judged by the calendar in force when recorded.
+        late: bool,
+        discussion_offered: bool,
+    },
+    /// The person affected was asked for consent.
+    ConsentRequested { requested_on: NaiveDate },
+    /// The person affected consented.
+    ConsentGiven {
+        given_on: NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        evidence: Option<Confidential<String>>,
+    },
+    /// The person affected refused consent.
+    ConsentRefused { refused_on: NaiveDate },
+    /// Consent did not arrive within the organisation's deadline (R-WHO-6).
+    ConsentLapsed { lapsed_on: NaiveDate },
+    /// The risk was graded or regraded.
+    RiskAssessed {
+        assessed_on: NaiveDate,
+        seriousness: String,
+        likelihood: Likelihood,
+        rating: RiskRating,
+        matrix: String,
+    },
+    /// A response period was agreed or set (R-ACK-5) or extended (R-RESP-4).
+    ResponsePlanAgreed {
+        agreed_on: NaiveDate,
+        response_due_on: NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        discussion_outcome: Option<DiscussionOutcome>,
+    },
+    /// The response clock was stopped.
+    ClockStopped { stopped_on: NaiveDate, reason: Confidential<String> },
+    /// The response clock was restarted.
+    ClockRestarted { restarted_on: NaiveDate },
+    /// The complainant was told why the response is delayed (R-RESP-3).
+    DelayNotified {
+        notified_on: NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_response_on: Option<NaiveDate>,
+        reason: Confidential<String>,
+    },
+    /// The signed written response was sent (R-RESP-2).
+    ResponseSent {
+        sent_on: NaiveDate,
+        stage: u8,
+        outcome: Outcome,
+        signed_by: String,
+        signed_as: SignedAs,
+        ombudsman_rights: Vec<Ombudsman>,
+        letter: Confidential<ResponseLetter>,
+    },
+    /// The complainant asked for an internal review (stage 2).
+    ComplaintEscalated { escalated_on: NaiveDate, reason: Confidential<String> },
+    /// The body was informed the complaint went to an ombudsman (R-OMB-1).
+    ReferredToOmbudsman {
+        ombudsman: Ombudsman,
+        informed_on: NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ombudsman_reference: Option<String>,
+    },
+    /// The ombudsman's decision (R-OMB-2).
+    OmbudsmanDecisionRecorded {
+        ombudsman: Ombudsman,
+        decided_on: NaiveDate,
+        decision: OmbudsmanDecision,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        recommendations: Vec<Recommendation>,
+    },
+    /// A lesson learnt or an improvement action (R-AR-1 items 5 and 6).
+    LearningRecorded {
+        recorded_on: NaiveDate,
+        kind: LearningKind,
+        /// Written for the annual report: no personal data.
+        summary: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        action_due_on: Option<NaiveDate>,
+    },
+    /// The complaint was closed.
+    ComplaintClosed {
+        closed_on: NaiveDate,
+        reason: ClosureReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exclusion_category: Option<ExclusionCategory>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transferred_to: Option<String>,
+    },
+    /// A closed complaint was reopened.
+    ComplaintReopened { reopened_on: NaiveDate, reason: Confidential<String> },
+}
+
+impl ComplaintEvent {
+    /// Every event type name, as stored in the log.
+    pub const TYPES: &'static [&'static str] = &[
+        "ComplaintReceived",
+        "OutOfTimeAccepted",
+        "ComplaintAcknowledged",
+        "ConsentRequested",
+        "ConsentGiven",
+        "ConsentRefused",
+        "ConsentLapsed",
+        "RiskAssessed",
+        "ResponsePlanAgreed",
+        "ClockStopped",
+        "ClockRestarted",
+        "DelayNotified",
+        "ResponseSent",
+        "ComplaintEscalated",
+        "ReferredToOmbudsman",
+        "OmbudsmanDecisionRecorded",
+        "LearningRecorded",
+        "ComplaintClosed",
+        "ComplaintReopened",
+    ];
+
+    /// The variant name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ComplaintEvent::ComplaintReceived { .. } => "ComplaintReceived",
+            ComplaintEvent::OutOfTimeAccepted { .. } => "OutOfTimeAccepted",
+            ComplaintEvent::ComplaintAcknowledged { .. } => "ComplaintAcknowledged",
+            ComplaintEvent::ConsentRequested { .. } => "ConsentRequested",
+            ComplaintEvent::ConsentGiven { .. } => "ConsentGiven",
+            ComplaintEvent::ConsentRefused { .. } => "ConsentRefused",
+            ComplaintEvent::ConsentLapsed { .. } => "ConsentLapsed",
+            ComplaintEvent::RiskAssessed { .. } => "RiskAssessed",
+            ComplaintEvent::ResponsePlanAgreed { .. } => "ResponsePlanAgreed",
+            ComplaintEvent::ClockStopped { .. } => "ClockStopped",
+            ComplaintEvent::ClockRestarted { .. } => "ClockRestarted",
+            ComplaintEvent::DelayNotified { .. } => "DelayNotified",
+            ComplaintEvent::ResponseSent { .. } => "ResponseSent",
+            ComplaintEvent::ComplaintEscalated { .. } => "ComplaintEscalated",
+            ComplaintEvent::ReferredToOmbudsman { .. } => "ReferredToOmbudsman",
+            ComplaintEvent::OmbudsmanDecisionRecorded { .. } => "OmbudsmanDecisionRecorded",
+            ComplaintEvent::LearningRecorded { .. } => "LearningRecorded",
+            ComplaintEvent::ComplaintClosed { .. } => "ComplaintClosed",
+            ComplaintEvent::ComplaintReopened { .. } => "ComplaintReopened",
+        }
+    }
+}
+
+impl DomainEvent for ComplaintEvent {
+    fn event_type(&self) -> String {
+        self.name().to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_string()
+    }
+}

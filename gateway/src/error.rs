@@ -1,0 +1,186 @@
+//! The one error type of the gateway: every failure picks its HTTP status and RFC 9457
+//! problem+json body here, and the CLI prints the same named errors.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use complaints_domain::ComplaintError;
+use serde::Serialize;
+
+/// Base of the stable problem `type` URIs.
+pub const PROBLEM_BASE: &str = "https://complaints.example/errors/";
+
+/// A problem with one request field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Dotted path of the field, e.g. `complainant.name`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Everything that can go wrong serving a request or running a command.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A complaints rule refused the command (422).
+    #[error(transparent)]
+    Rule(#[from] ComplaintError),
+    /// The body does not match the command's shape (422, with field errors).
+    #[error("{detail}")]
+    Validation {
+        /// Summary.
+        detail: String,
+        /// Per-field problems.
+        errors: Vec<FieldError>,
+    },
+    /// The body is not JSON at all, or a header is malformed (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is not `application/json` (415).
+    #[error("expected a body of type application/json")]
+    UnsupportedMediaType,
+    /// The body is larger than the limit (413).
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// No such complaint (404), also for another organisation's.
+    #[error("no complaint with this id")]
+    NotFound,
+    /// Another writer changed the complaint first (409); retrying is safe.
+    #[error("the complaint changed concurrently; retry the command")]
+    Conflict,
+    /// `If-Match` named another version (412).
+    #[error("the complaint is at version {current}, not the version given in If-Match")]
+    PreconditionFailed {
+        /// The current version.
+        current: usize,
+    },
+    /// The idempotency key was used before with a different request (422).
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
+    /// A dependency is down (503).
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// Bad configuration (startup and CLI only).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// Anything else (500, logged, opaque to the caller).
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_version: Option<usize>,
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Rule(_) | ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Config(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code behind the problem `type`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Rule(rule) => rule.code(),
+            ApiError::Validation { .. } => "validation",
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::NotFound => "not-found",
+            ApiError::Conflict => "conflict",
+            ApiError::PreconditionFailed { .. } => "precondition-failed",
+            ApiError::IdempotencyKeyReused => "idempotency-key-reused",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Config(_) => "configuration",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::Rule(_) => "The complaints rules refuse this command",
+            ApiError::Validation { .. } => "The request body is invalid",
+            ApiError::BadRequest(_) => "Malformed request",
+            ApiError::UnsupportedMediaType => "Unsupported media type",
+            ApiError::PayloadTooLarge { .. } => "Request body too large",
+            ApiError::NotFound => "Not found",
+            ApiError::Conflict => "Concurrent change",
+            ApiError::PreconditionFailed { .. } => "Version mismatch",
+            ApiError::IdempotencyKeyReused => "Idempotency key reused",
+            ApiError::Unavailable(_) => "Service unavailable",
+            ApiError::Config(_) | ApiError::Internal(_) => "Internal error",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let errors = match &self {
+            ApiError::Validation { errors, .. } => errors.clone(),
+            ApiError::Rule(rule) => rule
+                .field()
+                .map(|field| {
+                    vec![FieldError {
+                        field: field.to_string(),
+                        message: rule.to_string(),
+                    }]
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let detail = match &self {
+            // Never leak internals to callers.
+            ApiError::Internal(_) | ApiError::Config(_) => "internal error".to_string(),
+            other => other.to_string(),
+        };
+        let body = Problem {
+            kind: format!("{PROBLEM_BASE}{}", self.code()),
+            title: self.title(),
+            status: status.as_u16(),
+            detail,
+            errors,
+            current_version: match &self {
+                ApiError::PreconditionFailed { current } => Some(*current),
+                _ => None,
+            },
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let ApiError::PreconditionFailed { current } = self {
+            if let Ok(etag) = HeaderValue::from_str(&format!("\"{current}\"")) {
+                response.headers_mut().insert(header::ETAG, etag);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,451 @@
+//! The HTTP API: routes, extractors and the case view.
+
+use crate::cases::{complaint_id_for_source, CaseState, Cases, CommandContext};
+use crate::error::{ApiError, FieldError};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::{Json, Router};
+use bytes::Bytes;
+use chrono::{DateTime, NaiveDate, Utc};
+use complaints_domain::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// Reads the current time; replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The complaints.
+    pub cases: Arc<Cases>,
+    /// The clock the gateway reads "today" from (the domain never does).
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// State over `cases` with the system clock.
+    pub fn new(cases: Arc<Cases>) -> Self {
+        Self {
+            cases,
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
+
+/// The civil date in England at `at`.
+pub fn london_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&chrono_tz::Europe::London).date_naive()
+}
+
+/// The API router, testable without a socket.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/v1/complaints", post(receive))
+        .route("/v1/complaints/{id}", get(get_complaint))
+        .route(
+            "/v1/complaints/{id}/acknowledgement",
+            command(ComplaintAction::Acknowledge),
+        )
+        .route(
+            "/v1/complaints/{id}/out-of-time-acceptance",
+            command(ComplaintAction::AcceptOutOfTime),
+        )
+        .route(
+            "/v1/complaints/{id}/consent-request",
+            command(ComplaintAction::RequestConsent),
+        )
+        .route(
+            "/v1/complaints/{id}/consent",
+            command(ComplaintAction::RecordConsent),
+        )
+        .route(
+            "/v1/complaints/{id}/consent-lapse",
+            command(ComplaintAction::LapseConsent),
+        )
+        .route(
+            "/v1/complaints/{id}/risk-assessment",
+            command(ComplaintAction::AssessRisk),
+        )
+        .route(
+            "/v1/complaints/{id}/response-plan",
+            command(ComplaintAction::AgreeResponsePlan),
+        )
+        .route(
+            "/v1/complaints/{id}/clock-stops",
+            command(ComplaintAction::StopClock),
+        )
+        .route(
+            "/v1/complaints/{id}/clock-restarts",
+            command(ComplaintAction::RestartClock),
+        )
+        .route(
+            "/v1/complaints/{id}/delay-notification",
+            command(ComplaintAction::NotifyDelay),
+        )
+        .route(
+            "/v1/complaints/{id}/response",
+            command(ComplaintAction::SendResponse),
+        )
+        .route(
+            "/v1/complaints/{id}/escalation",
+            command(ComplaintAction::Escalate),
+        )
+        .route(
+            "/v1/complaints/{id}/ombudsman-referral",
+            command(ComplaintAction::ReferToOmbudsman),
+        )
+        .route(
+            "/v1/complaints/{id}/ombudsman-decision",
+            command(ComplaintAction::RecordOmbudsmanDecision),
+        )
+        .route(
+            "/v1/complaints/{id}/learning",
+            command(ComplaintAction::RecordLearning),
+        )
+        .route(
+            "/v1/complaints/{id}/closure",
+            command(ComplaintAction::Close),
+        )
+        .route(
+            "/v1/complaints/{id}/reopening",
+            command(ComplaintAction::Reopen),
+        )
+        .fallback(|| async { ApiError::NotFound })
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.cases.log().ping().await?;
+    Ok("ready")
+}
+
+/// A JSON body whose rejections are problem+json: 415 for another media type, 413 past
+/// the limit, 400 for malformed JSON, 422 naming the field for a body of the wrong shape.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge {
+                    limit: BODY_LIMIT_BYTES,
+                }
+            } else {
+                ApiError::BadRequest(rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a command body, naming the offending field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    if parsed.is_ok() {
+        de.end()
+            .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    }
+    parsed.map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                ApiError::BadRequest(format!("malformed JSON: {inner}"))
+            }
+            _ => {
+                let field = if path == "." { String::new() } else { path };
+                ApiError::Validation {
+                    detail: format!(
+                        "{}{inner}",
+                        if field.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{field}: ")
+                        }
+                    ),
+                    errors: vec![FieldError {
+                        field,
+                        message: inner.to_string(),
+                    }],
+                }
+            }
+        }
+    })
+}
+
+/// Request headers every command reads.
+struct CommandHeaders {
+    idempotency_key: Option<String>,
+    if_match: Option<usize>,
+    correlation_id: String,
+}
+
+fn command_headers(headers: &HeaderMap) -> Result<CommandHeaders, ApiError> {
+    let text = |name: &str| -> Result<Option<String>, ApiError> {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str()
+                    .map(|s| s.trim().to_string())
+                    .map_err(|_| ApiError::BadRequest(format!("{name} must be visible ASCII")))
+            })
+            .transpose()
+    };
+    let idempotency_key = text("idempotency-key")?;
+    if let Some(key) = &idempotency_key {
+        if key.is_empty() || key.len() > 255 {
+            return Err(ApiError::BadRequest(
+                "Idempotency-Key must be 1 to 255 characters".into(),
+            ));
+        }
+    }
+    let if_match = text("if-match")?
+        .map(|raw| {
+            let tag = raw.trim_start_matches("W/").trim_matches('"');
+            tag.parse::<usize>().map_err(|_| {
+                ApiError::BadRequest("If-Match must be an ETag returned by this API".into())
+            })
+        })
+        .transpose()?;
+    let correlation_id = text("x-correlation-id")?
+        .filter(|c| !c.is_empty() && c.len() <= 128)
+        .unwrap_or_else(|| Uuid::new_v4().to_string());
+    Ok(CommandHeaders {
+        idempotency_key,
+        if_match,
+        correlation_id,
+    })
+}
+
+fn fingerprint<B: Serialize>(command: &str, body: &B) -> Result<String, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut hash = Sha256::new();
+    hash.update(command.as_bytes());
+    hash.update([0u8]);
+    hash.update(&bytes);
+    Ok(hex::encode(hash.finalize()))
+}
+
+fn context<B: Serialize>(
+    state: &AppState,
+    headers: &CommandHeaders,
+    command: &str,
+    body: &B,
+    organisation_id: &str,
+) -> Result<CommandContext, ApiError> {
+    let issued_at = state.now();
+    Ok(CommandContext {
+        actor: "anonymous".into(),
+        role: "caseworker".into(),
+        organisation_id: organisation_id.to_string(),
+        command_id: headers.idempotency_key.clone(),
+        fingerprint: fingerprint(command, body)?,
+        correlation_id: headers.correlation_id.clone(),
+        causation_id: None,
+        issued_at,
+        issued_on: london_date(issued_at),
+    })
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ReceiveComplaint>,
+) -> Result<Response, ApiError> {
+    let headers = command_headers(&headers)?;
+    let id = match &body.source {
+        Some(source) => {
+            complaint_id_for_source(&body.organisation_id, &source.system, &source.reference)
+        }
+        None => match &headers.idempotency_key {
+            // A retried intake without a source reference still lands on one complaint.
+            Some(key) => complaint_id_for_source(&body.organisation_id, "idempotency-key", key),
+            None => Uuid::new_v4(),
+        },
+    }
+    .to_string();
+    let context = context(&state, &headers, "receive", &body, &body.organisation_id)?;
+    let by_source = body.source.is_some();
+
+    if by_source {
+        if let Some(existing) = state.cases.get(&id).await? {
+            return Ok(case_response(&state, &existing, StatusCode::OK));
+        }
+    }
+    match state
+        .cases
+        .execute(&id, ComplaintAction::Receive(body), &context, None)
+        .await
+    {
+        Ok(done) => {
+            let status = if done.applied {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            let mut response = case_response(&state, &done.state, status);
+            if let Ok(location) = HeaderValue::from_str(&format!("/v1/complaints/{id}")) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            Ok(response)
+        }
+        // Two deliveries of one intake raced: the loser answers with the winner's complaint.
+        Err(ApiError::Conflict | ApiError::Rule(ComplaintError::AlreadyReceived)) if by_source => {
+            let existing = state.cases.get(&id).await?.ok_or(ApiError::Conflict)?;
+            Ok(case_response(&state, &existing, StatusCode::OK))
+        }
+        Err(ApiError::Rule(ComplaintError::AlreadyReceived)) => Err(ApiError::IdempotencyKeyReused),
+        Err(e) => Err(e),
+    }
+}
+
+fn valid_id(raw: &str) -> Result<String, ApiError> {
+    Uuid::parse_str(raw)
+        .map(|u| u.to_string())
+        .map_err(|_| ApiError::NotFound)
+}
+
+async fn get_complaint(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = valid_id(&id)?;
+    let found = state.cases.get(&id).await?.ok_or(ApiError::NotFound)?;
+    Ok(case_response(&state, &found, StatusCode::OK))
+}
+
+fn command<B>(wrap: fn(B) -> ComplaintAction) -> MethodRouter<AppState>
+where
+    B: DeserializeOwned + Serialize + Send + 'static,
+{
+    post(
+        move |State(state): State<AppState>,
+              Path(id): Path<String>,
+              headers: HeaderMap,
+              ApiJson(body): ApiJson<B>| async move {
+            let id = valid_id(&id)?;
+            let headers = command_headers(&headers)?;
+            let existing = state.cases.get(&id).await?.ok_or(ApiError::NotFound)?;
+            let organisation = existing.case.receipt()?.organisation_id.clone();
+            let context = context(
+                &state,
+                &headers,
+                std::any::type_name::<B>(),
+                &body,
+                &organisation,
+            )?;
+            let action = wrap(body);
+            let done = state
+                .cases
+                .execute(&id, action, &context, headers.if_match)
+                .await?;
+            Ok::<_, ApiError>(case_response(&state, &done.state, StatusCode::OK))
+        },
+    )
+}
+
+fn case_response(state: &AppState, found: &CaseState, status: StatusCode) -> Response {
+    let today = london_date(state.now());
+    let view = ComplaintView::build(found, state.cases.services(), today);
+    let mut response = (status, Json(view)).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", found.version)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// A complaint as the API shows it: the facts, the status and every current deadline.
+#[derive(Debug, Serialize)]
+pub struct ComplaintView<'a> {
+    id: &'a str,
+    version: usize,
+    status: Status,
+    stage: u8,
+    #[serde(flatten)]
+    receipt: Option<&'a Receipt>,
+    in_time: bool,
+    out_of_time_accepted_on: Option<NaiveDate>,
+    #[serde(flatten)]
+    particulars: Option<&'a ComplaintParticulars>,
+    acknowledged_on: Option<NaiveDate>,
+    acknowledged_late: bool,
+    consent: &'a complaints_domain::ConsentState,
+    risk: Option<&'a complaints_domain::RiskGrade>,
+    response_plans: &'a [complaints_domain::ResponsePlan],
+    clock_stops: &'a [complaints_domain::ClockStop],
+    delay_notified_on: &'a [NaiveDate],
+    responses: &'a [complaints_domain::SentResponse],
+    escalated_on: Option<NaiveDate>,
+    ombudsman_referrals: &'a [complaints_domain::Referral],
+    learning: &'a [complaints_domain::Learning],
+    closure: Option<&'a complaints_domain::Closure>,
+    reopened_on: &'a [NaiveDate],
+    deadlines: Option<Deadlines>,
+    deadline_status: Vec<DeadlineStatus>,
+    as_of: NaiveDate,
+}
+
+impl<'a> ComplaintView<'a> {
+    /// The view of `found` with deadlines judged as of `today`.
+    pub fn build(found: &'a CaseState, services: &ComplaintServices, today: NaiveDate) -> Self {
+        let case = &found.case;
+        Self {
+            id: &found.id,
+            version: found.version,
+            status: case.status(),
+            stage: case.stage,
+            receipt: case.receipt.as_ref(),
+            in_time: case.in_time(),
+            out_of_time_accepted_on: case.out_of_time_accepted_on,
+            particulars: case.particulars.as_ref(),
+            acknowledged_on: case.acknowledged_on,
+            acknowledged_late: case.acknowledged_late,
+            consent: &case.consent,
+            risk: case.risk.as_ref(),
+            response_plans: &case.plans,
+            clock_stops: &case.clock_stops,
+            delay_notified_on: &case.delay_notified_on,
+            responses: &case.responses,
+            escalated_on: case.escalated_on,
+            ombudsman_referrals: &case.referrals,
+            learning: &case.learning,
+            closure: case.closure.as_ref(),
+            reopened_on: &case.reopened_on,
+            deadlines: deadlines(case, services),
+            deadline_status: deadline_statuses(case, services, today),
+            as_of: today,
+        }
+    }
+}

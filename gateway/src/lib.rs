@@ -1,0 +1,60 @@
+//! The complaints gateway: the axum HTTP API, the event log wiring (postgres-es or
+//! sqlite-es), and the `complaints` command line. Depends on the domain and projections;
+//! nothing depends on it but the binary and the end-to-end tests.
+
+pub use cases::{complaint_id_for_source, meta, CaseState, Cases, CommandContext, Executed};
+pub use error::{ApiError, FieldError, PROBLEM_BASE};
+pub use http::{london_date, parse_json, router, AppState, ComplaintView, BODY_LIMIT_BYTES};
+pub use settings::Settings;
+pub use store::{Database, EventLog, Pool};
+
+mod cases;
+mod error;
+mod http;
+mod settings;
+mod store;
+pub mod telemetry;
+
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Opens the event log for `settings`, migrating it.
+pub async fn open_cases(settings: &Settings) -> Result<Cases, ApiError> {
+    let services = settings.services()?;
+    let log = EventLog::connect(&settings.database()).await?;
+    log.migrate().await?;
+    Ok(Cases::new(log, services))
+}
+
+/// Serves the API until `stop` is cancelled, then finishes in-flight requests.
+pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
+    let cases = Arc::new(open_cases(&settings).await?);
+    let listener = tokio::net::TcpListener::bind(settings.bind).await?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        database = settings.database().kind(),
+        calendar = cases.services().calendar.version(),
+        "serving"
+    );
+    serve(listener, cases, stop).await
+}
+
+/// Serves on an already bound listener (port 0 in tests).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    cases: Arc<Cases>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let app = router(AppState::new(cases)).layer(
+        tower::ServiceBuilder::new()
+            .layer(tower_http::trace::TraceLayer::new_for_http())
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                std::time::Duration::from_secs(30),
+            )),
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await?;
+    Ok(())
+}

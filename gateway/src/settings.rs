@@ -1,0 +1,79 @@
+//! Typed settings from the environment and command-line flags.
+
+use crate::error::ApiError;
+use crate::store::Database;
+use complaints_domain::{Calendar, ComplaintServices, PolicyBook};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Everything `complaints serve` needs. Flags override the environment (see `main.rs`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// PostgreSQL URL; when unset the embedded SQLite file under the data directory is used.
+    #[arg(long = "database-url", env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Directory of the embedded database and generated keys.
+    #[arg(long, env = "COMPLAINTS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "COMPLAINTS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// A bank-holiday file in the GOV.UK format replacing the shipped calendar.
+    #[arg(long, env = "COMPLAINTS_CALENDAR_FILE")]
+    pub calendar_file: Option<PathBuf>,
+    /// Organisation policies (JSON: `{"default": {...}, "organisations": {"ORG": {...}}}`).
+    #[arg(long, env = "COMPLAINTS_POLICY_FILE")]
+    pub policy_file: Option<PathBuf>,
+    /// Log format: `pretty` or `json`.
+    #[arg(long, env = "COMPLAINTS_LOG_FORMAT", default_value = "pretty")]
+    pub log_format: String,
+}
+
+impl Settings {
+    /// Which database to use.
+    pub fn database(&self) -> Database {
+        match self
+            .database_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            Some(url) => Database::Postgres(url.to_string()),
+            None => Database::Sqlite(self.data_dir.join("complaints.db")),
+        }
+    }
+
+    /// The calendar and policies, read from the configured files or the shipped defaults.
+    pub fn services(&self) -> Result<ComplaintServices, ApiError> {
+        let calendar = match &self.calendar_file {
+            None => Calendar::shipped(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ApiError::Config(format!("cannot read calendar {}: {e}", path.display()))
+                })?;
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Calendar::from_govuk_json(&text, format!("operator file {name}"))
+                    .map_err(|e| ApiError::Config(format!("{}: {e}", path.display())))?
+            }
+        };
+        let policies = match &self.policy_file {
+            None => PolicyBook::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ApiError::Config(format!("cannot read policies {}: {e}", path.display()))
+                })?;
+                serde_json::from_str(&text).map_err(|e| {
+                    ApiError::Config(format!("invalid policy file {}: {e}", path.display()))
+                })?
+            }
+        };
+        Ok(ComplaintServices {
+            calendar: Arc::new(calendar),
+            policies: Arc::new(policies),
+        })
+    }
+}

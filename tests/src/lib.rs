@@ -1,0 +1,273 @@
+//! Test harness: fresh databases per test, the service on port 0, typed helpers.
+//!
+//! PostgreSQL tests run when `DATABASE_URL` is set (each test gets its own schema); when
+//! `CI` is set they fail rather than skip if it is missing or unreachable. SQLite tests
+//! always run, each in its own temporary directory. Set `TEST_LOG=1` to see logs.
+#![allow(clippy::unwrap_used)]
+
+use complaints_domain::ComplaintServices;
+use complaints_gateway::{Cases, Database, EventLog, Pool};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Which event-log backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// PostgreSQL at `DATABASE_URL`.
+    Postgres,
+}
+
+fn init_logging() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        complaints_gateway::telemetry::init("pretty");
+    }
+}
+
+/// The PostgreSQL URL to test against, or `None` to skip. Panics under CI when missing or
+/// unreachable, so a broken CI database never turns into silently skipped tests.
+pub async fn postgres_base_url() -> Option<String> {
+    let in_ci = std::env::var_os("CI").is_some();
+    let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        assert!(
+            !in_ci,
+            "CI is set but DATABASE_URL is not: PostgreSQL tests must run in CI"
+        );
+        eprintln!("DATABASE_URL not set: skipping PostgreSQL test");
+        return None;
+    };
+    match sqlx::PgPool::connect(&url).await {
+        Ok(pool) => {
+            pool.close().await;
+            Some(url)
+        }
+        Err(e) if in_ci => panic!("CI is set and PostgreSQL at DATABASE_URL is unreachable: {e}"),
+        Err(e) => {
+            eprintln!("PostgreSQL unreachable ({e}): skipping PostgreSQL test");
+            None
+        }
+    }
+}
+
+/// A database of its own for one test: a fresh schema on PostgreSQL, a temporary file
+/// for SQLite. Keep it alive for the test's duration.
+pub struct TestDatabase {
+    /// How to reach it.
+    pub database: Database,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// A fresh database, or `None` when the backend is not available (never under CI).
+    pub async fn create(backend: Backend) -> Option<Self> {
+        init_logging();
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("complaints.db");
+                Some(Self {
+                    database: Database::Sqlite(path),
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                let base = postgres_base_url().await?;
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let admin = sqlx::PgPool::connect(&base).await.unwrap();
+                sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+                let separator = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+                Some(Self {
+                    database: Database::Postgres(url),
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    /// A migrated event log on this database.
+    pub async fn event_log(&self) -> EventLog {
+        let log = EventLog::connect(&self.database).await.unwrap();
+        log.migrate().await.unwrap();
+        log
+    }
+
+    /// A second, independent pool to the same database (for raw SQL).
+    pub async fn raw_pool(&self) -> Pool {
+        let log = EventLog::connect(&self.database).await.unwrap();
+        log.pool().clone()
+    }
+}
+
+/// The service running on a free port over a fresh database.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// The database behind it.
+    pub db: TestDatabase,
+    stop: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Starts the service on `backend`, or `None` when the backend is unavailable outside CI.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let db = TestDatabase::create(backend).await?;
+    let cases = Arc::new(Cases::new(
+        db.event_log().await,
+        ComplaintServices::standard(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    tokio::spawn(complaints_gateway::serve(listener, cases, stop.clone()));
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        stop,
+    })
+}
+
+/// A response's status, headers and JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// `ETag`, if any.
+    pub etag: Option<String>,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// Parsed JSON (Null when the body is not JSON).
+    pub body: Value,
+}
+
+impl TestApp {
+    async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let etag = header("etag");
+        let content_type = header("content-type").unwrap_or_default();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Reply {
+            status,
+            etag,
+            content_type,
+            body,
+        }
+    }
+
+    /// POSTs JSON to `path` with extra headers.
+    pub async fn post(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::reply(request.send().await.unwrap()).await
+    }
+
+    /// POSTs raw bytes with a content type.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("content-type", content_type)
+            .body(body);
+        Self::reply(request.send().await.unwrap()).await
+    }
+
+    /// GETs `path`.
+    pub async fn get(&self, path: &str) -> Reply {
+        Self::reply(
+            self.client
+                .get(format!("{}{path}", self.address))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Receives a complaint.
+    pub async fn post_complaint(&self, body: &Value) -> Reply {
+        self.post("/v1/complaints", body, &[]).await
+    }
+
+    /// Runs a command on a complaint (`sub` is e.g. `acknowledgement`).
+    pub async fn command(&self, id: &str, sub: &str, body: &Value) -> Reply {
+        self.post(&format!("/v1/complaints/{id}/{sub}"), body, &[])
+            .await
+    }
+
+    /// Number of rows in the event log.
+    pub async fn event_count(&self) -> i64 {
+        count_events(&self.db.raw_pool().await).await
+    }
+}
+
+/// Rows in the event log.
+pub async fn count_events(pool: &Pool) -> i64 {
+    match pool {
+        Pool::Postgres(p) => sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(p)
+            .await
+            .unwrap(),
+        Pool::Sqlite(p) => sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(p)
+            .await
+            .unwrap(),
+    }
+}
+
+/// A minimal valid complaint as a frontline system would send it.
+pub fn minimal_complaint(organisation_id: &str, received_on: &str) -> Value {
+    serde_json::json!({
+        "organisation_id": organisation_id,
+        "received_on": received_on,
+        "channel": "email",
+        "subject_areas": ["communications"],
+        "description": "My mother's discharge letter never reached the GP.",
+        "complainant": { "name": "Ann Example" }
+    })
+}
+
+/// Declares one async test per backend: `NAME::sqlite` and `NAME::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($backend:ident: Backend) $body:block)+) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                async fn run($backend: $crate::Backend) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() { run($crate::Backend::Sqlite).await }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() { run($crate::Backend::Postgres).await }
+            }
+        )+
+    };
+}
