@@ -19,6 +19,7 @@ pub struct ComplaintCommand {
 /// Every command the aggregate handles.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)] // each variant is documented on its body type
+#[allow(clippy::large_enum_variant)] // short-lived, one per request: boxing buys nothing
 pub enum ComplaintAction {
     Receive(ReceiveComplaint),
     AcceptOutOfTime(AcceptOutOfTime),

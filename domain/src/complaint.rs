@@ -294,7 +294,11 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
             case.stage = 1;
         }
         OutOfTimeAccepted { accepted_on, .. } => case.out_of_time_accepted_on = Some(accepted_on),
-        ComplaintAcknowledged { acknowledged_on, late, .. } => {
+        ComplaintAcknowledged {
+            acknowledged_on,
+            late,
+            ..
+        } => {
             case.acknowledged_on = Some(acknowledged_on);
             case.acknowledged_late = late;
         }
@@ -302,45 +306,89 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
         ConsentGiven { given_on, .. } => case.consent.given_on = Some(given_on),
         ConsentRefused { refused_on } => case.consent.refused_on = Some(refused_on),
         ConsentLapsed { lapsed_on } => case.consent.lapsed_on = Some(lapsed_on),
-        RiskAssessed { assessed_on, seriousness, likelihood, rating, matrix } => {
-            case.risk = Some(RiskGrade { assessed_on, seriousness, likelihood, rating, matrix })
-        }
-        ResponsePlanAgreed { agreed_on, response_due_on, discussion_outcome } => {
-            case.plans.push(ResponsePlan {
-                stage: case.stage,
-                agreed_on,
-                response_due_on,
-                discussion_outcome,
+        RiskAssessed {
+            assessed_on,
+            seriousness,
+            likelihood,
+            rating,
+            matrix,
+        } => {
+            case.risk = Some(RiskGrade {
+                assessed_on,
+                seriousness,
+                likelihood,
+                rating,
+                matrix,
             })
         }
+        ResponsePlanAgreed {
+            agreed_on,
+            response_due_on,
+            discussion_outcome,
+        } => case.plans.push(ResponsePlan {
+            stage: case.stage,
+            agreed_on,
+            response_due_on,
+            discussion_outcome,
+        }),
         ClockStopped { stopped_on, .. } => case.clock_stops.push(ClockStop {
             stage: case.stage,
             stopped_on,
             restarted_on: None,
         }),
         ClockRestarted { restarted_on } => {
-            if let Some(stop) = case.clock_stops.iter_mut().find(|s| s.restarted_on.is_none()) {
+            if let Some(stop) = case
+                .clock_stops
+                .iter_mut()
+                .find(|s| s.restarted_on.is_none())
+            {
                 stop.restarted_on = Some(restarted_on);
             }
         }
         DelayNotified { notified_on, .. } => case.delay_notified_on.push(notified_on),
-        ResponseSent { sent_on, stage, outcome, ombudsman_rights, .. } => {
-            case.responses.push(SentResponse { stage, sent_on, outcome, ombudsman_rights })
+        ResponseSent {
+            sent_on,
+            stage,
+            outcome,
+            ombudsman_rights,
+            ..
+        } => {
+            // The response ends any stop still open at its stage.
+            for stop in case
+                .clock_stops
+                .iter_mut()
+                .filter(|s| s.restarted_on.is_none())
+            {
+                stop.restarted_on = Some(sent_on);
+            }
+            case.responses.push(SentResponse {
+                stage,
+                sent_on,
+                outcome,
+                ombudsman_rights,
+            })
         }
         ComplaintEscalated { escalated_on, .. } => {
             case.stage = 2;
             case.escalated_on = Some(escalated_on);
         }
-        ReferredToOmbudsman { ombudsman, informed_on, ombudsman_reference } => {
-            case.referrals.push(Referral {
-                ombudsman,
-                informed_on,
-                ombudsman_reference,
-                decided_on: None,
-                decision: None,
-            })
-        }
-        OmbudsmanDecisionRecorded { ombudsman, decided_on, decision, .. } => {
+        ReferredToOmbudsman {
+            ombudsman,
+            informed_on,
+            ombudsman_reference,
+        } => case.referrals.push(Referral {
+            ombudsman,
+            informed_on,
+            ombudsman_reference,
+            decided_on: None,
+            decision: None,
+        }),
+        OmbudsmanDecisionRecorded {
+            ombudsman,
+            decided_on,
+            decision,
+            ..
+        } => {
             if let Some(referral) = case
                 .referrals
                 .iter_mut()
@@ -351,11 +399,29 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
                 referral.decision = Some(decision);
             }
         }
-        LearningRecorded { recorded_on, kind, summary, action_due_on } => {
-            case.learning.push(Learning { recorded_on, kind, summary, action_due_on })
-        }
-        ComplaintClosed { closed_on, reason, exclusion_category, transferred_to } => {
-            case.closure = Some(Closure { closed_on, reason, exclusion_category, transferred_to })
+        LearningRecorded {
+            recorded_on,
+            kind,
+            summary,
+            action_due_on,
+        } => case.learning.push(Learning {
+            recorded_on,
+            kind,
+            summary,
+            action_due_on,
+        }),
+        ComplaintClosed {
+            closed_on,
+            reason,
+            exclusion_category,
+            transferred_to,
+        } => {
+            case.closure = Some(Closure {
+                closed_on,
+                reason,
+                exclusion_category,
+                transferred_to,
+            })
         }
         ComplaintReopened { reopened_on, .. } => {
             case.closure = None;
@@ -374,7 +440,10 @@ struct DateCheck<'a> {
 impl DateCheck<'_> {
     fn on(&self, field: &'static str, day: NaiveDate) -> Result<(), ComplaintError> {
         if day > self.today {
-            return Err(ComplaintError::DateInFuture { field, today: self.today });
+            return Err(ComplaintError::DateInFuture {
+                field,
+                today: self.today,
+            });
         }
         match self.received_on {
             Some(received_on) if day < received_on => {
@@ -392,9 +461,11 @@ impl DateCheck<'_> {
         earlier_on: Option<NaiveDate>,
     ) -> Result<(), ComplaintError> {
         match earlier_on {
-            Some(earlier_on) if day < earlier_on => {
-                Err(ComplaintError::DateOutOfOrder { field, earlier, earlier_on })
-            }
+            Some(earlier_on) if day < earlier_on => Err(ComplaintError::DateOutOfOrder {
+                field,
+                earlier,
+                earlier_on,
+            }),
             _ => Ok(()),
         }
     }
@@ -402,7 +473,10 @@ impl DateCheck<'_> {
 
 fn required_text(field: &'static str, value: &str) -> Result<(), ComplaintError> {
     if value.trim().is_empty() {
-        return Err(ComplaintError::InvalidField { field, reason: "must not be blank".into() });
+        return Err(ComplaintError::InvalidField {
+            field,
+            reason: "must not be blank".into(),
+        });
     }
     Ok(())
 }
@@ -410,7 +484,9 @@ fn required_text(field: &'static str, value: &str) -> Result<(), ComplaintError>
 fn valid_organisation_id(field: &'static str, id: &str) -> Result<(), ComplaintError> {
     let ok = !id.is_empty()
         && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(())
     } else {
@@ -461,7 +537,10 @@ pub fn decide(
                 rationale: Confidential(cmd.rationale),
             };
             check_out_of_time_decision(&decision)?;
-            Ok(vec![E::OutOfTimeAccepted { accepted_on: cmd.accepted_on, decision }])
+            Ok(vec![E::OutOfTimeAccepted {
+                accepted_on: cmd.accepted_on,
+                decision,
+            }])
         }
         A::Acknowledge(cmd) => {
             let receipt = open(case)?;
@@ -488,24 +567,36 @@ pub fn decide(
                 return Err(ComplaintError::ConsentAlreadyRequested);
             }
             dates.on("requested_on", cmd.requested_on)?;
-            Ok(vec![E::ConsentRequested { requested_on: cmd.requested_on }])
+            Ok(vec![E::ConsentRequested {
+                requested_on: cmd.requested_on,
+            }])
         }
         A::RecordConsent(cmd) => {
             let receipt = open(case)?;
             if !receipt.consent_required {
                 return Err(ComplaintError::ConsentNotRequired);
             }
-            if case.consent.decided() {
+            // A refusal or lapse may be followed by consent (a reopened complaint); consent
+            // given, or a second refusal, is final.
+            let refused_again = cmd.decision == ConsentDecision::Refused && case.consent.decided();
+            if case.consent.given_on.is_some() || refused_again {
                 return Err(ComplaintError::ConsentAlreadyDecided);
             }
             dates.on("decided_on", cmd.decided_on)?;
-            dates.not_before("decided_on", cmd.decided_on, "requested_on", case.consent.requested_on)?;
+            dates.not_before(
+                "decided_on",
+                cmd.decided_on,
+                "requested_on",
+                case.consent.requested_on,
+            )?;
             Ok(vec![match cmd.decision {
                 ConsentDecision::Given => E::ConsentGiven {
                     given_on: cmd.decided_on,
                     evidence: cmd.evidence.map(Confidential),
                 },
-                ConsentDecision::Refused => E::ConsentRefused { refused_on: cmd.decided_on },
+                ConsentDecision::Refused => E::ConsentRefused {
+                    refused_on: cmd.decided_on,
+                },
             }])
         }
         A::LapseConsent(cmd) => {
@@ -520,11 +611,14 @@ pub fn decide(
             let policy = services.policies.for_organisation(&receipt.organisation_id);
             let lapses_on = crate::deadlines::consent_lapses_on(receipt, policy, calendar)
                 .ok_or(ComplaintError::ConsentLapseNotConfigured)?;
-            if cmd.lapsed_on < lapses_on {
+            // Consent arriving on the last day is in time: the lapse comes after it.
+            if cmd.lapsed_on <= lapses_on {
                 return Err(ComplaintError::ConsentNotYetLapsed { lapses_on });
             }
             Ok(vec![
-                E::ConsentLapsed { lapsed_on: cmd.lapsed_on },
+                E::ConsentLapsed {
+                    lapsed_on: cmd.lapsed_on,
+                },
                 E::ComplaintClosed {
                     closed_on: cmd.lapsed_on,
                     reason: ClosureReason::ConsentNotReceived,
@@ -536,7 +630,10 @@ pub fn decide(
         A::AssessRisk(cmd) => {
             let receipt = open(case)?;
             dates.on("assessed_on", cmd.assessed_on)?;
-            let matrix = &services.policies.for_organisation(&receipt.organisation_id).risk_matrix;
+            let matrix = &services
+                .policies
+                .for_organisation(&receipt.organisation_id)
+                .risk_matrix;
             let rating = matrix.grade(&cmd.seriousness, cmd.likelihood)?;
             Ok(vec![E::RiskAssessed {
                 assessed_on: cmd.assessed_on,
@@ -552,8 +649,18 @@ pub fn decide(
                 return Err(ComplaintError::ResponseAlreadySent);
             }
             dates.on("agreed_on", cmd.agreed_on)?;
-            dates.not_before("agreed_on", cmd.agreed_on, "escalated_on", case.escalated_on)?;
-            dates.not_before("response_due_on", cmd.response_due_on, "agreed_on", Some(cmd.agreed_on))?;
+            dates.not_before(
+                "agreed_on",
+                cmd.agreed_on,
+                "escalated_on",
+                case.escalated_on,
+            )?;
+            dates.not_before(
+                "response_due_on",
+                cmd.response_due_on,
+                "agreed_on",
+                Some(cmd.agreed_on),
+            )?;
             Ok(vec![E::ResponsePlanAgreed {
                 agreed_on: cmd.agreed_on,
                 response_due_on: cmd.response_due_on,
@@ -571,16 +678,38 @@ pub fn decide(
             required_text("reason", &cmd.reason)?;
             dates.on("stopped_on", cmd.stopped_on)?;
             let last_restart = case.clock_stops.iter().filter_map(|s| s.restarted_on).max();
-            dates.not_before("stopped_on", cmd.stopped_on, "the last restart", last_restart)?;
-            dates.not_before("stopped_on", cmd.stopped_on, "escalated_on", case.escalated_on)?;
-            Ok(vec![E::ClockStopped { stopped_on: cmd.stopped_on, reason: Confidential(cmd.reason) }])
+            dates.not_before(
+                "stopped_on",
+                cmd.stopped_on,
+                "the last restart",
+                last_restart,
+            )?;
+            dates.not_before(
+                "stopped_on",
+                cmd.stopped_on,
+                "escalated_on",
+                case.escalated_on,
+            )?;
+            Ok(vec![E::ClockStopped {
+                stopped_on: cmd.stopped_on,
+                reason: Confidential(cmd.reason),
+            }])
         }
         A::RestartClock(cmd) => {
             open(case)?;
-            let stop = case.open_clock_stop().ok_or(ComplaintError::ClockNotStopped)?;
+            let stop = case
+                .open_clock_stop()
+                .ok_or(ComplaintError::ClockNotStopped)?;
             dates.on("restarted_on", cmd.restarted_on)?;
-            dates.not_before("restarted_on", cmd.restarted_on, "stopped_on", Some(stop.stopped_on))?;
-            Ok(vec![E::ClockRestarted { restarted_on: cmd.restarted_on }])
+            dates.not_before(
+                "restarted_on",
+                cmd.restarted_on,
+                "stopped_on",
+                Some(stop.stopped_on),
+            )?;
+            Ok(vec![E::ClockRestarted {
+                restarted_on: cmd.restarted_on,
+            }])
         }
         A::NotifyDelay(cmd) => {
             open(case)?;
@@ -590,7 +719,12 @@ pub fn decide(
             required_text("reason", &cmd.reason)?;
             dates.on("notified_on", cmd.notified_on)?;
             if let Some(expected) = cmd.expected_response_on {
-                dates.not_before("expected_response_on", expected, "notified_on", Some(cmd.notified_on))?;
+                dates.not_before(
+                    "expected_response_on",
+                    expected,
+                    "notified_on",
+                    Some(cmd.notified_on),
+                )?;
             }
             Ok(vec![E::DelayNotified {
                 notified_on: cmd.notified_on,
@@ -627,7 +761,9 @@ pub fn decide(
             .map(|(name, _)| name)
             .collect();
             if !missing.is_empty() {
-                return Err(ComplaintError::IncompleteResponse { missing: missing.join(", ") });
+                return Err(ComplaintError::IncompleteResponse {
+                    missing: missing.join(", "),
+                });
             }
             let mut rights = cmd.ombudsman_rights;
             rights.sort();
@@ -647,10 +783,17 @@ pub fn decide(
             if case.stage >= 2 {
                 return Err(ComplaintError::AlreadyEscalated);
             }
-            let first = case.first_response().ok_or(ComplaintError::NoResponseToEscalate)?;
+            let first = case
+                .first_response()
+                .ok_or(ComplaintError::NoResponseToEscalate)?;
             required_text("reason", &cmd.reason)?;
             dates.on("escalated_on", cmd.escalated_on)?;
-            dates.not_before("escalated_on", cmd.escalated_on, "the response", Some(first.sent_on))?;
+            dates.not_before(
+                "escalated_on",
+                cmd.escalated_on,
+                "the response",
+                Some(first.sent_on),
+            )?;
             Ok(vec![E::ComplaintEscalated {
                 escalated_on: cmd.escalated_on,
                 reason: Confidential(cmd.reason),
@@ -665,9 +808,13 @@ pub fn decide(
                 .iter()
                 .any(|r| r.ombudsman == cmd.ombudsman && r.decision.is_none())
             {
-                return Err(ComplaintError::AlreadyReferred { ombudsman: cmd.ombudsman.code().to_uppercase() });
+                return Err(ComplaintError::AlreadyReferred {
+                    ombudsman: cmd.ombudsman.code().to_uppercase(),
+                });
             }
-            if case.final_response().is_none() {
+            // Before a final response, only an overdue one lets an open complaint go to the
+            // ombudsman; a complaint closed locally accepts the referral whatever its history.
+            if case.final_response().is_none() && !case.is_closed() {
                 let due = response_due(case, services);
                 let overdue = match due {
                     ResponseDue::Due(due_on) => cmd.informed_on > due_on,
@@ -702,7 +849,12 @@ pub fn decide(
                 return Err(ComplaintError::OmbudsmanDecisionAlreadyRecorded { ombudsman: name() });
             }
             dates.on("decided_on", cmd.decided_on)?;
-            dates.not_before("decided_on", cmd.decided_on, "informed_on", Some(referral.informed_on))?;
+            dates.not_before(
+                "decided_on",
+                cmd.decided_on,
+                "informed_on",
+                Some(referral.informed_on),
+            )?;
             for r in &cmd.recommendations {
                 required_text("recommendations.description", &r.description)?;
             }
@@ -737,7 +889,12 @@ pub fn decide(
         A::Close(cmd) => {
             let receipt = open(case)?;
             dates.on("closed_on", cmd.closed_on)?;
-            dates.not_before("closed_on", cmd.closed_on, "reopened_on", case.reopened_on.last().copied())?;
+            dates.not_before(
+                "closed_on",
+                cmd.closed_on,
+                "reopened_on",
+                case.reopened_on.last().copied(),
+            )?;
             check_closure(case, receipt, &cmd, calendar)?;
             Ok(vec![E::ComplaintClosed {
                 closed_on: cmd.closed_on,
@@ -751,7 +908,12 @@ pub fn decide(
             let closure = case.closure.as_ref().ok_or(ComplaintError::NotClosed)?;
             required_text("reason", &cmd.reason)?;
             dates.on("reopened_on", cmd.reopened_on)?;
-            dates.not_before("reopened_on", cmd.reopened_on, "closed_on", Some(closure.closed_on))?;
+            dates.not_before(
+                "reopened_on",
+                cmd.reopened_on,
+                "closed_on",
+                Some(closure.closed_on),
+            )?;
             Ok(vec![E::ComplaintReopened {
                 reopened_on: cmd.reopened_on,
                 reason: Confidential(cmd.reason),
@@ -800,7 +962,8 @@ fn receive(
             }
         }
     }
-    if let (Some(occurred), Some(noticed)) = (cmd.matter_occurred_on, cmd.matter_came_to_notice_on) {
+    if let (Some(occurred), Some(noticed)) = (cmd.matter_occurred_on, cmd.matter_came_to_notice_on)
+    {
         if noticed < occurred {
             return Err(ComplaintError::DateOutOfOrder {
                 field: "matter_came_to_notice_on",
@@ -837,7 +1000,10 @@ fn receive(
         (Some(_), true) => return Err(ComplaintError::NotOutOfTime),
         (Some(decision), false) => {
             check_out_of_time_decision(&decision)?;
-            Some(ComplaintEvent::OutOfTimeAccepted { accepted_on: cmd.received_on, decision })
+            Some(ComplaintEvent::OutOfTimeAccepted {
+                accepted_on: cmd.received_on,
+                decision,
+            })
         }
         (None, _) => None,
     };
@@ -901,7 +1067,9 @@ fn check_closure(
         }
         ClosureReason::OutOfTime => {
             if case.may_be_investigated() {
-                return Err(not_applicable("the complaint is in time or was accepted out of time"));
+                return Err(not_applicable(
+                    "the complaint is in time or was accepted out of time",
+                ));
             }
         }
         ClosureReason::Excluded => {
@@ -922,7 +1090,11 @@ fn check_closure(
             }
         }
         ClosureReason::Transferred => {
-            let to = cmd.transferred_to.as_deref().map(str::trim).unwrap_or_default();
+            let to = cmd
+                .transferred_to
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or_default();
             valid_organisation_id("transferred_to", to)?;
             if to == receipt.organisation_id {
                 return Err(ComplaintError::InvalidField {

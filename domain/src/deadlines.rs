@@ -36,10 +36,14 @@ pub enum ResponseDue {
 /// organisation's default period from the stage start, moved on by the working days the
 /// clock was stopped.
 pub fn response_due(case: &Complaint, services: &ComplaintServices) -> ResponseDue {
-    let (Some(receipt), Some(stage_start)) = (case.receipt.as_ref(), case.stage_started_on()) else {
+    let (Some(receipt), Some(stage_start)) = (case.receipt.as_ref(), case.stage_started_on())
+    else {
         return ResponseDue::NotApplicable;
     };
-    if case.open_clock_stop().is_some_and(|s| s.stage == case.stage) {
+    if case
+        .open_clock_stop()
+        .is_some_and(|s| s.stage == case.stage)
+    {
         return ResponseDue::Stopped;
     }
     let calendar = &services.calendar;
@@ -50,7 +54,9 @@ pub fn response_due(case: &Complaint, services: &ComplaintServices) -> ResponseD
         .rev()
         .find(|p| p.stage == case.stage)
         .map(|p| p.response_due_on)
-        .unwrap_or_else(|| calendar.add_working_days(stage_start, policy.default_response_working_days));
+        .unwrap_or_else(|| {
+            calendar.add_working_days(stage_start, policy.default_response_working_days)
+        });
     // A stop covers the working days from `stopped_on` up to the day before `restarted_on`.
     let stopped: u32 = case
         .clock_stops
@@ -85,7 +91,8 @@ pub struct Deadlines {
     pub calendar_version: String,
     /// Acknowledge by the 3rd working day after receipt (R-ACK-3).
     pub acknowledge_by: NaiveDate,
-    /// The last day consent may arrive (R-WHO-6), when consent is needed.
+    /// The last day consent may arrive (R-WHO-6), when consent is needed; the complaint is
+    /// closed for want of consent from the next day.
     pub consent_lapses_on: Option<NaiveDate>,
     /// The current stage's response date; `None` while the clock is stopped.
     pub response_due: Option<NaiveDate>,
@@ -167,7 +174,12 @@ pub struct DeadlineStatus {
     pub calendar_version: String,
 }
 
-fn judge(due_on: NaiveDate, met_on: Option<NaiveDate>, ended_on: Option<NaiveDate>, today: NaiveDate) -> DeadlineState {
+fn judge(
+    due_on: NaiveDate,
+    met_on: Option<NaiveDate>,
+    ended_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> DeadlineState {
     match (met_on, ended_on) {
         (Some(met), _) if met <= due_on => DeadlineState::MetOnTime,
         (Some(_), _) => DeadlineState::MetLate,
@@ -179,7 +191,11 @@ fn judge(due_on: NaiveDate, met_on: Option<NaiveDate>, ended_on: Option<NaiveDat
 }
 
 /// Each deadline that applies to the complaint, judged as of `today`.
-pub fn deadline_statuses(case: &Complaint, services: &ComplaintServices, today: NaiveDate) -> Vec<DeadlineStatus> {
+pub fn deadline_statuses(
+    case: &Complaint,
+    services: &ComplaintServices,
+    today: NaiveDate,
+) -> Vec<DeadlineStatus> {
     let Some(dates) = deadlines(case, services) else {
         return Vec::new();
     };
@@ -201,12 +217,19 @@ pub fn deadline_statuses(case: &Complaint, services: &ComplaintServices, today: 
 
     if let Some(lapses_on) = dates.consent_lapses_on {
         let consent = &case.consent;
-        let state = if consent.refused_on.is_some() || consent.lapsed_on.is_some() {
+        let state = if consent.given_on.is_none()
+            && (consent.refused_on.is_some() || consent.lapsed_on.is_some())
+        {
             DeadlineState::Missed
         } else {
             judge(lapses_on, consent.given_on, closed_on, today)
         };
-        out.push(status(DeadlineKind::Consent, Some(lapses_on), state, consent.given_on));
+        out.push(status(
+            DeadlineKind::Consent,
+            Some(lapses_on),
+            state,
+            consent.given_on,
+        ));
     }
 
     let responded_on = case.current_response().map(|r| r.sent_on);
@@ -217,7 +240,12 @@ pub fn deadline_statuses(case: &Complaint, services: &ComplaintServices, today: 
             judge(due, responded_on, closed_on, today),
             responded_on,
         )),
-        None => out.push(status(DeadlineKind::Response, None, DeadlineState::Stopped, None)),
+        None => out.push(status(
+            DeadlineKind::Response,
+            None,
+            DeadlineState::Stopped,
+            None,
+        )),
     }
 
     let first_response = case.first_response().map(|r| r.sent_on);

@@ -10,11 +10,21 @@ pub enum ComplaintError {
     #[error("{field} is invalid: {reason}")]
     InvalidField { field: &'static str, reason: String },
     #[error("{field} is after today ({today})")]
-    DateInFuture { field: &'static str, today: NaiveDate },
+    DateInFuture {
+        field: &'static str,
+        today: NaiveDate,
+    },
     #[error("{field} is before the complaint was received ({received_on})")]
-    DateBeforeReceipt { field: &'static str, received_on: NaiveDate },
+    DateBeforeReceipt {
+        field: &'static str,
+        received_on: NaiveDate,
+    },
     #[error("{field} is before {earlier} ({earlier_on})")]
-    DateOutOfOrder { field: &'static str, earlier: &'static str, earlier_on: NaiveDate },
+    DateOutOfOrder {
+        field: &'static str,
+        earlier: &'static str,
+        earlier_on: NaiveDate,
+    },
     #[error("no complaint has been received under this id")]
     NotReceived,
     #[error("the complaint has already been received")]
@@ -43,7 +53,7 @@ pub enum ComplaintError {
     ConsentAlreadyDecided,
     #[error("the person's consent is still outstanding")]
     ConsentOutstanding,
-    #[error("consent does not lapse before {lapses_on}")]
+    #[error("consent may still arrive until {lapses_on}; it lapses after that day")]
     ConsentNotYetLapsed { lapses_on: NaiveDate },
     #[error("the organisation's policy sets no consent deadline")]
     ConsentLapseNotConfigured,

@@ -113,6 +113,7 @@ pub enum ConsentDecision {
 /// Everything that can happen to a complaint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)] // each field is documented on the command that produces it
+#[allow(clippy::large_enum_variant)] // one receipt per complaint: boxing would only burden matches
 pub enum ComplaintEvent {
     /// The body received a complaint.
     ComplaintReceived {
@@ -137,7 +138,10 @@ pub enum ComplaintEvent {
         particulars: Confidential<ComplaintParticulars>,
     },
     /// An out-of-time complaint was accepted for investigation (R-TL-2).
-    OutOfTimeAccepted { accepted_on: NaiveDate, decision: OutOfTimeDecision },
+    OutOfTimeAccepted {
+        accepted_on: NaiveDate,
+        decision: OutOfTimeDecision,
+    },
     /// The complaint was acknowledged (R-ACK-3, R-ACK-5).
     ComplaintAcknowledged {
         acknowledged_on: NaiveDate,
@@ -173,7 +177,10 @@ pub enum ComplaintEvent {
         discussion_outcome: Option<DiscussionOutcome>,
     },
     /// The response clock was stopped.
-    ClockStopped { stopped_on: NaiveDate, reason: Confidential<String> },
+    ClockStopped {
+        stopped_on: NaiveDate,
+        reason: Confidential<String>,
+    },
     /// The response clock was restarted.
     ClockRestarted { restarted_on: NaiveDate },
     /// The complainant was told why the response is delayed (R-RESP-3).
@@ -194,7 +201,10 @@ pub enum ComplaintEvent {
         letter: Confidential<ResponseLetter>,
     },
     /// The complainant asked for an internal review (stage 2).
-    ComplaintEscalated { escalated_on: NaiveDate, reason: Confidential<String> },
+    ComplaintEscalated {
+        escalated_on: NaiveDate,
+        reason: Confidential<String>,
+    },
     /// The body was informed the complaint went to an ombudsman (R-OMB-1).
     ReferredToOmbudsman {
         ombudsman: Ombudsman,
@@ -229,7 +239,10 @@ pub enum ComplaintEvent {
         transferred_to: Option<String>,
     },
     /// A closed complaint was reopened.
-    ComplaintReopened { reopened_on: NaiveDate, reason: Confidential<String> },
+    ComplaintReopened {
+        reopened_on: NaiveDate,
+        reason: Confidential<String>,
+    },
 }
 
 impl ComplaintEvent {

@@ -9,12 +9,12 @@
 pub use calendar::{easter_sunday, Calendar};
 pub use commands::*;
 pub use complaint::{
-    decide, evolve, ClockStop, Closure, Complaint, ConsentState, Learning, Receipt, Referral, ResponsePlan,
-    RiskGrade, SentResponse, Status,
+    decide, evolve, ClockStop, Closure, Complaint, ConsentState, Learning, Receipt, Referral,
+    ResponsePlan, RiskGrade, SentResponse, Status,
 };
 pub use deadlines::{
-    deadline_statuses, deadlines, response_due, DeadlineKind, DeadlineState, DeadlineStatus, Deadlines,
-    ResponseDue,
+    deadline_statuses, deadlines, response_due, DeadlineKind, DeadlineState, DeadlineStatus,
+    Deadlines, ResponseDue,
 };
 pub use error::ComplaintError;
 pub use events::*;

@@ -141,7 +141,11 @@ impl RiskMatrix {
     }
 
     /// Grades `seriousness` (a level name, or its 1-based number) × `likelihood`.
-    pub fn grade(&self, seriousness: &str, likelihood: Likelihood) -> Result<RiskRating, ComplaintError> {
+    pub fn grade(
+        &self,
+        seriousness: &str,
+        likelihood: Likelihood,
+    ) -> Result<RiskRating, ComplaintError> {
         let wanted = seriousness.trim().to_ascii_lowercase();
         let row = self
             .seriousness_levels
@@ -158,10 +162,13 @@ impl RiskMatrix {
                 seriousness: seriousness.to_string(),
                 levels: self.seriousness_levels.join(", "),
             })?;
-        let cells = self.grid.get(row).ok_or_else(|| ComplaintError::UnknownSeriousness {
-            seriousness: seriousness.to_string(),
-            levels: self.seriousness_levels.join(", "),
-        })?;
+        let cells = self
+            .grid
+            .get(row)
+            .ok_or_else(|| ComplaintError::UnknownSeriousness {
+                seriousness: seriousness.to_string(),
+                levels: self.seriousness_levels.join(", "),
+            })?;
         Ok(cells[usize::from(likelihood.score() - 1)])
     }
 }
@@ -177,7 +184,9 @@ pub fn acknowledge_by(received_on: NaiveDate, calendar: &Calendar) -> NaiveDate 
 /// does not exist there (31 August → 28/29 February).
 pub fn six_month_end(received_on: NaiveDate) -> NaiveDate {
     match received_on.checked_add_months(Months::new(6)) {
-        Some(same_day) if same_day.day() == received_on.day() => same_day.pred_opt().unwrap_or(same_day),
+        Some(same_day) if same_day.day() == received_on.day() => {
+            same_day.pred_opt().unwrap_or(same_day)
+        }
         // chrono clamped to the month's last day: that day is the end.
         Some(clamped) => clamped,
         None => NaiveDate::MAX,
@@ -187,9 +196,16 @@ pub fn six_month_end(received_on: NaiveDate) -> NaiveDate {
 /// The last day on which a complaint about matters of `occurred_on` / noticed on
 /// `noticed_on` is in time: 12 months after the later of the two, 29 February → 28 February
 /// (R-TL-1). `None` when neither date is known.
-pub fn time_limit_ends_on(occurred_on: Option<NaiveDate>, noticed_on: Option<NaiveDate>) -> Option<NaiveDate> {
+pub fn time_limit_ends_on(
+    occurred_on: Option<NaiveDate>,
+    noticed_on: Option<NaiveDate>,
+) -> Option<NaiveDate> {
     let start = occurred_on.max(noticed_on)?;
-    Some(start.checked_add_months(Months::new(12)).unwrap_or(NaiveDate::MAX))
+    Some(
+        start
+            .checked_add_months(Months::new(12))
+            .unwrap_or(NaiveDate::MAX),
+    )
 }
 
 /// The next working day after the day a complaint was made: an oral complaint resolved by
@@ -204,6 +220,7 @@ pub(crate) fn day_after(day: NaiveDate) -> NaiveDate {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -240,7 +257,11 @@ mod tests {
             ("2023-05-05", "2023-05-11"),
             ("2027-12-24", "2027-12-31"),
         ] {
-            assert_eq!(acknowledge_by(d(received), &cal), d(due), "received {received}");
+            assert_eq!(
+                acknowledge_by(d(received), &cal),
+                d(due),
+                "received {received}"
+            );
         }
     }
 
@@ -250,17 +271,29 @@ mod tests {
             time_limit_ends_on(Some(d("2024-03-10")), Some(d("2024-06-02"))),
             Some(d("2025-06-02"))
         );
-        assert_eq!(time_limit_ends_on(Some(d("2024-02-29")), None), Some(d("2025-02-28")));
+        assert_eq!(
+            time_limit_ends_on(Some(d("2024-02-29")), None),
+            Some(d("2025-02-28"))
+        );
         assert_eq!(time_limit_ends_on(None, None), None);
     }
 
     #[test]
     fn dh_matrix_grades_by_the_default_cells() {
         let m = RiskMatrix::dh_2009();
-        assert_eq!(m.grade("low", Likelihood::AlmostCertain).unwrap(), RiskRating::Moderate);
-        assert_eq!(m.grade("Medium", Likelihood::Possible).unwrap(), RiskRating::High);
+        assert_eq!(
+            m.grade("low", Likelihood::AlmostCertain).unwrap(),
+            RiskRating::Moderate
+        );
+        assert_eq!(
+            m.grade("Medium", Likelihood::Possible).unwrap(),
+            RiskRating::High
+        );
         assert_eq!(m.grade("high", Likelihood::Rare).unwrap(), RiskRating::High);
-        assert_eq!(m.grade("3", Likelihood::Possible).unwrap(), RiskRating::Extreme);
+        assert_eq!(
+            m.grade("3", Likelihood::Possible).unwrap(),
+            RiskRating::Extreme
+        );
         assert!(matches!(
             m.grade("severe", Likelihood::Rare),
             Err(ComplaintError::UnknownSeriousness { .. })
@@ -270,9 +303,21 @@ mod tests {
     #[test]
     fn npsa_matrix_bands_the_product() {
         let m = RiskMatrix::npsa_2008();
-        assert_eq!(m.grade("minor", Likelihood::Possible).unwrap(), RiskRating::Moderate); // 6
-        assert_eq!(m.grade("major", Likelihood::Unlikely).unwrap(), RiskRating::High); // 8
-        assert_eq!(m.grade("moderate", Likelihood::AlmostCertain).unwrap(), RiskRating::Extreme); // 15
-        assert_eq!(m.grade("negligible", Likelihood::Possible).unwrap(), RiskRating::Low); // 3
+        assert_eq!(
+            m.grade("minor", Likelihood::Possible).unwrap(),
+            RiskRating::Moderate
+        ); // 6
+        assert_eq!(
+            m.grade("major", Likelihood::Unlikely).unwrap(),
+            RiskRating::High
+        ); // 8
+        assert_eq!(
+            m.grade("moderate", Likelihood::AlmostCertain).unwrap(),
+            RiskRating::Extreme
+        ); // 15
+        assert_eq!(
+            m.grade("negligible", Likelihood::Possible).unwrap(),
+            RiskRating::Low
+        ); // 3
     }
 }

@@ -430,6 +430,7 @@ code_list! {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -439,7 +440,10 @@ mod tests {
             SubjectArea::parse("Values and behaviours (staff)"),
             Some(SubjectArea::ValuesAndBehaviours)
         );
-        assert_eq!(SubjectArea::parse("Communications"), Some(SubjectArea::Communications));
+        assert_eq!(
+            SubjectArea::parse("Communications"),
+            Some(SubjectArea::Communications)
+        );
         assert_eq!(Channel::parse("Web form"), Some(Channel::WebForm));
         assert_eq!(SubjectArea::parse("nonsense"), None);
     }

@@ -44,6 +44,12 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// No valid bearer token (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but the role does not allow this (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// No such complaint (404), also for another organisation's.
     #[error("no complaint with this id")]
     NotFound,
@@ -93,6 +99,8 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
@@ -109,6 +117,8 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad-request",
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not-found",
             ApiError::Conflict => "conflict",
             ApiError::PreconditionFailed { .. } => "precondition-failed",
@@ -126,6 +136,8 @@ impl ApiError {
             ApiError::BadRequest(_) => "Malformed request",
             ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::PayloadTooLarge { .. } => "Request body too large",
+            ApiError::Unauthorized(_) => "Authentication required",
+            ApiError::Forbidden(_) => "Not allowed for this role",
             ApiError::NotFound => "Not found",
             ApiError::Conflict => "Concurrent change",
             ApiError::PreconditionFailed { .. } => "Version mismatch",
@@ -176,6 +188,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let ApiError::Unauthorized(_) = self {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let ApiError::PreconditionFailed { current } = self {
             if let Ok(etag) = HeaderValue::from_str(&format!("\"{current}\"")) {
                 response.headers_mut().insert(header::ETAG, etag);

@@ -1,5 +1,6 @@
 //! The HTTP API: routes, extractors and the case view.
 
+use crate::auth::{Authenticator, Caller, HasAuthenticator, Role};
 use crate::cases::{complaint_id_for_source, CaseState, Cases, CommandContext};
 use crate::error::{ApiError, FieldError};
 use axum::extract::{FromRequest, Path, Request, State};
@@ -14,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Largest accepted request body.
@@ -27,15 +29,24 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct AppState {
     /// The complaints.
     pub cases: Arc<Cases>,
+    /// Checks bearer tokens.
+    pub auth: Arc<Authenticator>,
     /// The clock the gateway reads "today" from (the domain never does).
     pub clock: Clock,
 }
 
+impl HasAuthenticator for AppState {
+    fn authenticator(&self) -> &Arc<Authenticator> {
+        &self.auth
+    }
+}
+
 impl AppState {
     /// State over `cases` with the system clock.
-    pub fn new(cases: Arc<Cases>) -> Self {
+    pub fn new(cases: Arc<Cases>, auth: Arc<Authenticator>) -> Self {
         Self {
             cases,
+            auth,
             clock: Arc::new(Utc::now),
         }
     }
@@ -59,71 +70,71 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/complaints/{id}", get(get_complaint))
         .route(
             "/v1/complaints/{id}/acknowledgement",
-            command(ComplaintAction::Acknowledge),
+            command(ComplaintAction::Acknowledge, INTAKE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/out-of-time-acceptance",
-            command(ComplaintAction::AcceptOutOfTime),
+            command(ComplaintAction::AcceptOutOfTime, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/consent-request",
-            command(ComplaintAction::RequestConsent),
+            command(ComplaintAction::RequestConsent, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/consent",
-            command(ComplaintAction::RecordConsent),
+            command(ComplaintAction::RecordConsent, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/consent-lapse",
-            command(ComplaintAction::LapseConsent),
+            command(ComplaintAction::LapseConsent, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/risk-assessment",
-            command(ComplaintAction::AssessRisk),
+            command(ComplaintAction::AssessRisk, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/response-plan",
-            command(ComplaintAction::AgreeResponsePlan),
+            command(ComplaintAction::AgreeResponsePlan, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/clock-stops",
-            command(ComplaintAction::StopClock),
+            command(ComplaintAction::StopClock, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/clock-restarts",
-            command(ComplaintAction::RestartClock),
+            command(ComplaintAction::RestartClock, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/delay-notification",
-            command(ComplaintAction::NotifyDelay),
+            command(ComplaintAction::NotifyDelay, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/response",
-            command(ComplaintAction::SendResponse),
+            command(ComplaintAction::SendResponse, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/escalation",
-            command(ComplaintAction::Escalate),
+            command(ComplaintAction::Escalate, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/ombudsman-referral",
-            command(ComplaintAction::ReferToOmbudsman),
+            command(ComplaintAction::ReferToOmbudsman, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/ombudsman-decision",
-            command(ComplaintAction::RecordOmbudsmanDecision),
+            command(ComplaintAction::RecordOmbudsmanDecision, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/learning",
-            command(ComplaintAction::RecordLearning),
+            command(ComplaintAction::RecordLearning, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/closure",
-            command(ComplaintAction::Close),
+            command(ComplaintAction::Close, CASE_ROLES),
         )
         .route(
             "/v1/complaints/{id}/reopening",
-            command(ComplaintAction::Reopen),
+            command(ComplaintAction::Reopen, CASE_ROLES),
         )
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
@@ -135,11 +146,18 @@ async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError>
     Ok("ready")
 }
 
-/// A JSON body whose rejections are problem+json: 415 for another media type, 413 past
-/// the limit, 400 for malformed JSON, 422 naming the field for a body of the wrong shape.
-pub struct ApiJson<T>(pub T);
+/// A JSON request body, checked for media type (415) and size (413) on extraction and
+/// parsed only after the caller is authorised, so refusals never depend on the body.
+pub struct JsonBody(Bytes);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl JsonBody {
+    /// Parses the body: 400 for malformed JSON, 422 naming the field for a wrong shape.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        parse_json(&self.0)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -165,7 +183,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 ApiError::BadRequest(rejection.body_text())
             }
         })?;
-        parse_json(&bytes).map(ApiJson)
+        Ok(JsonBody(bytes))
     }
 }
 
@@ -260,6 +278,8 @@ fn fingerprint<B: Serialize>(command: &str, body: &B) -> Result<String, ApiError
 
 fn context<B: Serialize>(
     state: &AppState,
+    caller: &Caller,
+    role: Role,
     headers: &CommandHeaders,
     command: &str,
     body: &B,
@@ -267,8 +287,8 @@ fn context<B: Serialize>(
 ) -> Result<CommandContext, ApiError> {
     let issued_at = state.now();
     Ok(CommandContext {
-        actor: "anonymous".into(),
-        role: "caseworker".into(),
+        actor: caller.subject.clone(),
+        role: role.name().to_string(),
         organisation_id: organisation_id.to_string(),
         command_id: headers.idempotency_key.clone(),
         fingerprint: fingerprint(command, body)?,
@@ -279,12 +299,28 @@ fn context<B: Serialize>(
     })
 }
 
+/// Roles that may receive and acknowledge complaints.
+const INTAKE_ROLES: &[Role] = &[Role::Frontline, Role::Caseworker];
+/// Roles that may run every case command.
+const CASE_ROLES: &[Role] = &[Role::Caseworker];
+/// Roles that may read a complaint.
+const READ_ROLES: &[Role] = &[Role::Caseworker, Role::Frontline, Role::Auditor];
+
+#[tracing::instrument(skip_all, fields(complaint_id, correlation_id))]
 async fn receive(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<ReceiveComplaint>,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
+    let role = caller.require(INTAKE_ROLES)?;
     let headers = command_headers(&headers)?;
+    let body: ReceiveComplaint = body.parse()?;
+    if !caller.acts_for(&body.organisation_id) {
+        return Err(ApiError::Forbidden(
+            "the token does not act for this organisation".into(),
+        ));
+    }
     let id = match &body.source {
         Some(source) => {
             complaint_id_for_source(&body.organisation_id, &source.system, &source.reference)
@@ -296,7 +332,18 @@ async fn receive(
         },
     }
     .to_string();
-    let context = context(&state, &headers, "receive", &body, &body.organisation_id)?;
+    let span = tracing::Span::current();
+    span.record("complaint_id", id.as_str());
+    span.record("correlation_id", headers.correlation_id.as_str());
+    let context = context(
+        &state,
+        &caller,
+        role,
+        &headers,
+        "receive",
+        &body,
+        &body.organisation_id,
+    )?;
     let by_source = body.source.is_some();
 
     if by_source {
@@ -331,45 +378,69 @@ async fn receive(
     }
 }
 
-fn valid_id(raw: &str) -> Result<String, ApiError> {
-    Uuid::parse_str(raw)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::NotFound)
+/// Loads a complaint the caller's organisations may see; another organisation's is 404.
+async fn visible_case(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+) -> Result<CaseState, ApiError> {
+    let id = Uuid::parse_str(raw_id)
+        .map_err(|_| ApiError::NotFound)?
+        .to_string();
+    let found = state.cases.get(&id).await?.ok_or(ApiError::NotFound)?;
+    let organisation = &found.case.receipt()?.organisation_id;
+    if !caller.acts_for(organisation) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(found)
 }
 
+#[tracing::instrument(skip_all, fields(complaint_id = %id))]
 async fn get_complaint(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = valid_id(&id)?;
-    let found = state.cases.get(&id).await?.ok_or(ApiError::NotFound)?;
+    let found = visible_case(&state, &caller, &id).await?;
+    caller.require(READ_ROLES)?;
     Ok(case_response(&state, &found, StatusCode::OK))
 }
 
-fn command<B>(wrap: fn(B) -> ComplaintAction) -> MethodRouter<AppState>
+fn command<B>(wrap: fn(B) -> ComplaintAction, roles: &'static [Role]) -> MethodRouter<AppState>
 where
     B: DeserializeOwned + Serialize + Send + 'static,
 {
     post(
         move |State(state): State<AppState>,
+              caller: Caller,
               Path(id): Path<String>,
               headers: HeaderMap,
-              ApiJson(body): ApiJson<B>| async move {
-            let id = valid_id(&id)?;
+              body: JsonBody| async move {
+            let found = visible_case(&state, &caller, &id).await?;
+            let role = caller.require(roles)?;
             let headers = command_headers(&headers)?;
-            let existing = state.cases.get(&id).await?.ok_or(ApiError::NotFound)?;
-            let organisation = existing.case.receipt()?.organisation_id.clone();
+            let body: B = body.parse()?;
+            let organisation = found.case.receipt()?.organisation_id.clone();
             let context = context(
                 &state,
+                &caller,
+                role,
                 &headers,
                 std::any::type_name::<B>(),
                 &body,
                 &organisation,
             )?;
             let action = wrap(body);
+            let span = tracing::info_span!(
+                "command",
+                complaint_id = %found.id,
+                command = action.name(),
+                correlation_id = %context.correlation_id
+            );
             let done = state
                 .cases
-                .execute(&id, action, &context, headers.if_match)
+                .execute(&found.id, action, &context, headers.if_match)
+                .instrument(span)
                 .await?;
             Ok::<_, ApiError>(case_response(&state, &done.state, StatusCode::OK))
         },

@@ -2,12 +2,14 @@
 //! sqlite-es), and the `complaints` command line. Depends on the domain and projections;
 //! nothing depends on it but the binary and the end-to-end tests.
 
+pub use auth::{AuthSettings, Authenticator, Caller, Role};
 pub use cases::{complaint_id_for_source, meta, CaseState, Cases, CommandContext, Executed};
 pub use error::{ApiError, FieldError, PROBLEM_BASE};
 pub use http::{london_date, parse_json, router, AppState, ComplaintView, BODY_LIMIT_BYTES};
 pub use settings::Settings;
 pub use store::{Database, EventLog, Pool};
 
+mod auth;
 mod cases;
 mod error;
 mod http;
@@ -29,6 +31,7 @@ pub async fn open_cases(settings: &Settings) -> Result<Cases, ApiError> {
 /// Serves the API until `stop` is cancelled, then finishes in-flight requests.
 pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let cases = Arc::new(open_cases(&settings).await?);
+    let auth = Arc::new(settings.authenticator()?);
     let listener = tokio::net::TcpListener::bind(settings.bind).await?;
     tracing::info!(
         address = %listener.local_addr()?,
@@ -36,16 +39,16 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
         calendar = cases.services().calendar.version(),
         "serving"
     );
-    serve(listener, cases, stop).await
+    serve(listener, AppState::new(cases, auth), stop).await
 }
 
 /// Serves on an already bound listener (port 0 in tests).
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    cases: Arc<Cases>,
+    state: AppState,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let app = router(AppState::new(cases)).layer(
+    let app = router(state).layer(
         tower::ServiceBuilder::new()
             .layer(tower_http::trace::TraceLayer::new_for_http())
             .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -1,7 +1,7 @@
 //! `complaints`: the service and its operational commands.
 
 use clap::{Parser, Subcommand};
-use complaints_gateway::{open_cases, run, telemetry, Settings};
+use complaints_gateway::{open_cases, run, telemetry, Role, Settings};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +22,58 @@ enum Command {
     Serve(Settings),
     /// Apply database migrations and exit.
     Migrate(Settings),
+    /// Mint a bearer token with the embedded default's HS256 secret.
+    Token(TokenArgs),
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// Organisation the token acts for (repeat for several).
+    #[arg(long = "org", required = true)]
+    organisations: Vec<String>,
+    /// Role: frontline, caseworker, auditor, reporting or regulator (repeat for several).
+    #[arg(long = "role", required = true)]
+    roles: Vec<String>,
+    /// Token subject (who is acting).
+    #[arg(long, default_value = "local-user")]
+    subject: String,
+    /// Lifetime, e.g. 30m, 8h, 7d.
+    #[arg(long, default_value = "8h")]
+    ttl: String,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+fn parse_ttl(raw: &str) -> anyhow::Result<chrono::Duration> {
+    let (number, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let n: i64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("invalid --ttl `{raw}`: expected e.g. 30m, 8h, 7d"))?;
+    Ok(match unit {
+        "s" => chrono::Duration::seconds(n),
+        "m" => chrono::Duration::minutes(n),
+        "h" | "" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        _ => anyhow::bail!("invalid --ttl unit `{unit}`: use s, m, h or d"),
+    })
+}
+
+fn mint(args: TokenArgs) -> anyhow::Result<()> {
+    let roles = args
+        .roles
+        .iter()
+        .map(|r| Role::parse(r).ok_or_else(|| anyhow::anyhow!("unknown role `{r}`: use frontline, caseworker, auditor, reporting or regulator")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ttl = parse_ttl(&args.ttl)?;
+    let token = args.settings.authenticator()?.mint(
+        &args.subject,
+        &args.organisations,
+        &roles,
+        chrono::Utc::now(),
+        ttl,
+    )?;
+    println!("{token}");
+    Ok(())
 }
 
 #[tokio::main]
@@ -41,6 +93,7 @@ async fn main() -> ExitCode {
                 .map(|_| tracing::info!(database = settings.database().kind(), "migrated"))
                 .map_err(Into::into)
         }
+        Command::Token(args) => mint(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

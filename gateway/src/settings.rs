@@ -25,12 +25,20 @@ pub struct Settings {
     /// Organisation policies (JSON: `{"default": {...}, "organisations": {"ORG": {...}}}`).
     #[arg(long, env = "COMPLAINTS_POLICY_FILE")]
     pub policy_file: Option<PathBuf>,
+    /// Token verification.
+    #[command(flatten)]
+    pub auth: crate::auth::AuthSettings,
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "COMPLAINTS_LOG_FORMAT", default_value = "pretty")]
     pub log_format: String,
 }
 
 impl Settings {
+    /// The token authenticator these settings configure.
+    pub fn authenticator(&self) -> Result<crate::auth::Authenticator, ApiError> {
+        crate::auth::Authenticator::from_settings(&self.auth, &self.data_dir)
+    }
+
     /// Which database to use.
     pub fn database(&self) -> Database {
         match self

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use complaints_domain::ComplaintServices;
-use complaints_gateway::{Cases, Database, EventLog, Pool};
+use complaints_gateway::{AppState, Authenticator, Cases, Database, EventLog, Pool, Role};
 use serde_json::Value;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -111,6 +111,10 @@ pub struct TestApp {
     pub address: String,
     /// HTTP client.
     pub client: reqwest::Client,
+    /// Bearer token used by the helpers: every role except regulator and reporting, for `RAL`.
+    pub token: String,
+    /// Signs tokens the service accepts.
+    pub auth: Arc<Authenticator>,
     /// The database behind it.
     pub db: TestDatabase,
     stop: CancellationToken,
@@ -129,16 +133,40 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         db.event_log().await,
         ComplaintServices::standard(),
     ));
+    let auth = Arc::new(Authenticator::with_secret(TEST_SECRET));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let stop = CancellationToken::new();
-    tokio::spawn(complaints_gateway::serve(listener, cases, stop.clone()));
+    let state = AppState::new(cases, auth.clone());
+    tokio::spawn(complaints_gateway::serve(listener, state, stop.clone()));
+    let token = mint(
+        &auth,
+        &["RAL"],
+        &[Role::Frontline, Role::Caseworker, Role::Auditor],
+    );
     Some(TestApp {
         address,
         client: reqwest::Client::new(),
+        token,
+        auth,
         db,
         stop,
     })
+}
+
+const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// A token for `organisations` and `roles`, valid for an hour.
+pub fn mint(auth: &Authenticator, organisations: &[&str], roles: &[Role]) -> String {
+    let orgs: Vec<String> = organisations.iter().map(|o| o.to_string()).collect();
+    auth.mint(
+        "test-user",
+        &orgs,
+        roles,
+        chrono::Utc::now(),
+        chrono::Duration::hours(1),
+    )
+    .unwrap()
 }
 
 /// A response's status, headers and JSON body.
@@ -181,10 +209,21 @@ impl TestApp {
             .client
             .post(format!("{}{path}", self.address))
             .json(body);
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        {
+            request = request.bearer_auth(&self.token);
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         Self::reply(request.send().await.unwrap()).await
+    }
+
+    /// A token for `organisations` and `roles`.
+    pub fn token_for(&self, organisations: &[&str], roles: &[Role]) -> String {
+        mint(&self.auth, organisations, roles)
     }
 
     /// POSTs raw bytes with a content type.
@@ -192,6 +231,7 @@ impl TestApp {
         let request = self
             .client
             .post(format!("{}{path}", self.address))
+            .bearer_auth(&self.token)
             .header("content-type", content_type)
             .body(body);
         Self::reply(request.send().await.unwrap()).await
@@ -199,14 +239,16 @@ impl TestApp {
 
     /// GETs `path`.
     pub async fn get(&self, path: &str) -> Reply {
-        Self::reply(
-            self.client
-                .get(format!("{}{path}", self.address))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.get_as(&self.token, path).await
+    }
+
+    /// GETs `path` with `token`.
+    pub async fn get_as(&self, token: &str, path: &str) -> Reply {
+        let request = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(token);
+        Self::reply(request.send().await.unwrap()).await
     }
 
     /// Receives a complaint.
@@ -255,12 +297,12 @@ pub fn minimal_complaint(organisation_id: &str, received_on: &str) -> Value {
 /// Declares one async test per backend: `NAME::sqlite` and `NAME::postgres`.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($(async fn $name:ident($backend:ident: Backend) $body:block)+) => {
+    ($(async fn $name:ident($backend:ident: $backend_type:ty) $body:block)+) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
-                async fn run($backend: $crate::Backend) $body
+                async fn run($backend: $backend_type) $body
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn sqlite() { run($crate::Backend::Sqlite).await }

@@ -28,7 +28,11 @@ fn one_of_each(on: &str) -> Vec<ComplaintAction> {
     ]
 }
 
-fn check(history: &[ComplaintEvent], command: ComplaintCommand, expected: Result<(), ComplaintError>) {
+fn check(
+    history: &[ComplaintEvent],
+    command: ComplaintCommand,
+    expected: Result<(), ComplaintError>,
+) {
     let name = command.action.name();
     let result = given(history.to_vec()).when(command).inspect_result();
     match (result, expected) {
@@ -40,7 +44,10 @@ fn check(history: &[ComplaintEvent], command: ComplaintCommand, expected: Result
 
 #[test]
 fn one_of_each_covers_every_command() {
-    let names: Vec<&str> = one_of_each("2026-04-02").iter().map(ComplaintAction::name).collect();
+    let names: Vec<&str> = one_of_each("2026-04-02")
+        .iter()
+        .map(ComplaintAction::name)
+        .collect();
     let mut unique = names.clone();
     unique.sort_unstable();
     unique.dedup();
@@ -101,19 +108,43 @@ fn dated_commands(on: &str) -> Vec<(Vec<ComplaintEvent>, ComplaintAction, &'stat
     vec![
         (open(), acknowledge(on).into(), "acknowledged_on"),
         (consent(), request_consent(on).into(), "requested_on"),
-        (consent(), record_consent(ConsentDecision::Refused, on).into(), "decided_on"),
+        (
+            consent(),
+            record_consent(ConsentDecision::Refused, on).into(),
+            "decided_on",
+        ),
         (consent(), lapse_consent(on).into(), "lapsed_on"),
-        (open(), assess_risk(on, "high", Likelihood::Likely).into(), "assessed_on"),
+        (
+            open(),
+            assess_risk(on, "high", Likelihood::Likely).into(),
+            "assessed_on",
+        ),
         (open(), agree_plan(on, "2026-06-30").into(), "agreed_on"),
         (open(), stop_clock(on).into(), "stopped_on"),
-        (vec![received("2026-04-02"), clock_stopped("2026-04-10")], restart_clock(on).into(), "restarted_on"),
+        (
+            vec![received("2026-04-02"), clock_stopped("2026-04-10")],
+            restart_clock(on).into(),
+            "restarted_on",
+        ),
         (open(), notify_delay(on).into(), "notified_on"),
         (open(), send_response(on).into(), "sent_on"),
         (responded_case(), escalate(on).into(), "escalated_on"),
-        (responded_case(), refer(Ombudsman::Phso, on).into(), "informed_on"),
-        (referred_case, record_decision(Ombudsman::Phso, on).into(), "decided_on"),
+        (
+            responded_case(),
+            refer(Ombudsman::Phso, on).into(),
+            "informed_on",
+        ),
+        (
+            referred_case,
+            record_decision(Ombudsman::Phso, on).into(),
+            "decided_on",
+        ),
         (open(), record_learning(on).into(), "recorded_on"),
-        (open(), close(on, ClosureReason::Withdrawn).into(), "closed_on"),
+        (
+            open(),
+            close(on, ClosureReason::Withdrawn).into(),
+            "closed_on",
+        ),
         (closed_case(), reopen(on).into(), "reopened_on"),
     ]
 }
@@ -122,9 +153,17 @@ fn dated_commands(on: &str) -> Vec<(Vec<ComplaintEvent>, ComplaintAction, &'stat
 fn every_business_date_after_the_day_of_issue_is_refused() {
     let mut rows = dated_commands("2026-05-02");
     rows.push((vec![], receive("2026-05-02").into(), "received_on"));
-    rows.push((vec![received_out_of_time()], accept_out_of_time("2026-05-02").into(), "accepted_on"));
+    rows.push((
+        vec![received_out_of_time()],
+        accept_out_of_time("2026-05-02").into(),
+        "accepted_on",
+    ));
     for (history, action, field) in rows {
-        check(&history, cmd("2026-05-01", action), Err(in_future(field, "2026-05-01")));
+        check(
+            &history,
+            cmd("2026-05-01", action),
+            Err(in_future(field, "2026-05-01")),
+        );
     }
 }
 
@@ -143,7 +182,11 @@ fn every_business_date_on_the_day_of_issue_is_accepted() {
 #[test]
 fn every_business_date_before_receipt_is_refused() {
     for (history, action, field) in dated_commands("2026-04-01") {
-        check(&history, now(action), Err(before_receipt(field, "2026-04-02")));
+        check(
+            &history,
+            now(action),
+            Err(before_receipt(field, "2026-04-02")),
+        );
     }
     check(
         &[received_out_of_time()],
@@ -172,10 +215,17 @@ fn every_date_out_of_order_is_refused() {
                 ..receive("2026-04-02")
             }
             .into(),
-            out_of_order("matter_came_to_notice_on", "matter_occurred_on", "2026-03-10"),
+            out_of_order(
+                "matter_came_to_notice_on",
+                "matter_occurred_on",
+                "2026-03-10",
+            ),
         ),
         (
-            vec![received_needing_consent("2026-04-02"), consent_requested("2026-04-07")],
+            vec![
+                received_needing_consent("2026-04-02"),
+                consent_requested("2026-04-07"),
+            ],
             record_consent(ConsentDecision::Given, "2026-04-06").into(),
             out_of_order("decided_on", "requested_on", "2026-04-07"),
         ),
@@ -190,7 +240,11 @@ fn every_date_out_of_order_is_refused() {
             out_of_order("agreed_on", "escalated_on", "2026-05-01"),
         ),
         (
-            vec![received("2026-04-02"), clock_stopped("2026-04-08"), clock_restarted("2026-04-14")],
+            vec![
+                received("2026-04-02"),
+                clock_stopped("2026-04-08"),
+                clock_restarted("2026-04-14"),
+            ],
             stop_clock("2026-04-13").into(),
             out_of_order("stopped_on", "the last restart", "2026-04-14"),
         ),
@@ -206,10 +260,18 @@ fn every_date_out_of_order_is_refused() {
         ),
         (
             vec![received("2026-04-02")],
-            NotifyDelay { expected_response_on: Some(d("2026-04-09")), ..notify_delay("2026-04-10") }.into(),
+            NotifyDelay {
+                expected_response_on: Some(d("2026-04-09")),
+                ..notify_delay("2026-04-10")
+            }
+            .into(),
             out_of_order("expected_response_on", "notified_on", "2026-04-10"),
         ),
-        (on_review(), send_response("2026-04-30").into(), out_of_order("sent_on", "escalated_on", "2026-05-01")),
+        (
+            on_review(),
+            send_response("2026-04-30").into(),
+            out_of_order("sent_on", "escalated_on", "2026-05-01"),
+        ),
         (
             responded_case(),
             escalate("2026-04-19").into(),
@@ -235,7 +297,11 @@ fn every_date_out_of_order_is_refused() {
             close("2026-04-30", ClosureReason::Withdrawn).into(),
             out_of_order("closed_on", "reopened_on", "2026-05-01"),
         ),
-        (closed_case(), reopen("2026-04-20").into(), out_of_order("reopened_on", "closed_on", "2026-04-21")),
+        (
+            closed_case(),
+            reopen("2026-04-20").into(),
+            out_of_order("reopened_on", "closed_on", "2026-04-21"),
+        ),
     ];
     for (history, action, error) in rows {
         check(&history, now(action), Err(error));
@@ -245,16 +311,31 @@ fn every_date_out_of_order_is_refused() {
 #[test]
 fn every_blank_required_text_is_refused() {
     let with_source = |system: &str, reference: &str| ReceiveComplaint {
-        source: Some(SourceReference { system: system.into(), reference: reference.into() }),
+        source: Some(SourceReference {
+            system: system.into(),
+            reference: reference.into(),
+        }),
         ..receive("2026-04-02")
     };
     let mut referred_case = responded_case();
     referred_case.push(referred(Ombudsman::Phso, "2026-04-21"));
     let rows: Vec<(Vec<ComplaintEvent>, ComplaintAction, ComplaintError)> = vec![
-        (vec![], ReceiveComplaint { description: " \n".into(), ..receive("2026-04-02") }.into(), blank("description")),
         (
             vec![],
-            ReceiveComplaint { complainant: person("  "), ..receive("2026-04-02") }.into(),
+            ReceiveComplaint {
+                description: " \n".into(),
+                ..receive("2026-04-02")
+            }
+            .into(),
+            blank("description"),
+        ),
+        (
+            vec![],
+            ReceiveComplaint {
+                complainant: person("  "),
+                ..receive("2026-04-02")
+            }
+            .into(),
             blank("complainant.name"),
         ),
         (
@@ -267,13 +348,24 @@ fn every_blank_required_text_is_refused() {
             .into(),
             blank("person_affected.name"),
         ),
-        (vec![], with_source(" ", "PALS-1").into(), blank("source.system")),
-        (vec![], with_source("pals-desk", "").into(), blank("source.reference")),
+        (
+            vec![],
+            with_source(" ", "PALS-1").into(),
+            blank("source.system"),
+        ),
+        (
+            vec![],
+            with_source("pals-desk", "").into(),
+            blank("source.reference"),
+        ),
         (
             vec![],
             ReceiveComplaint {
                 matter_occurred_on: Some(d("2024-03-10")),
-                out_of_time_decision: Some(OutOfTimeDecision { decided_by: " ".into(), ..out_of_time_decision() }),
+                out_of_time_decision: Some(OutOfTimeDecision {
+                    decided_by: " ".into(),
+                    ..out_of_time_decision()
+                }),
                 ..receive("2026-04-02")
             }
             .into(),
@@ -281,29 +373,56 @@ fn every_blank_required_text_is_refused() {
         ),
         (
             vec![received_out_of_time()],
-            AcceptOutOfTime { decided_by: "".into(), ..accept_out_of_time("2025-06-10") }.into(),
+            AcceptOutOfTime {
+                decided_by: "".into(),
+                ..accept_out_of_time("2025-06-10")
+            }
+            .into(),
             blank("decided_by"),
         ),
         (
             vec![received_out_of_time()],
-            AcceptOutOfTime { rationale: "\t".into(), ..accept_out_of_time("2025-06-10") }.into(),
+            AcceptOutOfTime {
+                rationale: "\t".into(),
+                ..accept_out_of_time("2025-06-10")
+            }
+            .into(),
             blank("rationale"),
         ),
         (
             vec![received("2026-04-02")],
-            StopClock { reason: " ".into(), ..stop_clock("2026-04-08") }.into(),
+            StopClock {
+                reason: " ".into(),
+                ..stop_clock("2026-04-08")
+            }
+            .into(),
             blank("reason"),
         ),
         (
             vec![received("2026-04-02")],
-            NotifyDelay { reason: "".into(), ..notify_delay("2026-04-08") }.into(),
+            NotifyDelay {
+                reason: "".into(),
+                ..notify_delay("2026-04-08")
+            }
+            .into(),
             blank("reason"),
         ),
-        (responded_case(), EscalateComplaint { reason: " ".into(), ..escalate("2026-04-22") }.into(), blank("reason")),
+        (
+            responded_case(),
+            EscalateComplaint {
+                reason: " ".into(),
+                ..escalate("2026-04-22")
+            }
+            .into(),
+            blank("reason"),
+        ),
         (
             referred_case,
             RecordOmbudsmanDecision {
-                recommendations: vec![Recommendation { description: " ".into(), due_on: None }],
+                recommendations: vec![Recommendation {
+                    description: " ".into(),
+                    due_on: None,
+                }],
                 ..record_decision(Ombudsman::Phso, "2026-06-01")
             }
             .into(),
@@ -311,10 +430,22 @@ fn every_blank_required_text_is_refused() {
         ),
         (
             vec![received("2026-04-02")],
-            RecordLearning { summary: "".into(), ..record_learning("2026-04-08") }.into(),
+            RecordLearning {
+                summary: "".into(),
+                ..record_learning("2026-04-08")
+            }
+            .into(),
             blank("summary"),
         ),
-        (closed_case(), ReopenComplaint { reason: "  ".into(), ..reopen("2026-04-22") }.into(), blank("reason")),
+        (
+            closed_case(),
+            ReopenComplaint {
+                reason: "  ".into(),
+                ..reopen("2026-04-22")
+            }
+            .into(),
+            blank("reason"),
+        ),
     ];
     for (history, action, error) in rows {
         check(&history, now(action), Err(error));
@@ -327,19 +458,41 @@ fn each_status_is_reached() {
     on_review.push(escalated("2026-05-01"));
     let rows = [
         (vec![received("2026-04-02")], Status::Received),
-        (vec![received_out_of_time()], Status::AwaitingTimeLimitDecision),
-        (vec![received_out_of_time(), out_of_time_accepted("2025-06-10")], Status::Received),
-        (vec![received_needing_consent("2026-04-02")], Status::AwaitingConsent),
         (
-            vec![received_needing_consent("2026-04-02"), consent_given("2026-04-03"), acknowledged("2026-04-07")],
+            vec![received_out_of_time()],
+            Status::AwaitingTimeLimitDecision,
+        ),
+        (
+            vec![received_out_of_time(), out_of_time_accepted("2025-06-10")],
+            Status::Received,
+        ),
+        (
+            vec![received_needing_consent("2026-04-02")],
+            Status::AwaitingConsent,
+        ),
+        (
+            vec![
+                received_needing_consent("2026-04-02"),
+                consent_given("2026-04-03"),
+                acknowledged("2026-04-07"),
+            ],
             Status::Investigating,
         ),
-        (vec![received("2026-04-02"), acknowledged("2026-04-07")], Status::Investigating),
+        (
+            vec![received("2026-04-02"), acknowledged("2026-04-07")],
+            Status::Investigating,
+        ),
         (responded_case(), Status::Responded),
         (on_review.clone(), Status::UnderReview),
-        ([on_review, vec![responded("2026-05-20", 2)]].concat(), Status::Responded),
+        (
+            [on_review, vec![responded("2026-05-20", 2)]].concat(),
+            Status::Responded,
+        ),
         (closed_case(), Status::Closed),
-        ([closed_case(), vec![reopened("2026-05-01")]].concat(), Status::Responded),
+        (
+            [closed_case(), vec![reopened("2026-05-01")]].concat(),
+            Status::Responded,
+        ),
     ];
     for (history, status) in rows {
         assert_eq!(fold(history.clone()).status(), status, "{history:?}");
@@ -350,7 +503,10 @@ fn each_status_is_reached() {
 fn status_codes_are_snake_case_and_match_serde() {
     for (status, code) in [
         (Status::Received, "received"),
-        (Status::AwaitingTimeLimitDecision, "awaiting_time_limit_decision"),
+        (
+            Status::AwaitingTimeLimitDecision,
+            "awaiting_time_limit_decision",
+        ),
         (Status::AwaitingConsent, "awaiting_consent"),
         (Status::Investigating, "investigating"),
         (Status::UnderReview, "under_review"),
@@ -358,7 +514,10 @@ fn status_codes_are_snake_case_and_match_serde() {
         (Status::Closed, "closed"),
     ] {
         assert_eq!(status.code(), code);
-        assert_eq!(serde_json::to_string(&status).unwrap(), format!("\"{code}\""));
+        assert_eq!(
+            serde_json::to_string(&status).unwrap(),
+            format!("\"{code}\"")
+        );
     }
 }
 
@@ -371,9 +530,15 @@ fn commands_move_a_complaint_through_its_statuses() {
         (send_response("2026-04-20").into(), Status::Responded),
         (escalate("2026-04-27").into(), Status::UnderReview),
         (send_response("2026-05-20").into(), Status::Responded),
-        (close("2026-05-21", ClosureReason::Resolved).into(), Status::Closed),
+        (
+            close("2026-05-21", ClosureReason::Resolved).into(),
+            Status::Closed,
+        ),
         (reopen("2026-06-01").into(), Status::Responded),
-        (close("2026-06-02", ClosureReason::Resolved).into(), Status::Closed),
+        (
+            close("2026-06-02", ClosureReason::Resolved).into(),
+            Status::Closed,
+        ),
     ];
     for (action, status) in steps {
         let name = action.name();

@@ -28,9 +28,6 @@ pub(super) fn d(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
 }
 
-// ---------------------------------------------------------------------------------------------
-// Running commands
-
 pub(super) fn services() -> ComplaintServices {
     ComplaintServices::standard()
 }
@@ -38,7 +35,10 @@ pub(super) fn services() -> ComplaintServices {
 /// Services whose default policy is `policy`, and whose organisation `NPSA1` grades with the
 /// NPSA matrix.
 pub(super) fn services_with(policy: OrganisationPolicy) -> ComplaintServices {
-    let npsa = OrganisationPolicy { risk_matrix: RiskMatrix::npsa_2008(), ..OrganisationPolicy::default() };
+    let npsa = OrganisationPolicy {
+        risk_matrix: RiskMatrix::npsa_2008(),
+        ..OrganisationPolicy::default()
+    };
     ComplaintServices {
         calendar: Arc::new(Calendar::shipped()),
         policies: Arc::new(PolicyBook {
@@ -61,7 +61,10 @@ pub(super) fn given_with(
 
 /// `action` issued on `issued_on`.
 pub(super) fn cmd(issued_on: &str, action: impl Into<ComplaintAction>) -> ComplaintCommand {
-    ComplaintCommand { issued_on: d(issued_on), action: action.into() }
+    ComplaintCommand {
+        issued_on: d(issued_on),
+        action: action.into(),
+    }
 }
 
 /// `action` issued on a day after every date in the tests.
@@ -85,15 +88,23 @@ pub(super) fn after(history: Vec<ComplaintEvent>, command: ComplaintCommand) -> 
 }
 
 pub(super) fn expect_ok(result: AggregateResultValidator<Complaint>) -> Vec<ComplaintEvent> {
-    result.inspect_result().unwrap_or_else(|e| panic!("expected success, got {e:?}"))
+    result
+        .inspect_result()
+        .unwrap_or_else(|e| panic!("expected success, got {e:?}"))
 }
 
 pub(super) fn not_applicable(reason: ClosureReason, why: &str) -> ComplaintError {
-    ComplaintError::ClosureReasonNotApplicable { reason: reason.code(), why: why.to_string() }
+    ComplaintError::ClosureReasonNotApplicable {
+        reason: reason.code(),
+        why: why.to_string(),
+    }
 }
 
 pub(super) fn invalid(field: &'static str, reason: &str) -> ComplaintError {
-    ComplaintError::InvalidField { field, reason: reason.to_string() }
+    ComplaintError::InvalidField {
+        field,
+        reason: reason.to_string(),
+    }
 }
 
 pub(super) fn blank(field: &'static str) -> ComplaintError {
@@ -101,19 +112,30 @@ pub(super) fn blank(field: &'static str) -> ComplaintError {
 }
 
 pub(super) fn in_future(field: &'static str, today: &str) -> ComplaintError {
-    ComplaintError::DateInFuture { field, today: d(today) }
+    ComplaintError::DateInFuture {
+        field,
+        today: d(today),
+    }
 }
 
 pub(super) fn before_receipt(field: &'static str, received_on: &str) -> ComplaintError {
-    ComplaintError::DateBeforeReceipt { field, received_on: d(received_on) }
+    ComplaintError::DateBeforeReceipt {
+        field,
+        received_on: d(received_on),
+    }
 }
 
-pub(super) fn out_of_order(field: &'static str, earlier: &'static str, earlier_on: &str) -> ComplaintError {
-    ComplaintError::DateOutOfOrder { field, earlier, earlier_on: d(earlier_on) }
+pub(super) fn out_of_order(
+    field: &'static str,
+    earlier: &'static str,
+    earlier_on: &str,
+) -> ComplaintError {
+    ComplaintError::DateOutOfOrder {
+        field,
+        earlier,
+        earlier_on: d(earlier_on),
+    }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Events
 
 /// The facts of a received complaint, adjustable before they become the event.
 #[derive(Clone)]
@@ -193,16 +215,23 @@ pub(super) fn received(on: &str) -> ComplaintEvent {
 
 /// A representative's complaint, received on `on`, still waiting for consent.
 pub(super) fn received_needing_consent(on: &str) -> ComplaintEvent {
-    receipt(on).for_(RepresentationBasis::Requested, true).event()
+    receipt(on)
+        .for_(RepresentationBasis::Requested, true)
+        .event()
 }
 
 /// Received 2025-06-03 about a matter noticed 2024-06-02: one day out of time (R-TL-1).
 pub(super) fn received_out_of_time() -> ComplaintEvent {
-    receipt("2025-06-03").about("2024-03-10", "2024-06-02").event()
+    receipt("2025-06-03")
+        .about("2024-03-10", "2024-06-02")
+        .event()
 }
 
 pub(super) fn person(name: &str) -> Person {
-    Person { name: name.into(), ..Person::default() }
+    Person {
+        name: name.into(),
+        ..Person::default()
+    }
 }
 
 pub(super) fn out_of_time_decision() -> OutOfTimeDecision {
@@ -215,19 +244,31 @@ pub(super) fn out_of_time_decision() -> OutOfTimeDecision {
 }
 
 pub(super) fn out_of_time_accepted(on: &str) -> ComplaintEvent {
-    ComplaintEvent::OutOfTimeAccepted { accepted_on: d(on), decision: out_of_time_decision() }
+    ComplaintEvent::OutOfTimeAccepted {
+        accepted_on: d(on),
+        decision: out_of_time_decision(),
+    }
 }
 
 pub(super) fn acknowledged(on: &str) -> ComplaintEvent {
-    ComplaintEvent::ComplaintAcknowledged { acknowledged_on: d(on), late: false, discussion_offered: true }
+    ComplaintEvent::ComplaintAcknowledged {
+        acknowledged_on: d(on),
+        late: false,
+        discussion_offered: true,
+    }
 }
 
 pub(super) fn consent_requested(on: &str) -> ComplaintEvent {
-    ComplaintEvent::ConsentRequested { requested_on: d(on) }
+    ComplaintEvent::ConsentRequested {
+        requested_on: d(on),
+    }
 }
 
 pub(super) fn consent_given(on: &str) -> ComplaintEvent {
-    ComplaintEvent::ConsentGiven { given_on: d(on), evidence: None }
+    ComplaintEvent::ConsentGiven {
+        given_on: d(on),
+        evidence: None,
+    }
 }
 
 pub(super) fn consent_refused(on: &str) -> ComplaintEvent {
@@ -257,11 +298,16 @@ pub(super) fn plan_agreed(agreed_on: &str, response_due_on: &str) -> ComplaintEv
 }
 
 pub(super) fn clock_stopped(on: &str) -> ComplaintEvent {
-    ComplaintEvent::ClockStopped { stopped_on: d(on), reason: Confidential("Awaiting records.".into()) }
+    ComplaintEvent::ClockStopped {
+        stopped_on: d(on),
+        reason: Confidential("Awaiting records.".into()),
+    }
 }
 
 pub(super) fn clock_restarted(on: &str) -> ComplaintEvent {
-    ComplaintEvent::ClockRestarted { restarted_on: d(on) }
+    ComplaintEvent::ClockRestarted {
+        restarted_on: d(on),
+    }
 }
 
 pub(super) fn delay_notified(on: &str) -> ComplaintEvent {
@@ -293,11 +339,18 @@ pub(super) fn responded(on: &str, stage: u8) -> ComplaintEvent {
 }
 
 pub(super) fn escalated(on: &str) -> ComplaintEvent {
-    ComplaintEvent::ComplaintEscalated { escalated_on: d(on), reason: Confidential("Not answered.".into()) }
+    ComplaintEvent::ComplaintEscalated {
+        escalated_on: d(on),
+        reason: Confidential("Not answered.".into()),
+    }
 }
 
 pub(super) fn referred(ombudsman: Ombudsman, on: &str) -> ComplaintEvent {
-    ComplaintEvent::ReferredToOmbudsman { ombudsman, informed_on: d(on), ombudsman_reference: None }
+    ComplaintEvent::ReferredToOmbudsman {
+        ombudsman,
+        informed_on: d(on),
+        ombudsman_reference: None,
+    }
 }
 
 pub(super) fn ombudsman_decided(ombudsman: Ombudsman, on: &str) -> ComplaintEvent {
@@ -319,16 +372,28 @@ pub(super) fn learning_recorded(on: &str) -> ComplaintEvent {
 }
 
 pub(super) fn closed(on: &str, reason: ClosureReason) -> ComplaintEvent {
-    ComplaintEvent::ComplaintClosed { closed_on: d(on), reason, exclusion_category: None, transferred_to: None }
+    ComplaintEvent::ComplaintClosed {
+        closed_on: d(on),
+        reason,
+        exclusion_category: None,
+        transferred_to: None,
+    }
 }
 
 pub(super) fn reopened(on: &str) -> ComplaintEvent {
-    ComplaintEvent::ComplaintReopened { reopened_on: d(on), reason: Confidential("New evidence.".into()) }
+    ComplaintEvent::ComplaintReopened {
+        reopened_on: d(on),
+        reason: Confidential("New evidence.".into()),
+    }
 }
 
 /// Received 2026-04-02, acknowledged, answered at stage 1 on 2026-04-20.
 pub(super) fn responded_case() -> Vec<ComplaintEvent> {
-    vec![received("2026-04-02"), acknowledged("2026-04-07"), responded("2026-04-20", 1)]
+    vec![
+        received("2026-04-02"),
+        acknowledged("2026-04-07"),
+        responded("2026-04-20", 1),
+    ]
 }
 
 /// `responded_case`, closed as resolved on 2026-04-21.
@@ -337,9 +402,6 @@ pub(super) fn closed_case() -> Vec<ComplaintEvent> {
     events.push(closed("2026-04-21", ClosureReason::Resolved));
     events
 }
-
-// ---------------------------------------------------------------------------------------------
-// Commands
 
 macro_rules! into_action {
     ($($body:ident => $variant:ident),+ $(,)?) => {
@@ -405,15 +467,24 @@ pub(super) fn accept_out_of_time(on: &str) -> AcceptOutOfTime {
 }
 
 pub(super) fn acknowledge(on: &str) -> AcknowledgeComplaint {
-    AcknowledgeComplaint { acknowledged_on: d(on), discussion_offered: true }
+    AcknowledgeComplaint {
+        acknowledged_on: d(on),
+        discussion_offered: true,
+    }
 }
 
 pub(super) fn request_consent(on: &str) -> RequestConsent {
-    RequestConsent { requested_on: d(on) }
+    RequestConsent {
+        requested_on: d(on),
+    }
 }
 
 pub(super) fn record_consent(decision: ConsentDecision, on: &str) -> RecordConsent {
-    RecordConsent { decision, decided_on: d(on), evidence: None }
+    RecordConsent {
+        decision,
+        decided_on: d(on),
+        evidence: None,
+    }
 }
 
 pub(super) fn lapse_consent(on: &str) -> LapseConsent {
@@ -421,7 +492,11 @@ pub(super) fn lapse_consent(on: &str) -> LapseConsent {
 }
 
 pub(super) fn assess_risk(on: &str, seriousness: &str, likelihood: Likelihood) -> AssessRisk {
-    AssessRisk { assessed_on: d(on), seriousness: seriousness.into(), likelihood }
+    AssessRisk {
+        assessed_on: d(on),
+        seriousness: seriousness.into(),
+        likelihood,
+    }
 }
 
 pub(super) fn agree_plan(agreed_on: &str, response_due_on: &str) -> AgreeResponsePlan {
@@ -433,11 +508,16 @@ pub(super) fn agree_plan(agreed_on: &str, response_due_on: &str) -> AgreeRespons
 }
 
 pub(super) fn stop_clock(on: &str) -> StopClock {
-    StopClock { stopped_on: d(on), reason: "Awaiting records.".into() }
+    StopClock {
+        stopped_on: d(on),
+        reason: "Awaiting records.".into(),
+    }
 }
 
 pub(super) fn restart_clock(on: &str) -> RestartClock {
-    RestartClock { restarted_on: d(on) }
+    RestartClock {
+        restarted_on: d(on),
+    }
 }
 
 pub(super) fn notify_delay(on: &str) -> NotifyDelay {
@@ -460,11 +540,18 @@ pub(super) fn send_response(on: &str) -> SendResponse {
 }
 
 pub(super) fn escalate(on: &str) -> EscalateComplaint {
-    EscalateComplaint { escalated_on: d(on), reason: "Not answered.".into() }
+    EscalateComplaint {
+        escalated_on: d(on),
+        reason: "Not answered.".into(),
+    }
 }
 
 pub(super) fn refer(ombudsman: Ombudsman, on: &str) -> ReferToOmbudsman {
-    ReferToOmbudsman { ombudsman, informed_on: d(on), ombudsman_reference: None }
+    ReferToOmbudsman {
+        ombudsman,
+        informed_on: d(on),
+        ombudsman_reference: None,
+    }
 }
 
 pub(super) fn record_decision(ombudsman: Ombudsman, on: &str) -> RecordOmbudsmanDecision {
@@ -486,9 +573,17 @@ pub(super) fn record_learning(on: &str) -> RecordLearning {
 }
 
 pub(super) fn close(on: &str, reason: ClosureReason) -> CloseComplaint {
-    CloseComplaint { closed_on: d(on), reason, exclusion_category: None, transferred_to: None }
+    CloseComplaint {
+        closed_on: d(on),
+        reason,
+        exclusion_category: None,
+        transferred_to: None,
+    }
 }
 
 pub(super) fn reopen(on: &str) -> ReopenComplaint {
-    ReopenComplaint { reopened_on: d(on), reason: "New evidence.".into() }
+    ReopenComplaint {
+        reopened_on: d(on),
+        reason: "New evidence.".into(),
+    }
 }

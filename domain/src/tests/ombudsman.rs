@@ -4,13 +4,20 @@ use super::*;
 use ComplaintError as E;
 
 fn with_referral() -> Vec<ComplaintEvent> {
-    [responded_case(), vec![referred(Ombudsman::Phso, "2026-05-01")]].concat()
+    [
+        responded_case(),
+        vec![referred(Ombudsman::Phso, "2026-05-01")],
+    ]
+    .concat()
 }
 
 #[test]
 fn a_referral_after_the_response_is_recorded() {
     given(responded_case())
-        .when(now(ReferToOmbudsman { ombudsman_reference: Some("PHSO-1234".into()), ..refer(Ombudsman::Phso, "2026-05-01") }))
+        .when(now(ReferToOmbudsman {
+            ombudsman_reference: Some("PHSO-1234".into()),
+            ..refer(Ombudsman::Phso, "2026-05-01")
+        }))
         .then_expect_events(vec![ComplaintEvent::ReferredToOmbudsman {
             ombudsman: Ombudsman::Phso,
             informed_on: d("2026-05-01"),
@@ -21,7 +28,10 @@ fn a_referral_after_the_response_is_recorded() {
 #[test]
 fn a_blank_ombudsman_reference_is_dropped() {
     given(responded_case())
-        .when(now(ReferToOmbudsman { ombudsman_reference: Some("  ".into()), ..refer(Ombudsman::Phso, "2026-05-01") }))
+        .when(now(ReferToOmbudsman {
+            ombudsman_reference: Some("  ".into()),
+            ..refer(Ombudsman::Phso, "2026-05-01")
+        }))
         .then_expect_events(vec![referred(Ombudsman::Phso, "2026-05-01")]);
 }
 
@@ -30,7 +40,9 @@ fn a_blank_ombudsman_reference_is_dropped() {
 fn a_referral_before_any_response_is_refused_until_the_response_is_overdue() {
     given(vec![received("2025-06-02")])
         .when(now(refer(Ombudsman::Phso, "2025-07-07")))
-        .then_expect_error(E::ReferralBeforeFinalResponse { response_due: "2025-07-07".into() });
+        .then_expect_error(E::ReferralBeforeFinalResponse {
+            response_due: "2025-07-07".into(),
+        });
     given(vec![received("2025-06-02")])
         .when(now(refer(Ombudsman::Phso, "2025-07-08")))
         .then_expect_events(vec![referred(Ombudsman::Phso, "2025-07-08")]);
@@ -38,11 +50,13 @@ fn a_referral_before_any_response_is_refused_until_the_response_is_overdue() {
 
 #[test]
 fn a_referral_before_any_response_follows_the_agreed_response_date() {
-    let history = vec![received("2025-06-02"), plan_agreed("2025-06-04", "2025-06-30")];
-    given(history).when(now(refer(Ombudsman::Phso, "2025-07-01"))).then_expect_events(vec![referred(
-        Ombudsman::Phso,
-        "2025-07-01",
-    )]);
+    let history = vec![
+        received("2025-06-02"),
+        plan_agreed("2025-06-04", "2025-06-30"),
+    ];
+    given(history)
+        .when(now(refer(Ombudsman::Phso, "2025-07-01")))
+        .then_expect_events(vec![referred(Ombudsman::Phso, "2025-07-01")]);
 }
 
 #[test]
@@ -64,7 +78,10 @@ fn a_referral_on_a_closed_complaint_is_recorded_and_it_stays_closed() {
 #[test]
 fn a_referral_on_a_complaint_closed_without_a_response_is_recorded() {
     // Closed locally without a response (here withdrawn), well inside the response period.
-    let history = vec![received("2026-04-02"), closed("2026-04-03", ClosureReason::Withdrawn)];
+    let history = vec![
+        received("2026-04-02"),
+        closed("2026-04-03", ClosureReason::Withdrawn),
+    ];
     let case = after(history, now(refer(Ombudsman::Phso, "2026-04-10")));
     assert_eq!(case.referrals.len(), 1);
     assert_eq!(case.status(), Status::Closed);
@@ -74,7 +91,9 @@ fn a_referral_on_a_complaint_closed_without_a_response_is_recorded() {
 fn a_second_open_referral_to_the_same_ombudsman_is_refused() {
     given(with_referral())
         .when(now(refer(Ombudsman::Phso, "2026-05-02")))
-        .then_expect_error(E::AlreadyReferred { ombudsman: "PHSO".into() });
+        .then_expect_error(E::AlreadyReferred {
+            ombudsman: "PHSO".into(),
+        });
 }
 
 #[test]
@@ -86,7 +105,11 @@ fn a_referral_to_the_other_ombudsman_is_recorded_alongside() {
 
 #[test]
 fn a_new_referral_after_a_decision_is_recorded() {
-    let history = [with_referral(), vec![ombudsman_decided(Ombudsman::Phso, "2026-06-01")]].concat();
+    let history = [
+        with_referral(),
+        vec![ombudsman_decided(Ombudsman::Phso, "2026-06-01")],
+    ]
+    .concat();
     given(history)
         .when(now(refer(Ombudsman::Phso, "2026-07-01")))
         .then_expect_events(vec![referred(Ombudsman::Phso, "2026-07-01")]);
@@ -120,18 +143,28 @@ fn the_ombudsmans_decision_is_recorded_with_its_recommendations() {
 fn a_decision_without_a_referral_is_refused() {
     given(responded_case())
         .when(now(record_decision(Ombudsman::Phso, "2026-06-01")))
-        .then_expect_error(E::NotReferred { ombudsman: "PHSO".into() });
+        .then_expect_error(E::NotReferred {
+            ombudsman: "PHSO".into(),
+        });
     given(with_referral())
         .when(now(record_decision(Ombudsman::Lgsco, "2026-06-01")))
-        .then_expect_error(E::NotReferred { ombudsman: "LGSCO".into() });
+        .then_expect_error(E::NotReferred {
+            ombudsman: "LGSCO".into(),
+        });
 }
 
 #[test]
 fn recording_the_decision_twice_is_refused() {
-    let history = [with_referral(), vec![ombudsman_decided(Ombudsman::Phso, "2026-06-01")]].concat();
+    let history = [
+        with_referral(),
+        vec![ombudsman_decided(Ombudsman::Phso, "2026-06-01")],
+    ]
+    .concat();
     given(history)
         .when(now(record_decision(Ombudsman::Phso, "2026-06-02")))
-        .then_expect_error(E::OmbudsmanDecisionAlreadyRecorded { ombudsman: "PHSO".into() });
+        .then_expect_error(E::OmbudsmanDecisionAlreadyRecorded {
+            ombudsman: "PHSO".into(),
+        });
 }
 
 #[test]
@@ -143,9 +176,19 @@ fn a_decision_before_the_body_was_informed_is_refused() {
 
 #[test]
 fn a_decision_on_a_closed_complaint_is_recorded_and_it_stays_closed() {
-    let history = [closed_case(), vec![referred(Ombudsman::Lgsco, "2026-05-01")]].concat();
-    let case = after(history, now(record_decision(Ombudsman::Lgsco, "2026-06-01")));
-    assert_eq!(case.referrals[0].decision, Some(OmbudsmanDecision::NotUpheld));
+    let history = [
+        closed_case(),
+        vec![referred(Ombudsman::Lgsco, "2026-05-01")],
+    ]
+    .concat();
+    let case = after(
+        history,
+        now(record_decision(Ombudsman::Lgsco, "2026-06-01")),
+    );
+    assert_eq!(
+        case.referrals[0].decision,
+        Some(OmbudsmanDecision::NotUpheld)
+    );
     assert_eq!(case.status(), Status::Closed);
 }
 
@@ -185,6 +228,9 @@ fn an_action_may_fall_due_after_today() {
 #[test]
 fn a_lesson_with_a_due_date_is_refused() {
     given(vec![received("2026-04-02")])
-        .when(now(RecordLearning { action_due_on: Some(d("2026-07-01")), ..record_learning("2026-04-10") }))
+        .when(now(RecordLearning {
+            action_due_on: Some(d("2026-07-01")),
+            ..record_learning("2026-04-10")
+        }))
         .then_expect_error(invalid("action_due_on", "only an action has a due date"));
 }

@@ -6,7 +6,9 @@ use ComplaintError as E;
 
 #[test]
 fn receiving_a_complaint_records_it_with_the_provider_route_by_default() {
-    given(vec![]).when(now(receive("2026-04-02"))).then_expect_events(vec![received("2026-04-02")]);
+    given(vec![])
+        .when(now(receive("2026-04-02")))
+        .then_expect_events(vec![received("2026-04-02")]);
 }
 
 #[test]
@@ -28,12 +30,21 @@ fn subject_areas_and_staff_groups_are_deduplicated_and_sorted() {
         staff_groups: vec![StaffGroup::Other, StaffGroup::Medical, StaffGroup::Other],
         ..receive("2026-04-02")
     })));
-    let ComplaintEvent::ComplaintReceived { subject_areas, staff_groups, .. } = &events[0] else {
+    let ComplaintEvent::ComplaintReceived {
+        subject_areas,
+        staff_groups,
+        ..
+    } = &events[0]
+    else {
         panic!("expected ComplaintReceived, got {events:?}");
     };
     assert_eq!(
         subject_areas,
-        &[SubjectArea::ClinicalTreatment, SubjectArea::Communications, SubjectArea::WaitingTimes]
+        &[
+            SubjectArea::ClinicalTreatment,
+            SubjectArea::Communications,
+            SubjectArea::WaitingTimes
+        ]
     );
     assert_eq!(staff_groups, &[StaffGroup::Medical, StaffGroup::Other]);
 }
@@ -41,15 +52,24 @@ fn subject_areas_and_staff_groups_are_deduplicated_and_sorted() {
 #[test]
 fn a_complaint_without_a_description_is_refused() {
     given(vec![])
-        .when(now(ReceiveComplaint { description: "   ".into(), ..receive("2026-04-02") }))
+        .when(now(ReceiveComplaint {
+            description: "   ".into(),
+            ..receive("2026-04-02")
+        }))
         .then_expect_error(blank("description"));
 }
 
 #[test]
 fn a_complaint_without_subject_areas_is_refused() {
     given(vec![])
-        .when(now(ReceiveComplaint { subject_areas: vec![], ..receive("2026-04-02") }))
-        .then_expect_error(invalid("subject_areas", "at least one subject area is needed"));
+        .when(now(ReceiveComplaint {
+            subject_areas: vec![],
+            ..receive("2026-04-02")
+        }))
+        .then_expect_error(invalid(
+            "subject_areas",
+            "at least one subject area is needed",
+        ));
 }
 
 #[test]
@@ -57,7 +77,10 @@ fn a_malformed_organisation_id_is_refused() {
     let reason = "must be 1 to 64 letters, digits, '-', '_' or '.'";
     for id in ["", "RX1 North", "RX1/2", "RÖ1", &"R".repeat(65)] {
         given(vec![])
-            .when(now(ReceiveComplaint { organisation_id: id.into(), ..receive("2026-04-02") }))
+            .when(now(ReceiveComplaint {
+                organisation_id: id.into(),
+                ..receive("2026-04-02")
+            }))
             .then_expect_error(invalid("organisation_id", reason));
     }
 }
@@ -65,32 +88,53 @@ fn a_malformed_organisation_id_is_refused() {
 #[test]
 fn organisation_ids_of_letters_digits_and_separators_are_accepted() {
     for id in ["RX1", "rx1-north_2.a", &"R".repeat(64)] {
-        expect_ok(given(vec![]).when(now(ReceiveComplaint { organisation_id: id.into(), ..receive("2026-04-02") })));
+        expect_ok(given(vec![]).when(now(ReceiveComplaint {
+            organisation_id: id.into(),
+            ..receive("2026-04-02")
+        })));
     }
 }
 
 #[test]
 fn a_person_affected_without_a_representation_basis_is_refused() {
     given(vec![])
-        .when(now(ReceiveComplaint { person_affected: Some(person("Sam Smith")), ..receive("2026-04-02") }))
+        .when(now(ReceiveComplaint {
+            person_affected: Some(person("Sam Smith")),
+            ..receive("2026-04-02")
+        }))
         .then_expect_error(E::RepresentationBasisMissing);
 }
 
 #[test]
 fn requiring_consent_without_a_representation_basis_is_refused() {
     given(vec![])
-        .when(now(ReceiveComplaint { consent_required: Some(true), ..receive("2026-04-02") }))
+        .when(now(ReceiveComplaint {
+            consent_required: Some(true),
+            ..receive("2026-04-02")
+        }))
         .then_expect_error(E::RepresentationBasisMissing);
 }
 
 #[test]
 fn matter_dates_after_receipt_are_refused() {
     given(vec![])
-        .when(now(ReceiveComplaint { matter_occurred_on: Some(d("2026-04-03")), ..receive("2026-04-02") }))
-        .then_expect_error(invalid("matter_occurred_on", "must not be after received_on"));
+        .when(now(ReceiveComplaint {
+            matter_occurred_on: Some(d("2026-04-03")),
+            ..receive("2026-04-02")
+        }))
+        .then_expect_error(invalid(
+            "matter_occurred_on",
+            "must not be after received_on",
+        ));
     given(vec![])
-        .when(now(ReceiveComplaint { matter_came_to_notice_on: Some(d("2026-04-03")), ..receive("2026-04-02") }))
-        .then_expect_error(invalid("matter_came_to_notice_on", "must not be after received_on"));
+        .when(now(ReceiveComplaint {
+            matter_came_to_notice_on: Some(d("2026-04-03")),
+            ..receive("2026-04-02")
+        }))
+        .then_expect_error(invalid(
+            "matter_came_to_notice_on",
+            "must not be after received_on",
+        ));
 }
 
 #[test]
@@ -162,16 +206,28 @@ fn a_complaint_the_day_after_the_time_limit_awaits_a_decision() {
 
 #[test]
 fn the_time_limit_runs_from_the_later_of_the_two_matter_dates() {
-    let occurred_only = ReceiveComplaint { matter_occurred_on: Some(d("2024-03-10")), ..receive("2025-03-11") };
+    let occurred_only = ReceiveComplaint {
+        matter_occurred_on: Some(d("2024-03-10")),
+        ..receive("2025-03-11")
+    };
     assert!(!after(vec![], now(occurred_only.clone())).in_time());
-    let noticed_later = ReceiveComplaint { matter_came_to_notice_on: Some(d("2024-06-02")), ..occurred_only };
+    let noticed_later = ReceiveComplaint {
+        matter_came_to_notice_on: Some(d("2024-06-02")),
+        ..occurred_only
+    };
     assert!(after(vec![], now(noticed_later)).in_time());
 }
 
 #[test]
 fn a_matter_on_29_february_is_in_time_until_28_february() {
     let on = |received: &str| {
-        after(vec![], now(ReceiveComplaint { matter_occurred_on: Some(d("2024-02-29")), ..receive(received) }))
+        after(
+            vec![],
+            now(ReceiveComplaint {
+                matter_occurred_on: Some(d("2024-02-29")),
+                ..receive(received)
+            }),
+        )
     };
     assert!(on("2025-02-28").in_time());
     assert!(!on("2025-03-01").in_time());
@@ -200,9 +256,12 @@ fn accepting_an_out_of_time_complaint_records_the_decision() {
 
 #[test]
 fn an_accepted_out_of_time_complaint_may_be_answered() {
-    given(vec![received_out_of_time(), out_of_time_accepted("2025-06-10")])
-        .when(now(send_response("2025-07-01")))
-        .then_expect_events(vec![responded("2025-07-01", 1)]);
+    given(vec![
+        received_out_of_time(),
+        out_of_time_accepted("2025-06-10"),
+    ])
+    .when(now(send_response("2025-07-01")))
+    .then_expect_events(vec![responded("2025-07-01", 1)]);
 }
 
 #[test]
@@ -214,9 +273,12 @@ fn accepting_an_in_time_complaint_out_of_time_is_refused() {
 
 #[test]
 fn accepting_out_of_time_twice_is_refused() {
-    given(vec![received_out_of_time(), out_of_time_accepted("2025-06-10")])
-        .when(now(accept_out_of_time("2025-06-11")))
-        .then_expect_error(E::OutOfTimeAlreadyAccepted);
+    given(vec![
+        received_out_of_time(),
+        out_of_time_accepted("2025-06-10"),
+    ])
+    .when(now(accept_out_of_time("2025-06-11")))
+    .then_expect_error(E::OutOfTimeAlreadyAccepted);
 }
 
 #[test]
@@ -281,7 +343,10 @@ fn acknowledging_by_the_third_working_day_is_on_time() {
 #[test]
 fn acknowledging_after_the_third_working_day_is_late() {
     given(vec![received("2026-04-02")])
-        .when(now(AcknowledgeComplaint { discussion_offered: false, ..acknowledge("2026-04-10") }))
+        .when(now(AcknowledgeComplaint {
+            discussion_offered: false,
+            ..acknowledge("2026-04-10")
+        }))
         .then_expect_events(vec![ComplaintEvent::ComplaintAcknowledged {
             acknowledged_on: d("2026-04-10"),
             late: true,
@@ -299,7 +364,11 @@ fn acknowledging_twice_is_rejected() {
 #[test]
 fn risk_is_graded_with_the_dh_matrix_by_default() {
     given(vec![received("2026-04-02")])
-        .when(now(assess_risk("2026-04-03", " Medium ", Likelihood::Possible)))
+        .when(now(assess_risk(
+            "2026-04-03",
+            " Medium ",
+            Likelihood::Possible,
+        )))
         .then_expect_events(vec![ComplaintEvent::RiskAssessed {
             assessed_on: d("2026-04-03"),
             seriousness: "medium".into(),
@@ -316,7 +385,13 @@ fn risk_may_be_graded_by_the_level_number() {
         "3",
         Likelihood::Possible,
     ))));
-    assert!(matches!(&events[0], ComplaintEvent::RiskAssessed { rating: RiskRating::Extreme, .. }));
+    assert!(matches!(
+        &events[0],
+        ComplaintEvent::RiskAssessed {
+            rating: RiskRating::Extreme,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -334,7 +409,11 @@ fn risk_may_be_regraded() {
 fn an_unknown_seriousness_is_refused() {
     for seriousness in ["severe", "0", "4", ""] {
         given(vec![received("2026-04-02")])
-            .when(now(assess_risk("2026-04-03", seriousness, Likelihood::Rare)))
+            .when(now(assess_risk(
+                "2026-04-03",
+                seriousness,
+                Likelihood::Rare,
+            )))
             .then_expect_error(E::UnknownSeriousness {
                 seriousness: seriousness.into(),
                 levels: "low, medium, high".into(),
@@ -347,7 +426,11 @@ fn an_organisation_configured_for_the_npsa_matrix_grades_with_it() {
     let services = services_with(OrganisationPolicy::default());
     let history = vec![receipt("2026-04-02").at("NPSA1").event()];
     given_with(services.clone(), history.clone())
-        .when(now(assess_risk("2026-04-03", "major", Likelihood::Unlikely)))
+        .when(now(assess_risk(
+            "2026-04-03",
+            "major",
+            Likelihood::Unlikely,
+        )))
         .then_expect_events(vec![ComplaintEvent::RiskAssessed {
             assessed_on: d("2026-04-03"),
             seriousness: "major".into(),
@@ -366,8 +449,15 @@ fn an_organisation_configured_for_the_npsa_matrix_grades_with_it() {
 #[test]
 fn other_organisations_keep_the_default_matrix_when_one_is_configured() {
     let events = expect_ok(
-        given_with(services_with(OrganisationPolicy::default()), vec![received("2026-04-02")])
-            .when(now(assess_risk("2026-04-03", "low", Likelihood::AlmostCertain))),
+        given_with(
+            services_with(OrganisationPolicy::default()),
+            vec![received("2026-04-02")],
+        )
+        .when(now(assess_risk(
+            "2026-04-03",
+            "low",
+            Likelihood::AlmostCertain,
+        ))),
     );
     assert!(matches!(
         &events[0],

@@ -1,0 +1,156 @@
+//! The HTTP API over a real socket, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+use complaints_tests::{minimal_complaint, on_both_backends, spawn_app, Backend};
+use serde_json::json;
+
+on_both_backends! {
+    async fn a_complaint_received_on_the_thursday_before_easter_is_due_acknowledgement_after_it(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+
+        let created = app.post_complaint(&minimal_complaint("RAL", "2026-04-02")).await;
+
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        assert_eq!(created.body["deadlines"]["acknowledge_by"], "2026-04-09");
+        assert_eq!(created.body["status"], "received");
+        assert_eq!(created.body["version"], 1);
+        assert_eq!(created.etag.as_deref(), Some("\"1\""));
+        let id = created.body["id"].as_str().unwrap().to_string();
+        let fetched = app.get(&format!("/v1/complaints/{id}")).await;
+        assert_eq!(fetched.status, 200);
+        assert_eq!(fetched.body["deadlines"]["acknowledge_by"], "2026-04-09");
+        assert_eq!(fetched.body["complainant"]["name"], "Ann Example");
+        assert!(fetched.body["deadlines"]["calendar_version"].as_str().unwrap().contains("england-and-wales"));
+    }
+
+    async fn acknowledging_records_the_date_and_whether_it_was_late(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let id = app.post_complaint(&minimal_complaint("RAL", "2026-04-02")).await.body["id"]
+            .as_str().unwrap().to_string();
+
+        let acked = app.command(&id, "acknowledgement", &json!({"acknowledged_on": "2026-04-10"})).await;
+
+        assert_eq!(acked.status, 200, "{:?}", acked.body);
+        assert_eq!(acked.body["acknowledged_on"], "2026-04-10");
+        assert_eq!(acked.body["acknowledged_late"], true);
+        assert_eq!(acked.body["version"], 2);
+        let status = acked.body["deadline_status"].as_array().unwrap();
+        assert_eq!(status[0]["kind"], "acknowledgement");
+        assert_eq!(status[0]["state"], "met_late");
+
+        let again = app.command(&id, "acknowledgement", &json!({"acknowledged_on": "2026-04-10"})).await;
+        assert_eq!(again.status, 422);
+        assert_eq!(again.content_type, "application/problem+json");
+        assert!(again.body["type"].as_str().unwrap().ends_with("/already-acknowledged"));
+        assert_eq!(app.event_count().await, 2);
+    }
+
+    async fn bad_input_is_a_problem_and_stores_nothing(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let mut no_subjects = minimal_complaint("RAL", "2026-04-02");
+        no_subjects["subject_areas"] = json!([]);
+        let mut unknown_channel = minimal_complaint("RAL", "2026-04-02");
+        unknown_channel["channel"] = json!("carrier pigeon");
+        let mut unknown_field = minimal_complaint("RAL", "2026-04-02");
+        unknown_field["nhs_number"] = json!("943 476 5919");
+        let mut bad_date = minimal_complaint("RAL", "2026-04-02");
+        bad_date["received_on"] = json!("02/04/2026");
+        let mut future = minimal_complaint("RAL", "2026-04-02");
+        future["received_on"] = json!("2999-01-01");
+        let mut missing_name = minimal_complaint("RAL", "2026-04-02");
+        missing_name["complainant"] = json!({});
+
+        for (body, field) in [
+            (no_subjects, "subject_areas"),
+            (unknown_channel, "channel"),
+            (unknown_field, ""),
+            (bad_date, "received_on"),
+            (future, "received_on"),
+            (missing_name, "complainant"),
+        ] {
+            let reply = app.post_complaint(&body).await;
+            assert_eq!(reply.status, 422, "{body}: {:?}", reply.body);
+            assert_eq!(reply.content_type, "application/problem+json");
+            assert_eq!(reply.body["status"], 422);
+            assert!(reply.body["type"].as_str().unwrap().starts_with("https://"));
+            if !field.is_empty() {
+                let named = reply.body["errors"][0]["field"].as_str().unwrap_or_default();
+                assert!(named.starts_with(field), "expected {field}, got {named}");
+            }
+        }
+
+        let malformed = app.post_raw("/v1/complaints", "application/json", b"{\"organisation_id\":".to_vec()).await;
+        assert_eq!(malformed.status, 400);
+        assert_eq!(malformed.content_type, "application/problem+json");
+        let not_json = app.post_raw("/v1/complaints", "text/plain", b"hello".to_vec()).await;
+        assert_eq!(not_json.status, 415);
+        let huge = app.post_raw("/v1/complaints", "application/json", vec![b' '; 200 * 1024]).await;
+        assert_eq!(huge.status, 413);
+
+        assert_eq!(app.event_count().await, 0);
+    }
+
+    async fn unknown_complaints_are_not_found(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let missing = app.get(&format!("/v1/complaints/{}", uuid::Uuid::new_v4())).await;
+        assert_eq!(missing.status, 404);
+        assert_eq!(missing.content_type, "application/problem+json");
+        assert_eq!(app.get("/v1/complaints/not-a-uuid").await.status, 404);
+        let ack = app
+            .command(&uuid::Uuid::new_v4().to_string(), "acknowledgement", &json!({"acknowledged_on": "2026-04-03"}))
+            .await;
+        assert_eq!(ack.status, 404);
+    }
+
+    async fn a_repeated_intake_from_the_same_source_finds_the_existing_complaint(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let mut body = minimal_complaint("RAL", "2026-04-02");
+        body["source"] = json!({"system": "pals-desk", "reference": "PALS-1234"});
+
+        let first = app.post_complaint(&body).await;
+        let second = app.post_complaint(&body).await;
+
+        assert_eq!(first.status, 201);
+        assert_eq!(second.status, 200);
+        assert_eq!(first.body["id"], second.body["id"]);
+        assert_eq!(app.event_count().await, 1);
+    }
+
+    async fn if_match_with_a_stale_version_is_refused(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let id = app.post_complaint(&minimal_complaint("RAL", "2026-04-02")).await.body["id"]
+            .as_str().unwrap().to_string();
+        let path = format!("/v1/complaints/{id}/acknowledgement");
+        let body = json!({"acknowledged_on": "2026-04-03"});
+
+        let stale = app.post(&path, &body, &[("if-match", "\"0\"")]).await;
+        assert_eq!(stale.status, 412);
+        assert_eq!(stale.body["current_version"], 1);
+        let fresh = app.post(&path, &body, &[("if-match", "\"1\"")]).await;
+        assert_eq!(fresh.status, 200);
+        assert_eq!(fresh.etag.as_deref(), Some("\"2\""));
+    }
+
+    async fn retrying_with_the_same_idempotency_key_writes_once(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let body = minimal_complaint("RAL", "2026-04-02");
+        let mut ids = Vec::new();
+        for _ in 0..10 {
+            let reply = app.post("/v1/complaints", &body, &[("idempotency-key", "intake-77")]).await;
+            assert!(reply.status == 201 || reply.status == 200, "{:?}", reply.body);
+            ids.push(reply.body["id"].clone());
+        }
+        assert!(ids.iter().all(|id| *id == ids[0]));
+        let id = ids[0].as_str().unwrap().to_string();
+        let path = format!("/v1/complaints/{id}/acknowledgement");
+        for _ in 0..10 {
+            let reply = app.post(&path, &json!({"acknowledged_on": "2026-04-03"}), &[("idempotency-key", "ack-1")]).await;
+            assert_eq!(reply.status, 200, "{:?}", reply.body);
+            assert_eq!(reply.body["version"], 2);
+        }
+        let changed = app.post(&path, &json!({"acknowledged_on": "2026-04-06"}), &[("idempotency-key", "ack-1")]).await;
+        assert_eq!(changed.status, 422);
+        assert!(changed.body["type"].as_str().unwrap().ends_with("/idempotency-key-reused"));
+        assert_eq!(app.event_count().await, 2);
+    }
+}
