@@ -4,6 +4,7 @@
 use crate::events::{OutOfTimeDecision, Person, Recommendation, ResponseLetter, SourceReference};
 use crate::reference::*;
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A command with the civil date (Europe/London) on which the caller issued it; business
@@ -72,7 +73,7 @@ fn default_true() -> bool {
 }
 
 /// Record a complaint as received.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveComplaint {
     /// The responsible body (ODS code or local identifier).
@@ -120,7 +121,7 @@ pub struct ReceiveComplaint {
 }
 
 /// Accept an out-of-time complaint for investigation (R-TL-2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptOutOfTime {
     /// The day of the decision.
@@ -136,7 +137,7 @@ pub struct AcceptOutOfTime {
 }
 
 /// Acknowledge the complaint (R-ACK-3, R-ACK-5).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcknowledgeComplaint {
     /// The day of the acknowledgement (oral or written).
@@ -147,7 +148,7 @@ pub struct AcknowledgeComplaint {
 }
 
 /// Ask the person affected for consent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestConsent {
     /// The day of the request.
@@ -155,7 +156,7 @@ pub struct RequestConsent {
 }
 
 /// Record the person affected's answer on consent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordConsent {
     /// Given or refused.
@@ -168,7 +169,7 @@ pub struct RecordConsent {
 }
 
 /// Record that consent did not arrive in time; closes the complaint (R-WHO-6).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LapseConsent {
     /// The day the lapse is recorded (on or after the lapse date).
@@ -176,7 +177,7 @@ pub struct LapseConsent {
 }
 
 /// Grade (or regrade) the risk (R-RISK-1/2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssessRisk {
     /// The day of the assessment.
@@ -188,7 +189,7 @@ pub struct AssessRisk {
 }
 
 /// Agree (or set, when the complainant declines) the response period (R-ACK-5, R-RESP-4).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgreeResponsePlan {
     /// The day it was agreed or notified.
@@ -201,7 +202,7 @@ pub struct AgreeResponsePlan {
 }
 
 /// Stop the response clock.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StopClock {
     /// The first day the clock does not run.
@@ -211,7 +212,7 @@ pub struct StopClock {
 }
 
 /// Restart the response clock.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestartClock {
     /// The day the clock runs again.
@@ -219,7 +220,7 @@ pub struct RestartClock {
 }
 
 /// Tell the complainant why the response is delayed (R-RESP-3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyDelay {
     /// The day of the letter.
@@ -232,7 +233,7 @@ pub struct NotifyDelay {
 }
 
 /// Send the signed written response (R-RESP-2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendResponse {
     /// The day it was sent.
@@ -250,7 +251,7 @@ pub struct SendResponse {
 }
 
 /// Escalate to internal review (stage 2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EscalateComplaint {
     /// The day the complainant asked for review.
@@ -260,7 +261,7 @@ pub struct EscalateComplaint {
 }
 
 /// Record that the body was told the complaint went to an ombudsman (R-OMB-1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferToOmbudsman {
     /// PHSO or LGSCO.
@@ -273,7 +274,7 @@ pub struct ReferToOmbudsman {
 }
 
 /// Record an ombudsman's decision (R-OMB-2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordOmbudsmanDecision {
     /// PHSO or LGSCO.
@@ -288,7 +289,7 @@ pub struct RecordOmbudsmanDecision {
 }
 
 /// Record a lesson learnt or an improvement action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordLearning {
     /// The day it was recorded.
@@ -303,7 +304,7 @@ pub struct RecordLearning {
 }
 
 /// Close the complaint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloseComplaint {
     /// The day of closure.
@@ -319,7 +320,7 @@ pub struct CloseComplaint {
 }
 
 /// Reopen a closed complaint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReopenComplaint {
     /// The day of reopening.

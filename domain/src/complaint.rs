@@ -10,10 +10,11 @@ use crate::ComplaintError;
 use chrono::NaiveDate;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Facts fixed at receipt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)] // as on `ReceiveComplaint`
 pub struct Receipt {
     pub organisation_id: String,
@@ -31,7 +32,7 @@ pub struct Receipt {
 }
 
 /// Where consent stands.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)]
 pub struct ConsentState {
     pub requested_on: Option<NaiveDate>,
@@ -47,7 +48,7 @@ impl ConsentState {
 }
 
 /// The current risk grade.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)]
 pub struct RiskGrade {
     pub assessed_on: NaiveDate,
@@ -58,7 +59,7 @@ pub struct RiskGrade {
 }
 
 /// An agreed response period, with the stage it belongs to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)]
 pub struct ResponsePlan {
     pub stage: u8,
@@ -68,7 +69,7 @@ pub struct ResponsePlan {
 }
 
 /// A period the response clock did not run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)]
 pub struct ClockStop {
     pub stage: u8,
@@ -77,7 +78,7 @@ pub struct ClockStop {
 }
 
 /// A response sent at a stage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)]
 pub struct SentResponse {
     pub stage: u8,
@@ -87,7 +88,7 @@ pub struct SentResponse {
 }
 
 /// An ombudsman referral and its decision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)]
 pub struct Referral {
     pub ombudsman: Ombudsman,
@@ -98,7 +99,7 @@ pub struct Referral {
 }
 
 /// A lesson or action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)]
 pub struct Learning {
     pub recorded_on: NaiveDate,
@@ -108,7 +109,7 @@ pub struct Learning {
 }
 
 /// How the complaint was closed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)]
 pub struct Closure {
     pub closed_on: NaiveDate,
@@ -118,7 +119,7 @@ pub struct Closure {
 }
 
 /// Where a complaint stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Received, not yet acknowledged.

@@ -5,6 +5,7 @@ use crate::complaint::{Complaint, Receipt};
 use crate::policy::{self, day_after, ComplaintServices, OrganisationPolicy};
 use crate::Calendar;
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The last day consent may arrive before a representative's complaint is closed
@@ -85,7 +86,7 @@ pub fn statutory_period_end(case: &Complaint) -> Option<NaiveDate> {
 }
 
 /// Every date a complaint is held to, with the calendar version they were computed with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Deadlines {
     /// The calendar the working days came from.
     pub calendar_version: String,
@@ -128,7 +129,7 @@ pub fn deadlines(case: &Complaint, services: &ComplaintServices) -> Option<Deadl
 }
 
 /// Which obligation a deadline is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineKind {
     /// Acknowledge the complaint.
@@ -142,7 +143,7 @@ pub enum DeadlineKind {
 }
 
 /// Where a deadline stands on a given day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineState {
     /// Not yet met, not yet passed.
@@ -160,7 +161,7 @@ pub enum DeadlineState {
 }
 
 /// One deadline and its state as of a day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeadlineStatus {
     /// Which obligation.
     pub kind: DeadlineKind,

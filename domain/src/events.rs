@@ -8,17 +8,18 @@
 use crate::reference::*;
 use chrono::NaiveDate;
 use cqrs_es::DomainEvent;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A field holding personal data or free text that may contain it. Serialised as the
 /// value itself today; the wrapper marks what exports strip and what crypto-shredding
 /// will seal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(transparent)]
 pub struct Confidential<T>(pub T);
 
 /// A person named in a complaint. Special-category data: only ever inside [`Confidential`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Person {
     /// Full name as given.
@@ -41,7 +42,7 @@ pub struct Person {
 }
 
 /// The personal part of a received complaint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 pub struct ComplaintParticulars {
     /// Who made the complaint.
     pub complainant: Person,
@@ -54,7 +55,7 @@ pub struct ComplaintParticulars {
 
 /// Where a frontline system recorded the complaint first; the pair identifies it for
 /// idempotent intake.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceReference {
     /// The sending system, e.g. `pals-desk`.
@@ -64,7 +65,7 @@ pub struct SourceReference {
 }
 
 /// The response letter's statutory content (R-RESP-2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseLetter {
     /// (i) How the complaint was considered.
@@ -76,7 +77,7 @@ pub struct ResponseLetter {
 }
 
 /// The decision on an out-of-time complaint (R-TL-2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutOfTimeDecision {
     /// The complainant had good reason for not complaining in time.
@@ -90,7 +91,7 @@ pub struct OutOfTimeDecision {
 }
 
 /// An ombudsman's recommendation (R-OMB-2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recommendation {
     /// What the ombudsman asks the body to do.
@@ -101,7 +102,7 @@ pub struct Recommendation {
 }
 
 /// Whether the person affected consented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentDecision {
     /// Consent given.
@@ -110,8 +111,14 @@ pub enum ConsentDecision {
     Refused,
 }
 
+/// Event types whose payload is past version `1.0`, with their current version. A breaking
+/// payload change (a field removed, renamed, retyped or newly required) adds or bumps its
+/// type here, ships an upcaster for the older payloads and keeps the older schema (see
+/// `schemas/README.md`).
+pub const BUMPED_VERSIONS: &[(&str, &str)] = &[];
+
 /// Everything that can happen to a complaint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)] // each field is documented on the command that produces it
 #[allow(clippy::large_enum_variant)] // one receipt per complaint: boxing would only burden matches
 pub enum ComplaintEvent {
@@ -269,6 +276,15 @@ impl ComplaintEvent {
         "ComplaintReopened",
     ];
 
+    /// The payload version `event_type` is written at today (`1.0` unless listed in
+    /// [`BUMPED_VERSIONS`]).
+    pub fn version_of(event_type: &str) -> &'static str {
+        BUMPED_VERSIONS
+            .iter()
+            .find(|(bumped, _)| *bumped == event_type)
+            .map_or("1.0", |(_, version)| version)
+    }
+
     /// The variant name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -301,6 +317,6 @@ impl DomainEvent for ComplaintEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_string()
+        Self::version_of(self.name()).to_string()
     }
 }

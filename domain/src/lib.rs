@@ -20,6 +20,7 @@ pub use error::ComplaintError;
 pub use events::*;
 pub use policy::{ComplaintServices, OrganisationPolicy, PolicyBook, RiskMatrix};
 pub use reference::*;
+pub use schema::{event_schemas, EventSchema, JSON_SCHEMA_DIALECT};
 
 mod calendar;
 mod commands;
@@ -29,5 +30,6 @@ mod error;
 mod events;
 pub mod policy;
 mod reference;
+mod schema;
 #[cfg(test)]
 mod tests;

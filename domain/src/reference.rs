@@ -4,7 +4,9 @@
 //! punctuation so that a frontline system may send the label published by NHS England
 //! ("Values and behaviours (staff)") as well as the code (`values_and_behaviours`).
 
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Version of the code lists below; bumped whenever a list changes.
@@ -30,12 +32,12 @@ fn normalise(raw: &str) -> String {
 
 macro_rules! code_list {
     (
-        $(#[$meta:meta])*
+        $(#[doc = $doc:literal])*
         $name:ident, $what:literal {
             $( $(#[$vmeta:meta])* $variant:ident = $code:literal $(| $alias:literal)* ),+ $(,)?
         }
     ) => {
-        $(#[$meta])*
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum $name {
             $( $(#[$vmeta])* $variant ),+
@@ -69,6 +71,27 @@ macro_rules! code_list {
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.code())
+            }
+        }
+
+        // A string enum of the canonical codes: aliases and labels are accepted on input, but
+        // what is written (and so what a schema promises) is always a code.
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+
+            fn schema_id() -> Cow<'static, str> {
+                Cow::Borrowed(concat!(module_path!(), "::", stringify!($name)))
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                let description: Vec<&str> = [$($doc),*].iter().map(|line| line.trim()).collect();
+                json_schema!({
+                    "description": description.join(" "),
+                    "type": "string",
+                    "enum": [$($code),+],
+                })
             }
         }
 

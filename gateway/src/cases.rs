@@ -136,6 +136,26 @@ impl Cases {
         context: &CommandContext,
         expected_version: Option<usize>,
     ) -> Result<Executed, ApiError> {
+        let command = action.name();
+        let result = self
+            .try_execute(id, action, context, expected_version)
+            .await;
+        let outcome = match &result {
+            Ok(done) if done.applied => "applied",
+            Ok(_) => "replayed",
+            Err(e) => e.code(),
+        };
+        crate::telemetry::record_command(command, outcome);
+        result
+    }
+
+    async fn try_execute(
+        &self,
+        id: &str,
+        action: ComplaintAction,
+        context: &CommandContext,
+        expected_version: Option<usize>,
+    ) -> Result<Executed, ApiError> {
         let envelopes = self.log.load(id).await?;
 
         if let Some(command_id) = &context.command_id {

@@ -63,9 +63,15 @@ pub fn london_date(at: DateTime<Utc>) -> NaiveDate {
 
 /// The API router, testable without a socket.
 pub fn router(state: AppState) -> Router {
+    // Install the registry before the first metric is recorded.
+    crate::telemetry::metrics_handle();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route(
+            "/metrics",
+            get(|| async { crate::telemetry::render_metrics() }),
+        )
         .route("/v1/complaints", post(receive))
         .route("/v1/complaints/{id}", get(get_complaint))
         .route(
@@ -138,7 +144,38 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .route_layer(axum::middleware::from_fn(crate::telemetry::track_requests))
+        .layer(axum::middleware::from_fn(correlate))
         .with_state(state)
+}
+
+const CORRELATION_ID: &str = "x-correlation-id";
+
+/// Gives every request a correlation id (the caller's `X-Correlation-Id`, or a new one),
+/// runs it inside a span carrying it, and echoes it on the response.
+async fn correlate(mut request: Request, next: axum::middleware::Next) -> Response {
+    let given = request
+        .headers()
+        .get(CORRELATION_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .and_then(|v| HeaderValue::from_str(v).ok());
+    let id = match given {
+        Some(id) => id,
+        None => HeaderValue::from_str(&Uuid::new_v4().to_string())
+            .unwrap_or(HeaderValue::from_static("unknown")),
+    };
+    request.headers_mut().insert(CORRELATION_ID, id.clone());
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        correlation_id = id.to_str().unwrap_or_default(),
+    );
+    let mut response = next.run(request).instrument(span).await;
+    response.headers_mut().insert(CORRELATION_ID, id);
+    response
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {

@@ -154,3 +154,78 @@ on_both_backends! {
         assert_eq!(app.event_count().await, 2);
     }
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_commands_by_outcome() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let id = app
+        .post_complaint(&minimal_complaint("RAL", "2026-04-02"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.command(
+        &id,
+        "acknowledgement",
+        &json!({"acknowledged_on": "2026-04-03"}),
+    )
+    .await;
+    app.command(
+        &id,
+        "acknowledgement",
+        &json!({"acknowledged_on": "2026-04-03"}),
+    )
+    .await;
+
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        text.contains(r#"route="/v1/complaints/{id}/acknowledgement""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"complaint_commands_total{command="acknowledge",outcome="applied"}"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"outcome="already-acknowledged""#), "{text}");
+}
+
+#[tokio::test]
+async fn the_correlation_id_is_echoed_and_generated_when_absent() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let given = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .header("x-correlation-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-correlation-id"], "abc-123");
+    let generated = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(generated.headers()["x-correlation-id"].len(), 36);
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+}
