@@ -8,15 +8,42 @@
 use crate::reference::*;
 use chrono::NaiveDate;
 use cqrs_es::DomainEvent;
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// A field holding personal data or free text that may contain it. Serialised as the
 /// value itself today; the wrapper marks what exports strip and what crypto-shredding
 /// will seal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(transparent)]
 pub struct Confidential<T>(pub T);
+
+// The schema of the value itself, annotated `x-confidential` so that readers of the schemas
+// (exports, the future sealing) can tell which fields hold personal data.
+impl<T: JsonSchema> JsonSchema for Confidential<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Owned(format!("Confidential_{}", T::schema_name()))
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        Cow::Owned(format!(
+            "{}::Confidential<{}>",
+            module_path!(),
+            T::schema_id()
+        ))
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let mut schema = generator.subschema_for::<T>();
+        schema.insert("x-confidential".into(), true.into());
+        schema
+    }
+}
 
 /// A person named in a complaint. Special-category data: only ever inside [`Confidential`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, JsonSchema)]
