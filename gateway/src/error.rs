@@ -4,13 +4,14 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use complaints_domain::ComplaintError;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Base of the stable problem `type` URIs.
 pub const PROBLEM_BASE: &str = "https://complaints.example/errors/";
 
 /// A problem with one request field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct FieldError {
     /// Dotted path of the field, e.g. `complainant.name`.
     pub field: String,
@@ -76,15 +77,22 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem, served as `application/problem+json` for every refusal.
+#[derive(Serialize, JsonSchema)]
+pub(crate) struct Problem<'a> {
+    /// A stable URI per kind of problem, e.g. `…/errors/already-acknowledged`.
     #[serde(rename = "type")]
     kind: String,
+    /// A short summary of the kind of problem.
     title: &'a str,
+    /// The HTTP status code.
     status: u16,
+    /// What went wrong with this request.
     detail: String,
+    /// The fields at fault, when the problem is in the body.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<FieldError>,
+    /// The complaint's current version, when `If-Match` named another (412).
     #[serde(skip_serializing_if = "Option::is_none")]
     current_version: Option<usize>,
 }

@@ -3,7 +3,7 @@
 use crate::auth::{Authenticator, Caller, HasAuthenticator, Role};
 use crate::cases::{complaint_id_for_source, CaseState, Cases, CommandContext};
 use crate::error::{ApiError, FieldError};
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use complaints_domain::*;
+use complaints_projections::ConsumerStatus;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// The clock the gateway reads "today" from (the domain never does).
     pub clock: Clock,
+    /// Consumers running in this process.
+    pub consumers: Arc<Vec<Arc<ConsumerStatus>>>,
 }
 
 impl HasAuthenticator for AppState {
@@ -48,10 +51,17 @@ impl AppState {
             cases,
             auth,
             clock: Arc::new(Utc::now),
+            consumers: Arc::new(Vec::new()),
         }
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    /// Consumers whose lag `/readyz` reports.
+    pub fn with_consumers(mut self, consumers: Vec<Arc<ConsumerStatus>>) -> Self {
+        self.consumers = Arc::new(consumers);
+        self
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         (self.clock)()
     }
 }
@@ -69,10 +79,14 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::openapi()) }),
+        )
+        .route(
             "/metrics",
             get(|| async { crate::telemetry::render_metrics() }),
         )
-        .route("/v1/complaints", post(receive))
+        .route("/v1/complaints", post(receive).get(crate::queries::list))
         .route("/v1/complaints/{id}", get(get_complaint))
         .route(
             "/v1/complaints/{id}/acknowledgement",
@@ -142,6 +156,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/complaints/{id}/reopening",
             command(ComplaintAction::Reopen, CASE_ROLES),
         )
+        .merge(crate::queries::routes())
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .route_layer(axum::middleware::from_fn(crate::telemetry::track_requests))
@@ -178,9 +193,31 @@ async fn correlate(mut request: Request, next: axum::middleware::Next) -> Respon
     response
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
     state.cases.log().ping().await?;
-    Ok("ready")
+    let consumers: Vec<serde_json::Value> = state
+        .consumers
+        .iter()
+        .map(|c| {
+            use std::sync::atomic::Ordering::Relaxed;
+            let position = c
+                .checkpoint
+                .lock()
+                .map(|cp| cp.position)
+                .unwrap_or_default();
+            serde_json::json!({
+                "name": c.name,
+                "active": c.active.load(Relaxed),
+                "position": position,
+                "lag_events": c.lag_events.load(Relaxed),
+                "lag_seconds": c.lag_millis.load(Relaxed) as f64 / 1000.0,
+            })
+        })
+        .collect();
+    Ok(
+        Json(serde_json::json!({ "status": "ready", "database": "ok", "consumers": consumers }))
+            .into_response(),
+    )
 }
 
 /// A JSON request body, checked for media type (415) and size (413) on extraction and
@@ -437,10 +474,24 @@ async fn get_complaint(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    query: Result<Query<AsOf>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if let Some(as_of) = query.as_of {
+        let found = crate::queries::case_as_of(&state, &caller, &id, as_of).await;
+        caller.require(READ_ROLES)?;
+        return found;
+    }
     let found = visible_case(&state, &caller, &id).await?;
     caller.require(READ_ROLES)?;
     Ok(case_response(&state, &found, StatusCode::OK))
+}
+
+/// `?as_of=` on a case read.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsOf {
+    as_of: Option<DateTime<Utc>>,
 }
 
 fn command<B>(wrap: fn(B) -> ComplaintAction, roles: &'static [Role]) -> MethodRouter<AppState>
@@ -495,7 +546,7 @@ fn case_response(state: &AppState, found: &CaseState, status: StatusCode) -> Res
 }
 
 /// A complaint as the API shows it: the facts, the status and every current deadline.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ComplaintView<'a> {
     id: &'a str,
     version: usize,

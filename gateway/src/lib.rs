@@ -6,13 +6,17 @@ pub use auth::{AuthSettings, Authenticator, Caller, Role};
 pub use cases::{complaint_id_for_source, meta, CaseState, Cases, CommandContext, Executed};
 pub use error::{ApiError, FieldError, PROBLEM_BASE};
 pub use http::{london_date, parse_json, router, AppState, ComplaintView, BODY_LIMIT_BYTES};
+pub use openapi::openapi;
 pub use settings::Settings;
 pub use store::{Database, EventLog, Pool};
 
 mod auth;
 mod cases;
+pub mod consumers;
 mod error;
 mod http;
+mod openapi;
+mod queries;
 mod settings;
 mod store;
 pub mod telemetry;
@@ -37,9 +41,33 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
         address = %listener.local_addr()?,
         database = settings.database().kind(),
         calendar = cases.services().calendar.version(),
+        consumers = settings.consumers,
         "serving"
     );
-    serve(listener, AppState::new(cases, auth), stop).await
+    let consumer_stop = stop.child_token();
+    let running = settings
+        .consumers
+        .then(|| consumers::spawn(cases.log().pool(), cases.services(), &consumer_stop));
+    let statuses = running
+        .as_ref()
+        .map(|r| r.statuses.clone())
+        .unwrap_or_default();
+    let state = AppState::new(cases, auth).with_consumers(statuses);
+    let served = serve(listener, state, stop).await;
+    consumer_stop.cancel();
+    if let Some(running) = running {
+        running.join().await;
+    }
+    served
+}
+
+/// Runs the consumers alone (a separate deployment of `complaints project`) until `stop`.
+pub async fn project(settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
+    let cases = open_cases(&settings).await?;
+    tracing::info!(database = settings.database().kind(), "running consumers");
+    let running = consumers::spawn(cases.log().pool(), cases.services(), &stop);
+    running.join().await;
+    Ok(())
 }
 
 /// Serves on an already bound listener (port 0 in tests).

@@ -1,7 +1,7 @@
 //! `complaints`: the service and its operational commands.
 
 use clap::{Parser, Subcommand};
-use complaints_gateway::{open_cases, run, telemetry, Role, Settings};
+use complaints_gateway::{consumers, open_cases, project, run, telemetry, Role, Settings};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +22,16 @@ enum Command {
     Serve(Settings),
     /// Apply database migrations and exit.
     Migrate(Settings),
+    /// Run the event-log consumers (read models) without the HTTP API.
+    Project(Settings),
+    /// Rebuild read models from position zero while the live ones keep answering.
+    Rebuild {
+        /// Only this read model (default: all).
+        #[arg(long)]
+        projection: Option<String>,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Mint a bearer token with the embedded default's HS256 secret.
     Token(TokenArgs),
 }
@@ -94,6 +104,26 @@ async fn main() -> ExitCode {
                 .map_err(Into::into)
         }
         Command::Token(args) => mint(args),
+        Command::Project(settings) => {
+            telemetry::init(&settings.log_format);
+            let stop = CancellationToken::new();
+            tokio::spawn(cancel_on_signal(stop.clone()));
+            project(settings, stop).await
+        }
+        Command::Rebuild {
+            projection,
+            settings,
+        } => {
+            telemetry::init(&settings.log_format);
+            match open_cases(&settings).await {
+                Ok(cases) => {
+                    consumers::rebuild(cases.log().pool(), cases.services(), projection.as_deref())
+                        .await
+                        .map_err(Into::into)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

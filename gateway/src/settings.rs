@@ -25,6 +25,10 @@ pub struct Settings {
     /// Organisation policies (JSON: `{"default": {...}, "organisations": {"ORG": {...}}}`).
     #[arg(long, env = "COMPLAINTS_POLICY_FILE")]
     pub policy_file: Option<PathBuf>,
+    /// Run the event-log consumers (read models) inside `serve`; `false` when they run
+    /// as a separate `complaints project` deployment.
+    #[arg(long, env = "COMPLAINTS_CONSUMERS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub consumers: bool,
     /// Token verification.
     #[command(flatten)]
     pub auth: crate::auth::AuthSettings,

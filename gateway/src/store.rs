@@ -2,13 +2,13 @@
 
 use crate::error::ApiError;
 use complaints_domain::{Complaint, ComplaintError};
+pub use complaints_projections::Pool;
 use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
 use cqrs_es::{AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -34,15 +34,6 @@ impl Database {
             Database::Sqlite(_) => "sqlite",
         }
     }
-}
-
-/// A connection pool to either backend.
-#[derive(Debug, Clone)]
-pub enum Pool {
-    /// PostgreSQL.
-    Postgres(PgPool),
-    /// SQLite.
-    Sqlite(SqlitePool),
 }
 
 enum Store {

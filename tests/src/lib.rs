@@ -137,7 +137,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let stop = CancellationToken::new();
-    let state = AppState::new(cases, auth.clone());
+    let running = complaints_gateway::consumers::spawn(cases.log().pool(), cases.services(), &stop);
+    let state = AppState::new(cases, auth.clone()).with_consumers(running.statuses.clone());
     tokio::spawn(complaints_gateway::serve(listener, state, stop.clone()));
     let token = mint(
         &auth,
@@ -260,6 +261,18 @@ impl TestApp {
     pub async fn command(&self, id: &str, sub: &str, body: &Value) -> Reply {
         self.post(&format!("/v1/complaints/{id}/{sub}"), body, &[])
             .await
+    }
+
+    /// Polls `path` until `done` accepts the reply (read models are eventually consistent).
+    pub async fn eventually(&self, path: &str, done: impl Fn(&Reply) -> bool) -> Reply {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let reply = self.get(path).await;
+            if done(&reply) || std::time::Instant::now() > deadline {
+                return reply;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Number of rows in the event log.

@@ -1,10 +1,15 @@
 //! Domain unit tests, written as given (events), when (a command), then (events or an error),
 //! through cqrs-es's `TestFramework`. Builders below keep each test to its point: an event
 //! builder per fact, a command builder per action, `d("2026-04-02")` for dates.
+//!
+//! The contract check rides along: every event handed to `given` and every event a `when`
+//! produces is validated against the JSON Schema of its type and version
+//! (`event_schemas()`, checked in under `schemas/events/`), and a mismatch fails the test.
 #![allow(clippy::unwrap_used)]
 
 mod closure;
 mod consent;
+mod contract;
 mod deadlines;
 mod lifecycle;
 mod ombudsman;
@@ -14,9 +19,11 @@ mod serialisation;
 
 use crate::*;
 use chrono::NaiveDate;
-use cqrs_es::test::{AggregateResultValidator, AggregateTestExecutor, TestFramework};
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use cqrs_es::test::{AggregateTestExecutor, TestFramework};
+use cqrs_es::DomainEvent;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
 
 /// The organisation every builder uses unless told otherwise.
 pub(super) const ORG: &str = "RX1";
@@ -48,15 +55,97 @@ pub(super) fn services_with(policy: OrganisationPolicy) -> ComplaintServices {
     }
 }
 
-pub(super) fn given(events: Vec<ComplaintEvent>) -> AggregateTestExecutor<Complaint> {
-    TestFramework::<Complaint>::with(services()).given(events)
+pub(super) fn given(events: Vec<ComplaintEvent>) -> Given {
+    given_with(services(), events)
 }
 
-pub(super) fn given_with(
-    services: ComplaintServices,
-    events: Vec<ComplaintEvent>,
-) -> AggregateTestExecutor<Complaint> {
-    TestFramework::<Complaint>::with(services).given(events)
+pub(super) fn given_with(services: ComplaintServices, events: Vec<ComplaintEvent>) -> Given {
+    conform(&events);
+    Given(TestFramework::<Complaint>::with(services).given(events))
+}
+
+/// `TestFramework`'s executor: the history is in, a command is next.
+pub(super) struct Given(AggregateTestExecutor<Complaint>);
+
+impl Given {
+    /// Runs `command`; the events it produces must match their schemas.
+    pub(super) fn when(self, command: ComplaintCommand) -> Then {
+        let result = self.0.when(command).inspect_result();
+        if let Ok(events) = &result {
+            conform(events);
+        }
+        Then(result)
+    }
+}
+
+/// What a command did, for the assertions cqrs-es's `AggregateResultValidator` offers.
+pub(super) struct Then(Result<Vec<ComplaintEvent>, ComplaintError>);
+
+impl Then {
+    pub(super) fn then_expect_events(self, expected: Vec<ComplaintEvent>) {
+        let events = self
+            .0
+            .unwrap_or_else(|e| panic!("expected success, received aggregate error: '{e}'"));
+        assert_eq!(events, expected);
+    }
+
+    pub(super) fn then_expect_error(self, expected: ComplaintError) {
+        match self.0 {
+            Ok(events) => panic!("expected error, received events: '{events:?}'"),
+            Err(e) => assert_eq!(e, expected),
+        }
+    }
+
+    pub(super) fn inspect_result(self) -> Result<Vec<ComplaintEvent>, ComplaintError> {
+        self.0
+    }
+}
+
+/// Each event type's schema at each version, compiled once for the whole test run.
+fn event_validators() -> &'static HashMap<(String, String), jsonschema::Validator> {
+    static VALIDATORS: OnceLock<HashMap<(String, String), jsonschema::Validator>> = OnceLock::new();
+    VALIDATORS.get_or_init(|| {
+        event_schemas()
+            .into_iter()
+            .map(|s| {
+                let validator = jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(&s.schema)
+                    .unwrap_or_else(|e| panic!("schema of {} is invalid: {e}", s.event_type));
+                ((s.event_type, s.version), validator)
+            })
+            .collect()
+    })
+}
+
+/// Why `payload` does not match the schema of `event_type` at `version`; empty when it does.
+pub(super) fn schema_errors(event_type: &str, version: &str, payload: &Value) -> Vec<String> {
+    let key = (event_type.to_string(), version.to_string());
+    let Some(validator) = event_validators().get(&key) else {
+        return vec![format!("no schema for {event_type} v{version}")];
+    };
+    validator
+        .iter_errors(payload)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// Panics naming every mismatch when `payload` does not match its schema.
+pub(super) fn assert_conforms(event_type: &str, version: &str, payload: &Value) {
+    let errors = schema_errors(event_type, version, payload);
+    assert!(
+        errors.is_empty(),
+        "{event_type} v{version} does not match its schema (schemas/events/):\n  {}\npayload: {payload}",
+        errors.join("\n  ")
+    );
+}
+
+/// Every event, as stored, matches the schema of its type and version.
+pub(super) fn conform(events: &[ComplaintEvent]) {
+    for event in events {
+        let payload = serde_json::to_value(event).unwrap();
+        assert_conforms(&event.event_type(), &event.event_version(), &payload);
+    }
 }
 
 /// `action` issued on `issued_on`.
@@ -87,7 +176,7 @@ pub(super) fn after(history: Vec<ComplaintEvent>, command: ComplaintCommand) -> 
     fold(history.into_iter().chain(produced).collect())
 }
 
-pub(super) fn expect_ok(result: AggregateResultValidator<Complaint>) -> Vec<ComplaintEvent> {
+pub(super) fn expect_ok(result: Then) -> Vec<ComplaintEvent> {
     result
         .inspect_result()
         .unwrap_or_else(|e| panic!("expected success, got {e:?}"))

@@ -128,6 +128,12 @@ fn every_event_round_trips_through_json() {
 }
 
 #[test]
+fn every_sample_matches_the_schema_of_its_type() {
+    conform(&one_of_each());
+    conform(&bare());
+}
+
+#[test]
 fn the_samples_cover_every_event_type() {
     let mut names: Vec<&str> = one_of_each().iter().map(ComplaintEvent::name).collect();
     names.sort_unstable();

@@ -1,0 +1,85 @@
+//! The consumers of the event log this deployment runs: read models now, the NATS relay
+//! and the sealer as they arrive. Each runs as its own checkpointed consumer.
+
+use crate::error::ApiError;
+use complaints_domain::ComplaintServices;
+use complaints_projections::models::case_views::CaseViews;
+use complaints_projections::{ConsumerStatus, Pool, Projection, Runner};
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Every read model, in the order they are started.
+pub fn projections(services: &ComplaintServices) -> Vec<Arc<dyn Projection>> {
+    vec![Arc::new(CaseViews::new(services.clone()))]
+}
+
+/// Running consumers: their statuses and tasks.
+pub struct Running {
+    /// Statuses for `/readyz` and `/metrics`.
+    pub statuses: Vec<Arc<ConsumerStatus>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Waits for every consumer to stop (after `stop` was cancelled).
+    pub async fn join(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts every consumer until `stop`.
+pub fn spawn(pool: &Pool, services: &ComplaintServices, stop: &CancellationToken) -> Running {
+    let mut statuses = Vec::new();
+    let mut tasks = Vec::new();
+    for projection in projections(services) {
+        let runner = Runner::new(pool.clone(), projection);
+        statuses.push(runner.status());
+        tasks.push(tokio::spawn(runner.run(stop.clone())));
+    }
+    Running { statuses, tasks }
+}
+
+/// Rebuilds one read model (or all) from position zero, showing progress on stderr.
+pub async fn rebuild(
+    pool: &Pool,
+    services: &ComplaintServices,
+    only: Option<&str>,
+) -> Result<(), ApiError> {
+    let all = projections(services);
+    let chosen: Vec<_> = all
+        .iter()
+        .filter(|p| only.is_none_or(|name| p.name() == name))
+        .collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = all.iter().map(|p| p.name()).collect();
+        return Err(ApiError::Config(format!(
+            "unknown projection `{}`; known: {}",
+            only.unwrap_or_default(),
+            names.join(", ")
+        )));
+    }
+    for projection in chosen {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:>12} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_message(projection.name());
+        let progress = |done: u64, total: u64| {
+            bar.set_length(total);
+            bar.set_position(done);
+        };
+        let applied = complaints_projections::rebuild(pool, projection.as_ref(), &progress)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        bar.finish();
+        tracing::info!(projection = projection.name(), events = applied, "rebuilt");
+    }
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! Read endpoints: the case list and deadlines (read models, eventually consistent, with the
+//! position they reflect), a case's history and the case as it stood at an instant (read
+//! from the complaint's own stream, always current).
+
+use crate::auth::{Caller, Role};
+use crate::cases::CaseState;
+use crate::error::ApiError;
+use crate::http::{london_date, AppState, ComplaintView};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use complaints_domain::{evolve, Complaint};
+use complaints_projections::models::case_views::{
+    self, CaseFilter, CaseListRow, DeadlineFilter, DeadlineRow,
+};
+use complaints_projections::{read_stream, ProjectionError};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Roles that may list complaints and deadlines (no personal data in either).
+const LIST_ROLES: &[Role] = &[
+    Role::Caseworker,
+    Role::Frontline,
+    Role::Auditor,
+    Role::Reporting,
+];
+/// Roles that may read a case's full history.
+const HISTORY_ROLES: &[Role] = &[Role::Auditor, Role::Caseworker];
+
+/// The read routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/complaints/{id}/history", get(history))
+        .route("/v1/deadlines", get(deadlines))
+}
+
+impl From<ProjectionError> for ApiError {
+    fn from(error: ProjectionError) -> Self {
+        match error {
+            ProjectionError::InvalidQuery(why) => ApiError::BadRequest(why),
+            ProjectionError::UnknownProjection(name) => {
+                ApiError::BadRequest(format!("unknown projection `{name}`"))
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+/// The organisations a query covers: the one asked for (which the caller must act for), or
+/// all of the caller's.
+fn organisations(caller: &Caller, asked: Option<&str>) -> Result<Vec<String>, ApiError> {
+    match asked {
+        Some(org) if caller.acts_for(org) => Ok(vec![org.to_string()]),
+        Some(_) => Err(ApiError::Forbidden(
+            "the token does not act for this organisation".into(),
+        )),
+        None => Ok(caller.organisations.clone()),
+    }
+}
+
+/// Query of `GET /v1/complaints`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<String>,
+    organisation: Option<String>,
+    received_from: Option<NaiveDate>,
+    received_to: Option<NaiveDate>,
+    subject_area: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Page<T> {
+    items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+    /// The global log position the read model reflects.
+    position: i64,
+}
+
+fn parse_cursor(raw: &str) -> Result<(NaiveDate, String), ApiError> {
+    let bad = || ApiError::BadRequest("cursor is not one this API returned".into());
+    let (day, id) = raw.split_once('_').ok_or_else(bad)?;
+    let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok((day, id.to_string()))
+}
+
+/// `GET /v1/complaints`: the case list, newest received first, keyset-paginated.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(LIST_ROLES)?;
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::BadRequest(
+            "limit must be between 1 and 500".into(),
+        ));
+    }
+    let pool = state.cases.log().pool();
+    let position = case_views::reflected_position(pool, case_views::NAME).await?;
+    let filter = CaseFilter {
+        organisations: organisations(&caller, query.organisation.as_deref())?,
+        status: query.status,
+        received_from: query.received_from,
+        received_to: query.received_to,
+        subject_area: query.subject_area,
+        after: query.cursor.as_deref().map(parse_cursor).transpose()?,
+        limit: limit + 1,
+    };
+    let mut items: Vec<CaseListRow> = case_views::list_cases(pool, &filter).await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items
+            .last()
+            .map(|r| format!("{}_{}", r.received_on, r.complaint_id))
+    } else {
+        None
+    };
+    Ok(Json(Page {
+        items,
+        next_cursor,
+        position,
+    })
+    .into_response())
+}
+
+/// Query of `GET /v1/deadlines`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineQuery {
+    organisation: Option<String>,
+    due_before: Option<NaiveDate>,
+    #[serde(default)]
+    overdue: bool,
+    kind: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Deadlines {
+    items: Vec<DeadlineRow>,
+    /// The day "overdue" was judged on (England).
+    as_of: NaiveDate,
+    position: i64,
+}
+
+async fn deadlines(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<DeadlineQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(LIST_ROLES)?;
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let today = london_date(state.now());
+    let pool = state.cases.log().pool();
+    let position = case_views::reflected_position(pool, case_views::NAME).await?;
+    let filter = DeadlineFilter {
+        organisations: organisations(&caller, query.organisation.as_deref())?,
+        due_before: query.due_before,
+        overdue: query.overdue,
+        kind: query.kind,
+        today,
+    };
+    let items = case_views::list_deadlines(pool, &filter).await?;
+    Ok(Json(Deadlines {
+        items,
+        as_of: today,
+        position,
+    })
+    .into_response())
+}
+
+/// One entry of a case's history.
+#[derive(Debug, Serialize)]
+pub struct HistoryEntry {
+    sequence: i64,
+    position: i64,
+    event_type: String,
+    event_version: String,
+    recorded_at: DateTime<Utc>,
+    occurred_on: Option<String>,
+    actor: Option<String>,
+    role: Option<String>,
+    organisation_id: Option<String>,
+    command: Option<String>,
+    command_id: Option<String>,
+    correlation_id: Option<String>,
+    causation_id: Option<String>,
+    data: serde_json::Value,
+}
+
+async fn visible_stream(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+) -> Result<(String, Vec<complaints_projections::StoredEvent>), ApiError> {
+    let id = Uuid::parse_str(raw_id)
+        .map_err(|_| ApiError::NotFound)?
+        .to_string();
+    let events = read_stream(state.cases.log().pool(), &id).await?;
+    let organisation = events.first().and_then(|e| match &e.event {
+        complaints_domain::ComplaintEvent::ComplaintReceived {
+            organisation_id, ..
+        } => Some(organisation_id.clone()),
+        _ => None,
+    });
+    match organisation {
+        Some(org) if caller.acts_for(&org) => Ok((id, events)),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let (id, events) = visible_stream(&state, &caller, &id).await?;
+    caller.require(HISTORY_ROLES)?;
+    let entries: Vec<HistoryEntry> = events
+        .into_iter()
+        .map(|e| {
+            let m = |k: &str| e.metadata.get(k).cloned();
+            HistoryEntry {
+                sequence: e.sequence,
+                position: e.checkpoint.position,
+                occurred_on: m(crate::meta::OCCURRED_ON),
+                actor: m(crate::meta::ACTOR),
+                role: m(crate::meta::ROLE),
+                organisation_id: m(crate::meta::ORGANISATION),
+                command: m(crate::meta::COMMAND),
+                command_id: m(crate::meta::COMMAND_ID),
+                correlation_id: m(crate::meta::CORRELATION_ID),
+                causation_id: m(crate::meta::CAUSATION_ID),
+                data: serde_json::to_value(&e.event).unwrap_or_default(),
+                event_type: e.event_type,
+                event_version: e.event_version,
+                recorded_at: e.recorded_at,
+            }
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "complaint_id": id, "events": entries })).into_response())
+}
+
+/// The case as it stood at `as_of`: its stream folded up to the last event recorded then.
+pub async fn case_as_of(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    as_of: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let (id, events) = visible_stream(state, caller, raw_id).await?;
+    let mut case = Complaint::default();
+    let mut version = 0usize;
+    for event in events.into_iter().take_while(|e| e.recorded_at <= as_of) {
+        version = usize::try_from(event.sequence).unwrap_or_default();
+        evolve(&mut case, event.event);
+    }
+    if version == 0 {
+        return Err(ApiError::NotFound);
+    }
+    let found = CaseState { id, case, version };
+    let view = ComplaintView::build(&found, state.cases.services(), london_date(as_of));
+    Ok(Json(view).into_response())
+}

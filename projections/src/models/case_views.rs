@@ -1,0 +1,598 @@
+//! The case list and the deadlines read models, fed by one consumer (`case_views`).
+//!
+//! Reporting interface (views, stable for BI tools):
+//! - `rm_case_list`: one row per complaint: `complaint_id`, `organisation_id`, `status`,
+//!   `stage`, `channel`, `subject_areas` (codes, comma-separated and comma-wrapped),
+//!   `service_area`, `risk_rating`, `received_on`, `acknowledged_on`, `closed_on`,
+//!   `closure_reason`, `last_activity_at`, `version`.
+//! - `rm_deadlines`: one row per deadline of each open complaint: `complaint_id`,
+//!   `organisation_id`, `kind` (acknowledgement, consent, response, delay_letter), `due_on`,
+//!   `state` as of the facts (pending, met_on_time, met_late, missed, stopped,
+//!   not_required; a pending row whose `due_on` has passed is overdue), `met_on`,
+//!   `calendar_version`.
+
+use crate::state::{fold_batch, state_table, FoldedCase};
+use crate::{
+    on_pool, on_tx, Backend, Generation, Pool, Projection, ProjectionError, StoredEvent, TableDef,
+    Tx,
+};
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use complaints_domain::{deadline_statuses, ComplaintServices, DeadlineState};
+use serde::Serialize;
+use sqlx::Row;
+
+/// Consumer name.
+pub const NAME: &str = "case_views";
+
+/// One row of `rm_case_list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseListRow {
+    /// Complaint id.
+    pub complaint_id: String,
+    /// Organisation.
+    pub organisation_id: String,
+    /// Status code.
+    pub status: String,
+    /// 1 or 2.
+    pub stage: i64,
+    /// Channel code.
+    pub channel: String,
+    /// Subject area codes.
+    pub subject_areas: Vec<String>,
+    /// Service area code.
+    pub service_area: Option<String>,
+    /// Current risk rating.
+    pub risk_rating: Option<String>,
+    /// Day received.
+    pub received_on: NaiveDate,
+    /// Day acknowledged.
+    pub acknowledged_on: Option<NaiveDate>,
+    /// Day closed.
+    pub closed_on: Option<NaiveDate>,
+    /// Closure reason code.
+    pub closure_reason: Option<String>,
+    /// When the last event was recorded (RFC 3339).
+    pub last_activity_at: String,
+    /// Version (last sequence).
+    pub version: i64,
+}
+
+/// One row of `rm_deadlines`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadlineRow {
+    /// Complaint id.
+    pub complaint_id: String,
+    /// Organisation.
+    pub organisation_id: String,
+    /// Which deadline.
+    pub kind: String,
+    /// Due day (absent while the clock is stopped).
+    pub due_on: Option<NaiveDate>,
+    /// State as of the facts.
+    pub state: String,
+    /// When met.
+    pub met_on: Option<NaiveDate>,
+    /// Calendar the date came from.
+    pub calendar_version: String,
+}
+
+fn code<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The case-list row for a folded complaint; `None` before receipt. Pure.
+pub fn case_row(id: &str, folded: &FoldedCase) -> Option<CaseListRow> {
+    let case = &folded.case;
+    let receipt = case.receipt.as_ref()?;
+    Some(CaseListRow {
+        complaint_id: id.to_string(),
+        organisation_id: receipt.organisation_id.clone(),
+        status: case.status().code().to_string(),
+        stage: i64::from(case.stage),
+        channel: receipt.channel.code().to_string(),
+        subject_areas: receipt
+            .subject_areas
+            .iter()
+            .map(|s| s.code().to_string())
+            .collect(),
+        service_area: receipt.service_area.map(|s| s.code().to_string()),
+        risk_rating: case.risk.as_ref().map(|r| r.rating.code().to_string()),
+        received_on: receipt.received_on,
+        acknowledged_on: case.acknowledged_on,
+        closed_on: case.closure.as_ref().map(|c| c.closed_on),
+        closure_reason: case.closure.as_ref().map(|c| c.reason.code().to_string()),
+        last_activity_at: folded.last_event_at.clone(),
+        version: folded.version,
+    })
+}
+
+/// The deadline rows of an open complaint, judged on the facts alone (no "today"): an
+/// unmet deadline stays `pending` and readers compare `due_on` with their today. Pure.
+pub fn deadline_rows(
+    id: &str,
+    folded: &FoldedCase,
+    services: &ComplaintServices,
+) -> Vec<DeadlineRow> {
+    let case = &folded.case;
+    let Some(receipt) = case.receipt.as_ref() else {
+        return Vec::new();
+    };
+    if case.is_closed() {
+        return Vec::new();
+    }
+    deadline_statuses(case, services, NaiveDate::MIN)
+        .into_iter()
+        .map(|s| DeadlineRow {
+            complaint_id: id.to_string(),
+            organisation_id: receipt.organisation_id.clone(),
+            kind: code(&s.kind),
+            due_on: s.due_on,
+            state: code(&s.state),
+            met_on: s.met_on,
+            calendar_version: s.calendar_version,
+        })
+        .collect()
+}
+
+/// The `case_views` consumer.
+pub struct CaseViews {
+    services: ComplaintServices,
+}
+
+impl CaseViews {
+    /// Deadlines are computed with `services`' calendar and policies; rebuild after changing them.
+    pub fn new(services: ComplaintServices) -> Self {
+        Self { services }
+    }
+}
+
+fn date_type(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "DATE",
+        Backend::Sqlite => "TEXT",
+    }
+}
+
+#[async_trait]
+impl Projection for CaseViews {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn tables(&self) -> Vec<TableDef> {
+        vec![
+            state_table("rm_case_state"),
+            TableDef {
+                base: "rm_case_list",
+                columns: |b| {
+                    let d = date_type(b);
+                    format!(
+                        "complaint_id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL, status TEXT NOT NULL,
+                         stage BIGINT NOT NULL, channel TEXT NOT NULL, subject_areas TEXT NOT NULL,
+                         service_area TEXT, risk_rating TEXT, received_on {d} NOT NULL, acknowledged_on {d},
+                         closed_on {d}, closure_reason TEXT, last_activity_at TEXT NOT NULL, version BIGINT NOT NULL"
+                    )
+                },
+                indexes: &[
+                    "organisation_id, received_on, complaint_id",
+                    "organisation_id, status",
+                ],
+            },
+            TableDef {
+                base: "rm_deadlines",
+                columns: |b| {
+                    let d = date_type(b);
+                    format!(
+                        "complaint_id TEXT NOT NULL, organisation_id TEXT NOT NULL, kind TEXT NOT NULL,
+                         due_on {d}, state TEXT NOT NULL, met_on {d}, calendar_version TEXT NOT NULL,
+                         PRIMARY KEY (complaint_id, kind)"
+                    )
+                },
+                indexes: &["organisation_id, due_on"],
+            },
+        ]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        generation: Generation,
+        events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let touched = fold_batch(tx, &generation.table("rm_case_state"), events).await?;
+        let list = generation.table("rm_case_list");
+        let deadlines = generation.table("rm_deadlines");
+        let upsert = format!(
+            "INSERT INTO {list} (complaint_id, organisation_id, status, stage, channel, subject_areas, service_area,
+               risk_rating, received_on, acknowledged_on, closed_on, closure_reason, last_activity_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
+               status = excluded.status, stage = excluded.stage, channel = excluded.channel,
+               subject_areas = excluded.subject_areas, service_area = excluded.service_area,
+               risk_rating = excluded.risk_rating, received_on = excluded.received_on,
+               acknowledged_on = excluded.acknowledged_on, closed_on = excluded.closed_on,
+               closure_reason = excluded.closure_reason, last_activity_at = excluded.last_activity_at,
+               version = excluded.version"
+        );
+        let clear = format!("DELETE FROM {deadlines} WHERE complaint_id = $1");
+        let insert = format!(
+            "INSERT INTO {deadlines} (complaint_id, organisation_id, kind, due_on, state, met_on, calendar_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        );
+        for (id, folded) in &touched {
+            if let Some(row) = case_row(id, folded) {
+                let subjects = format!(",{},", row.subject_areas.join(","));
+                on_tx!(tx, |c| sqlx::query(&upsert)
+                    .bind(&row.complaint_id)
+                    .bind(&row.organisation_id)
+                    .bind(&row.status)
+                    .bind(row.stage)
+                    .bind(&row.channel)
+                    .bind(&subjects)
+                    .bind(&row.service_area)
+                    .bind(&row.risk_rating)
+                    .bind(row.received_on)
+                    .bind(row.acknowledged_on)
+                    .bind(row.closed_on)
+                    .bind(&row.closure_reason)
+                    .bind(&row.last_activity_at)
+                    .bind(row.version)
+                    .execute(c)
+                    .await?
+                    .rows_affected());
+            }
+            on_tx!(tx, |c| sqlx::query(&clear)
+                .bind(id)
+                .execute(c)
+                .await?
+                .rows_affected());
+            for row in deadline_rows(id, folded, &self.services) {
+                on_tx!(tx, |c| sqlx::query(&insert)
+                    .bind(&row.complaint_id)
+                    .bind(&row.organisation_id)
+                    .bind(&row.kind)
+                    .bind(row.due_on)
+                    .bind(&row.state)
+                    .bind(row.met_on)
+                    .bind(&row.calendar_version)
+                    .execute(c)
+                    .await?
+                    .rows_affected());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Filters for the case list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Organisations to include (the caller's); never empty.
+    pub organisations: Vec<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only complaints received on or after.
+    pub received_from: Option<NaiveDate>,
+    /// Only complaints received on or before.
+    pub received_to: Option<NaiveDate>,
+    /// Only complaints with this subject area.
+    pub subject_area: Option<String>,
+    /// Keyset cursor: continue after this (received_on, complaint_id).
+    pub after: Option<(NaiveDate, String)>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// Placeholders `$from..$from+n` joined by commas.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn parse_row_date(raw: Option<String>) -> Option<NaiveDate> {
+    raw.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
+}
+
+/// A page of the case list, newest received first.
+pub async fn list_cases(
+    pool: &Pool,
+    filter: &CaseFilter,
+) -> Result<Vec<CaseListRow>, ProjectionError> {
+    if filter.organisations.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Dates are compared as text so one query serves both backends.
+    let date = |col: &str| match pool.backend() {
+        Backend::Postgres => format!("to_char({col}, 'YYYY-MM-DD')"),
+        Backend::Sqlite => col.to_string(),
+    };
+    let mut sql = format!(
+        "SELECT complaint_id, organisation_id, status, stage, channel, subject_areas, service_area, risk_rating,
+           {} AS received_on, {} AS acknowledged_on, {} AS closed_on, closure_reason, last_activity_at, version
+         FROM rm_case_list WHERE organisation_id IN ({})",
+        date("received_on"),
+        date("acknowledged_on"),
+        date("closed_on"),
+        placeholders(1, filter.organisations.len())
+    );
+    let mut binds: Vec<String> = filter.organisations.clone();
+    let mut next = binds.len() + 1;
+    let mut add = |clause: &str, value: String, binds: &mut Vec<String>| {
+        sql.push_str(&clause.replace("$?", &format!("${next}")));
+        binds.push(value);
+        next += 1;
+    };
+    let received = date("received_on");
+    if let Some(status) = &filter.status {
+        add(" AND status = $?", status.clone(), &mut binds);
+    }
+    if let Some(from) = filter.received_from {
+        add(
+            &format!(" AND {received} >= $?"),
+            from.to_string(),
+            &mut binds,
+        );
+    }
+    if let Some(to) = filter.received_to {
+        add(
+            &format!(" AND {received} <= $?"),
+            to.to_string(),
+            &mut binds,
+        );
+    }
+    if let Some(subject) = &filter.subject_area {
+        add(
+            " AND subject_areas LIKE $?",
+            format!("%,{subject},%"),
+            &mut binds,
+        );
+    }
+    if let Some((day, id)) = &filter.after {
+        let (a, b, c2) = (next, next + 1, next + 2);
+        sql.push_str(&format!(
+            " AND ({received} < ${a} OR ({received} = ${b} AND complaint_id < ${c2}))"
+        ));
+        binds.push(day.to_string());
+        binds.push(day.to_string());
+        binds.push(id.clone());
+    }
+    sql.push_str(&format!(
+        " ORDER BY received_on DESC, complaint_id DESC LIMIT {}",
+        filter.limit.clamp(1, 500)
+    ));
+    let rows = on_pool!(pool, |p| {
+        let mut query = sqlx::query(&sql);
+        for b in &binds {
+            query = query.bind(b);
+        }
+        query
+            .fetch_all(p)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let subjects: String = r.try_get("subject_areas")?;
+                let received: Option<String> = r.try_get("received_on")?;
+                Ok::<_, sqlx::Error>(CaseListRow {
+                    complaint_id: r.try_get("complaint_id")?,
+                    organisation_id: r.try_get("organisation_id")?,
+                    status: r.try_get("status")?,
+                    stage: r.try_get("stage")?,
+                    channel: r.try_get("channel")?,
+                    subject_areas: subjects
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    service_area: r.try_get("service_area")?,
+                    risk_rating: r.try_get("risk_rating")?,
+                    received_on: parse_row_date(received).unwrap_or(NaiveDate::MIN),
+                    acknowledged_on: parse_row_date(r.try_get("acknowledged_on")?),
+                    closed_on: parse_row_date(r.try_get("closed_on")?),
+                    closure_reason: r.try_get("closure_reason")?,
+                    last_activity_at: r.try_get("last_activity_at")?,
+                    version: r.try_get("version")?,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    });
+    Ok(rows)
+}
+
+/// Filters for deadlines.
+#[derive(Debug, Clone, Default)]
+pub struct DeadlineFilter {
+    /// Organisations to include (the caller's).
+    pub organisations: Vec<String>,
+    /// Only deadlines due before this day.
+    pub due_before: Option<NaiveDate>,
+    /// Only pending deadlines whose due day has passed as of `today`.
+    pub overdue: bool,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// The caller's today (England).
+    pub today: NaiveDate,
+}
+
+/// Deadlines of open complaints, soonest first, with `state` judged as of `today`.
+pub async fn list_deadlines(
+    pool: &Pool,
+    filter: &DeadlineFilter,
+) -> Result<Vec<DeadlineRow>, ProjectionError> {
+    if filter.organisations.is_empty() {
+        return Ok(Vec::new());
+    }
+    let due = match pool.backend() {
+        Backend::Postgres => "to_char(due_on, 'YYYY-MM-DD')",
+        Backend::Sqlite => "due_on",
+    };
+    let met = match pool.backend() {
+        Backend::Postgres => "to_char(met_on, 'YYYY-MM-DD')",
+        Backend::Sqlite => "met_on",
+    };
+    let mut sql = format!(
+        "SELECT complaint_id, organisation_id, kind, {due} AS due_on, state, {met} AS met_on, calendar_version
+         FROM rm_deadlines WHERE organisation_id IN ({})",
+        placeholders(1, filter.organisations.len())
+    );
+    let mut binds = filter.organisations.clone();
+    if let Some(before) = filter.due_before {
+        binds.push(before.to_string());
+        sql.push_str(&format!(" AND {due} < ${}", binds.len()));
+    }
+    if filter.overdue {
+        binds.push(filter.today.to_string());
+        sql.push_str(&format!(
+            " AND state = 'pending' AND {due} < ${}",
+            binds.len()
+        ));
+    }
+    if let Some(kind) = &filter.kind {
+        binds.push(kind.clone());
+        sql.push_str(&format!(" AND kind = ${}", binds.len()));
+    }
+    sql.push_str(" ORDER BY due_on, complaint_id, kind LIMIT 5000");
+    let today = filter.today;
+    let rows = on_pool!(pool, |p| {
+        let mut query = sqlx::query(&sql);
+        for b in &binds {
+            query = query.bind(b);
+        }
+        query
+            .fetch_all(p)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let due_on = parse_row_date(r.try_get("due_on")?);
+                let mut state: String = r.try_get("state")?;
+                if state == "pending" && due_on.is_some_and(|d| d < today) {
+                    state = code(&DeadlineState::Missed);
+                }
+                Ok::<_, sqlx::Error>(DeadlineRow {
+                    complaint_id: r.try_get("complaint_id")?,
+                    organisation_id: r.try_get("organisation_id")?,
+                    kind: r.try_get("kind")?,
+                    due_on,
+                    state,
+                    met_on: parse_row_date(r.try_get("met_on")?),
+                    calendar_version: r.try_get("calendar_version")?,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    });
+    Ok(rows)
+}
+
+/// The global position a consumer's read models reflect.
+pub async fn reflected_position(pool: &Pool, consumer: &str) -> Result<i64, ProjectionError> {
+    let position: Option<i64> = on_pool!(pool, |p| sqlx::query_scalar(
+        "SELECT position FROM projection_checkpoints WHERE name = $1"
+    )
+    .bind(consumer)
+    .fetch_optional(p)
+    .await?);
+    Ok(position.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use complaints_domain::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn folded(events: Vec<ComplaintEvent>) -> FoldedCase {
+        let mut f = FoldedCase::default();
+        for e in events {
+            evolve(&mut f.case, e);
+            f.version += 1;
+        }
+        f.last_event_at = "2026-04-02T10:00:00Z".into();
+        f
+    }
+
+    fn received(on: &str) -> ComplaintEvent {
+        ComplaintEvent::ComplaintReceived {
+            organisation_id: "RAL".into(),
+            received_on: d(on),
+            channel: Channel::Email,
+            route: Route::Provider,
+            representation_basis: None,
+            consent_required: false,
+            subject_areas: vec![SubjectArea::Communications, SubjectArea::WaitingTimes],
+            service_area: None,
+            staff_groups: vec![],
+            matter_occurred_on: None,
+            matter_came_to_notice_on: None,
+            source: None,
+            particulars: Confidential(ComplaintParticulars::default()),
+        }
+    }
+
+    #[test]
+    fn a_received_complaint_lists_with_its_subjects_and_status() {
+        let row = case_row("c1", &folded(vec![received("2026-04-02")])).unwrap();
+        assert_eq!(row.status, "received");
+        assert_eq!(row.subject_areas, vec!["communications", "waiting_times"]);
+        assert_eq!(row.received_on, d("2026-04-02"));
+        assert_eq!(row.version, 1);
+    }
+
+    #[test]
+    fn an_open_complaint_has_pending_deadlines_judged_without_a_today() {
+        let rows = deadline_rows(
+            "c1",
+            &folded(vec![received("2026-04-02")]),
+            &ComplaintServices::standard(),
+        );
+        let ack = rows.iter().find(|r| r.kind == "acknowledgement").unwrap();
+        assert_eq!(ack.due_on, Some(d("2026-04-09")));
+        assert_eq!(ack.state, "pending");
+        assert!(rows.iter().any(|r| r.kind == "response"));
+        assert!(rows.iter().any(|r| r.kind == "delay_letter"));
+        assert!(!rows.iter().any(|r| r.kind == "consent"));
+    }
+
+    #[test]
+    fn acknowledging_late_settles_the_acknowledgement_as_met_late() {
+        let events = vec![
+            received("2026-04-02"),
+            ComplaintEvent::ComplaintAcknowledged {
+                acknowledged_on: d("2026-04-10"),
+                late: true,
+                discussion_offered: true,
+            },
+        ];
+        let rows = deadline_rows("c1", &folded(events), &ComplaintServices::standard());
+        let ack = rows.iter().find(|r| r.kind == "acknowledgement").unwrap();
+        assert_eq!(ack.state, "met_late");
+        assert_eq!(ack.met_on, Some(d("2026-04-10")));
+    }
+
+    #[test]
+    fn a_closed_complaint_has_no_deadline_rows() {
+        let events = vec![
+            received("2026-04-02"),
+            ComplaintEvent::ComplaintClosed {
+                closed_on: d("2026-04-03"),
+                reason: ClosureReason::Withdrawn,
+                exclusion_category: None,
+                transferred_to: None,
+            },
+        ];
+        let f = folded(events);
+        assert!(deadline_rows("c1", &f, &ComplaintServices::standard()).is_empty());
+        assert_eq!(
+            case_row("c1", &f).unwrap().closure_reason.as_deref(),
+            Some("withdrawn")
+        );
+    }
+}

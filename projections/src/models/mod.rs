@@ -1,0 +1,3 @@
+//! The read models.
+
+pub mod case_views;
