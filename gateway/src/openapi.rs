@@ -43,6 +43,15 @@ enum Shape {
     Read,
     /// Runs a command on a complaint: 200 with the case as it now stands.
     Command(BodySchema),
+    /// A read-model or history query answering JSON.
+    Query {
+        /// Query parameters: name, JSON type, meaning.
+        params: &'static [(&'static str, &'static str, &'static str)],
+        /// Whether the path has the complaint id.
+        by_complaint: bool,
+        /// What the answer holds.
+        answer: &'static str,
+    },
 }
 
 /// One route of the router.
@@ -59,6 +68,13 @@ struct Operation {
 const INTAKE: &[Role] = &[Role::Frontline, Role::Caseworker];
 const CASEWORK: &[Role] = &[Role::Caseworker];
 const READ: &[Role] = &[Role::Caseworker, Role::Frontline, Role::Auditor];
+const LIST: &[Role] = &[
+    Role::Caseworker,
+    Role::Frontline,
+    Role::Auditor,
+    Role::Reporting,
+];
+const HISTORY: &[Role] = &[Role::Auditor, Role::Caseworker];
 
 const fn command(
     path: &'static str,
@@ -95,11 +111,11 @@ const OPERATIONS: &[Operation] = &[
         method: "get",
         path: "/readyz",
         operation_id: "readyz",
-        summary: "Readiness: the event log answers",
+        summary: "Readiness: the event log answers; each consumer's position and lag",
         roles: &[],
         shape: Shape::Text {
-            media_type: "text/plain",
-            example: "ready",
+            media_type: "application/json",
+            example: r#"{"status":"ready","database":"ok","consumers":[{"name":"case_views","active":true,"position":42,"lag_events":0,"lag_seconds":0.0}]}"#,
             may_be_unavailable: true,
         },
     },
@@ -138,6 +154,55 @@ const OPERATIONS: &[Operation] = &[
         summary: "Read a complaint with its status and deadlines",
         roles: READ,
         shape: Shape::Read,
+    },
+    Operation {
+        method: "get",
+        path: "/v1/complaints",
+        operation_id: "listComplaints",
+        summary: "The case list (read model), newest received first, keyset-paginated",
+        roles: LIST,
+        shape: Shape::Query {
+            params: &[
+                ("organisation", "string", "Only this organisation (one the token acts for); default all of them."),
+                ("status", "string", "Only this status."),
+                ("received_from", "date", "Received on or after."),
+                ("received_to", "date", "Received on or before."),
+                ("subject_area", "string", "Only complaints with this subject area code."),
+                ("limit", "integer", "Page size, 1 to 500 (default 50)."),
+                ("cursor", "string", "`next_cursor` of the previous page."),
+            ],
+            by_complaint: false,
+            answer: "`items` (rows of `rm_case_list`), `next_cursor`, and the log `position` the read model reflects",
+        },
+    },
+    Operation {
+        method: "get",
+        path: "/v1/deadlines",
+        operation_id: "listDeadlines",
+        summary: "Deadlines of open complaints (read model), soonest first",
+        roles: LIST,
+        shape: Shape::Query {
+            params: &[
+                ("organisation", "string", "Only this organisation (one the token acts for)."),
+                ("due_before", "date", "Only deadlines due before this day."),
+                ("overdue", "boolean", "Only deadlines not met whose day has passed (as of today in England)."),
+                ("kind", "string", "acknowledgement, consent, response or delay_letter."),
+            ],
+            by_complaint: false,
+            answer: "`items` (rows of `rm_deadlines` with `state` judged as of `as_of`), `as_of`, and `position`",
+        },
+    },
+    Operation {
+        method: "get",
+        path: "/v1/complaints/{id}/history",
+        operation_id: "complaintHistory",
+        summary: "Every event of a complaint in order, with who, when recorded and when it happened",
+        roles: HISTORY,
+        shape: Shape::Query {
+            params: &[],
+            by_complaint: true,
+            answer: "`complaint_id` and `events`: sequence, position, event_type, event_version, recorded_at, occurred_on, actor, role, organisation_id, command, command_id, correlation_id, causation_id, data",
+        },
     },
     command(
         "/v1/complaints/{id}/acknowledgement",
@@ -322,6 +387,10 @@ impl Shape {
             Shape::Receive(_) => &[400, 401, 403, 409, 413, 415, 422, 500, 503],
             Shape::Read => &[401, 403, 404, 500, 503],
             Shape::Command(_) => &[400, 401, 403, 404, 409, 412, 413, 415, 422, 500, 503],
+            Shape::Query {
+                by_complaint: true, ..
+            } => &[400, 401, 403, 404, 500, 503],
+            Shape::Query { .. } => &[400, 401, 403, 500, 503],
         }
     }
 }
@@ -390,8 +459,37 @@ fn operation(op: &Operation, requests: &mut SchemaGenerator, view: &Value) -> Va
                 ),
             );
         }
+        Shape::Query {
+            params,
+            by_complaint,
+            answer,
+        } => {
+            if *by_complaint {
+                parameters.push(component("parameters", "ComplaintId"));
+            }
+            for (name, kind, meaning) in params.iter() {
+                let schema = match *kind {
+                    "date" => json!({ "type": "string", "format": "date" }),
+                    "date-time" => json!({ "type": "string", "format": "date-time" }),
+                    other => json!({ "type": other }),
+                };
+                parameters.push(json!({ "name": name, "in": "query", "required": false, "description": meaning, "schema": schema }));
+            }
+            responses.insert(
+                "200".into(),
+                json!({
+                    "description": answer,
+                    "content": { "application/json": { "schema": { "type": "object" } } },
+                }),
+            );
+        }
         Shape::Read => {
             parameters.push(component("parameters", "ComplaintId"));
+            parameters.push(json!({
+                "name": "as_of", "in": "query", "required": false,
+                "description": "Show the complaint as it stood at this instant (rebuilt from its events recorded up to then).",
+                "schema": { "type": "string", "format": "date-time" }
+            }));
             responses.insert(
                 "200".into(),
                 case_response("The complaint as it stands", view, false),
