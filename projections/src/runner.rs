@@ -298,6 +298,7 @@ impl Runner {
 
     /// Applies batches until none is left.
     pub async fn catch_up(&self) -> Result<usize, ProjectionError> {
+        ensure(&self.pool, self.projection.as_ref()).await?;
         let mut total = 0;
         loop {
             let n = self.step().await?;

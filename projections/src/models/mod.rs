@@ -1,3 +1,4 @@
 //! The read models.
 
 pub mod case_views;
+pub mod reporting;
