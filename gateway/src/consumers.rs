@@ -4,6 +4,7 @@
 use crate::error::ApiError;
 use complaints_domain::ComplaintServices;
 use complaints_projections::models::case_views::CaseViews;
+use complaints_projections::models::reporting::Reporting;
 use complaints_projections::{ConsumerStatus, Pool, Projection, Runner};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -11,7 +12,20 @@ use tokio_util::sync::CancellationToken;
 
 /// Every read model, in the order they are started.
 pub fn projections(services: &ComplaintServices) -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(CaseViews::new(services.clone()))]
+    vec![
+        Arc::new(CaseViews::new(services.clone())),
+        Arc::new(Reporting::new(services.clone())),
+    ]
+}
+
+/// Creates every read model's tables (first run) so reads work before the first batch.
+pub async fn prepare(pool: &Pool, services: &ComplaintServices) -> Result<(), ApiError> {
+    for projection in projections(services) {
+        complaints_projections::ensure(pool, projection.as_ref())
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    Ok(())
 }
 
 /// Running consumers: their statuses and tasks.

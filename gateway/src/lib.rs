@@ -5,7 +5,7 @@
 pub use auth::{AuthSettings, Authenticator, Caller, Role};
 pub use cases::{complaint_id_for_source, meta, CaseState, Cases, CommandContext, Executed};
 pub use error::{ApiError, FieldError, PROBLEM_BASE};
-pub use http::{london_date, parse_json, router, AppState, ComplaintView, BODY_LIMIT_BYTES};
+pub use http::{london_date, parse_json, router, AppState, Clock, ComplaintView, BODY_LIMIT_BYTES};
 pub use openapi::openapi;
 pub use settings::Settings;
 pub use store::{Database, EventLog, Pool};
@@ -17,6 +17,7 @@ mod error;
 mod http;
 mod openapi;
 mod queries;
+pub mod scheduler;
 mod settings;
 mod store;
 pub mod telemetry;
@@ -29,6 +30,7 @@ pub async fn open_cases(settings: &Settings) -> Result<Cases, ApiError> {
     let services = settings.services()?;
     let log = EventLog::connect(&settings.database()).await?;
     log.migrate().await?;
+    consumers::prepare(log.pool(), &services).await?;
     Ok(Cases::new(log, services))
 }
 
@@ -52,21 +54,45 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
         .as_ref()
         .map(|r| r.statuses.clone())
         .unwrap_or_default();
+    let scheduler_task = settings.consumers.then(|| {
+        let clock: http::Clock = Arc::new(chrono::Utc::now);
+        tokio::spawn(scheduler::run(
+            cases.clone(),
+            clock,
+            SCHEDULER_INTERVAL,
+            consumer_stop.clone(),
+        ))
+    });
     let state = AppState::new(cases, auth).with_consumers(statuses);
     let served = serve(listener, state, stop).await;
     consumer_stop.cancel();
     if let Some(running) = running {
         running.join().await;
     }
+    if let Some(task) = scheduler_task {
+        let _ = task.await;
+    }
     served
 }
+
+/// How often passed deadlines are turned into events.
+const SCHEDULER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Runs the consumers alone (a separate deployment of `complaints project`) until `stop`.
 pub async fn project(settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let cases = open_cases(&settings).await?;
     tracing::info!(database = settings.database().kind(), "running consumers");
+    let cases = Arc::new(cases);
     let running = consumers::spawn(cases.log().pool(), cases.services(), &stop);
+    let clock: http::Clock = Arc::new(chrono::Utc::now);
+    let scheduler_task = tokio::spawn(scheduler::run(
+        cases.clone(),
+        clock,
+        SCHEDULER_INTERVAL,
+        stop.clone(),
+    ));
     running.join().await;
+    let _ = scheduler_task.await;
     Ok(())
 }
 

@@ -75,6 +75,7 @@ const LIST: &[Role] = &[
     Role::Reporting,
 ];
 const HISTORY: &[Role] = &[Role::Auditor, Role::Caseworker];
+const REPORTS: &[Role] = &[Role::Reporting, Role::Caseworker, Role::Auditor];
 
 const fn command(
     path: &'static str,
@@ -202,6 +203,39 @@ const OPERATIONS: &[Operation] = &[
             params: &[],
             by_complaint: true,
             answer: "`complaint_id` and `events`: sequence, position, event_type, event_version, recorded_at, occurred_on, actor, role, organisation_id, command, command_id, correlation_id, causation_id, data",
+        },
+    },
+    Operation {
+        method: "get",
+        path: "/v1/reports/annual",
+        operation_id: "annualReport",
+        summary: "Regulation 18 annual report figures for one organisation and financial year",
+        roles: REPORTS,
+        shape: Shape::Query {
+            params: &[
+                ("organisation", "string", "The organisation (required; one the token acts for)."),
+                ("year", "integer", "The financial year starting in April of this year (required)."),
+            ],
+            by_complaint: false,
+            answer: "`report` (received, well_founded, by_outcome, referred_to_ombudsman, by_subject_area, by_channel, acknowledged_within_3_working_days, responded_within_agreed_period, learning, …) and `position`",
+        },
+    },
+    Operation {
+        method: "get",
+        path: "/v1/reports/written-complaints",
+        operation_id: "writtenComplaintsReturn",
+        summary: "Written Complaints Collection (KO41a/KO41b) counts, as JSON or CSV",
+        roles: REPORTS,
+        shape: Shape::Query {
+            params: &[
+                ("organisation", "string", "The organisation (required; one the token acts for)."),
+                ("period", "integer", "A financial year by its starting year; or give from and to."),
+                ("from", "date", "Period start (with to)."),
+                ("to", "date", "Period end (with from)."),
+                ("format", "string", "json (default) or csv (also chosen by Accept: text/csv)."),
+            ],
+            by_complaint: false,
+            answer: "`report` with one return per collection (brought_forward, new, resolved by outcome, closed_without_outcome, carried_forward and breakdowns) and `position`; or CSV rows collection,section,item,count",
         },
     },
     command(

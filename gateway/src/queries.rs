@@ -15,6 +15,7 @@ use complaints_domain::{evolve, Complaint};
 use complaints_projections::models::case_views::{
     self, CaseFilter, CaseListRow, DeadlineFilter, DeadlineRow,
 };
+use complaints_projections::models::reporting;
 use complaints_projections::{read_stream, ProjectionError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -26,6 +27,8 @@ const LIST_ROLES: &[Role] = &[
     Role::Auditor,
     Role::Reporting,
 ];
+/// Roles that may read aggregate reports.
+const REPORT_ROLES: &[Role] = &[Role::Reporting, Role::Caseworker, Role::Auditor];
 /// Roles that may read a case's full history.
 const HISTORY_ROLES: &[Role] = &[Role::Auditor, Role::Caseworker];
 
@@ -34,6 +37,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/complaints/{id}/history", get(history))
         .route("/v1/deadlines", get(deadlines))
+        .route("/v1/reports/annual", get(annual_report))
+        .route("/v1/reports/written-complaints", get(written_complaints))
 }
 
 impl From<ProjectionError> for ApiError {
@@ -269,4 +274,86 @@ pub async fn case_as_of(
     let found = CaseState { id, case, version };
     let view = ComplaintView::build(&found, state.cases.services(), london_date(as_of));
     Ok(Json(view).into_response())
+}
+
+/// Query of `GET /v1/reports/annual`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnualQuery {
+    organisation: String,
+    /// The financial year starting in April of this year.
+    year: i32,
+}
+
+async fn annual_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<AnnualQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(REPORT_ROLES)?;
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    organisations(&caller, Some(&query.organisation))?;
+    let pool = state.cases.log().pool();
+    let position = case_views::reflected_position(pool, reporting::NAME).await?;
+    let report = reporting::annual_report_for(pool, &query.organisation, query.year).await?;
+    Ok(Json(serde_json::json!({ "report": report, "position": position })).into_response())
+}
+
+/// Query of `GET /v1/reports/written-complaints`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrittenComplaintsQuery {
+    organisation: String,
+    /// A financial year (April to March) by its starting year; or give `from` and `to`.
+    period: Option<i32>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+}
+
+async fn written_complaints(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    query: Result<Query<WrittenComplaintsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(REPORT_ROLES)?;
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    organisations(&caller, Some(&query.organisation))?;
+    let (from, to) = match (query.period, query.from, query.to) {
+        (Some(year), None, None) => reporting::financial_year(year)
+            .ok_or_else(|| ApiError::BadRequest(format!("no financial year {year}")))?,
+        (None, Some(from), Some(to)) => (from, to),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give either period=YEAR or both from and to".into(),
+            ))
+        }
+    };
+    let pool = state.cases.log().pool();
+    let report = reporting::written_complaints_for(pool, &query.organisation, from, to).await?;
+    let wants_csv = query.format.as_deref() == Some("csv")
+        || headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/csv"));
+    match query.format.as_deref() {
+        None | Some("json") | Some("csv") => {}
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown format `{other}`: use json or csv"
+            )))
+        }
+    }
+    if wants_csv {
+        let csv = reporting::written_complaints_csv(&report);
+        return Ok((
+            [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            csv,
+        )
+            .into_response());
+    }
+    let position = case_views::reflected_position(pool, reporting::NAME).await?;
+    Ok(Json(serde_json::json!({ "report": report, "position": position })).into_response())
 }

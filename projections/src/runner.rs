@@ -99,6 +99,15 @@ const CHECKPOINTS_DDL: &str = "CREATE TABLE IF NOT EXISTS projection_checkpoints
 /// Creates the checkpoint table and, on first use, the consumer's row, tables and views.
 pub async fn ensure(pool: &Pool, projection: &dyn Projection) -> Result<(), ProjectionError> {
     let mut tx = pool.begin().await?;
+    if let Tx::Postgres(t) = &mut tx {
+        // Serialises schema changes between consumers and processes starting together:
+        // CREATE … IF NOT EXISTS is not safe against a concurrent create.
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':projection-ddl'))",
+        )
+        .execute(&mut **t)
+        .await?;
+    }
     tx.run(CHECKPOINTS_DDL).await?;
     if read_generation(&mut tx, projection.name()).await?.is_none() {
         let generation = Generation(1);

@@ -115,6 +115,7 @@ pub struct TestApp {
     pub token: String,
     /// Signs tokens the service accepts.
     pub auth: Arc<Authenticator>,
+    cases: Arc<Cases>,
     /// The database behind it.
     pub db: TestDatabase,
     stop: CancellationToken,
@@ -137,8 +138,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let stop = CancellationToken::new();
+    complaints_gateway::consumers::prepare(cases.log().pool(), cases.services())
+        .await
+        .unwrap();
     let running = complaints_gateway::consumers::spawn(cases.log().pool(), cases.services(), &stop);
-    let state = AppState::new(cases, auth.clone()).with_consumers(running.statuses.clone());
+    let state = AppState::new(cases.clone(), auth.clone()).with_consumers(running.statuses.clone());
     tokio::spawn(complaints_gateway::serve(listener, state, stop.clone()));
     let token = mint(
         &auth,
@@ -150,6 +154,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         client: reqwest::Client::new(),
         token,
         auth,
+        cases,
         db,
         stop,
     })
@@ -222,6 +227,11 @@ impl TestApp {
         Self::reply(request.send().await.unwrap()).await
     }
 
+    /// The complaints behind the service, for driving the scheduler directly.
+    pub fn cases(&self) -> Arc<Cases> {
+        self.cases.clone()
+    }
+
     /// A token for `organisations` and `roles`.
     pub fn token_for(&self, organisations: &[&str], roles: &[Role]) -> String {
         mint(&self.auth, organisations, roles)
@@ -272,6 +282,30 @@ impl TestApp {
                 return reply;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until every consumer has applied the whole log (PostgreSQL commit order may
+    /// leave positions unapplied until earlier transactions end, so compare positions).
+    pub async fn settle(&self) {
+        let pool = self.db.raw_pool().await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let behind: i64 = complaints_projections::on_pool!(&pool, |p| sqlx::query_scalar(
+                "SELECT count(*) FROM projection_checkpoints
+                 WHERE position < (SELECT coalesce(max(global_position), 0) FROM events)"
+            )
+            .fetch_one(p)
+            .await
+            .unwrap());
+            if behind == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "consumers did not catch up"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
     }
 

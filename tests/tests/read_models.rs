@@ -14,7 +14,8 @@ on_both_backends! {
         let bearer = format!("Bearer {other}");
         app.post("/v1/complaints", &minimal_complaint("OTHER", "2026-04-02"), &[("authorization", &bearer)]).await;
 
-        let first = app.eventually("/v1/complaints?limit=2", |r| r.body["position"].as_i64() >= Some(6)).await;
+        app.settle().await;
+        let first = app.get("/v1/complaints?limit=2").await;
         assert_eq!(first.status, 200, "{}", first.body);
         let items = first.body["items"].as_array().unwrap();
         assert_eq!(items.len(), 2);
@@ -42,9 +43,8 @@ on_both_backends! {
         let on_time = app.post_complaint(&minimal_complaint("RAL", "2026-04-02")).await.body["id"].as_str().unwrap().to_string();
         app.command(&on_time, "acknowledgement", &json!({"acknowledged_on": "2026-04-07"})).await;
 
-        let reply = app
-            .eventually("/v1/deadlines?overdue=true", |r| r.body["position"].as_i64() >= Some(3))
-            .await;
+        app.settle().await;
+        let reply = app.get("/v1/deadlines?overdue=true").await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         let items = reply.body["items"].as_array().unwrap();
         let acks: Vec<_> = items.iter().filter(|i| i["kind"] == "acknowledgement").collect();

@@ -2433,6 +2433,10 @@ mod tests {
                 .ok()
                 .filter(|u| u.starts_with("postgres"))
             else {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "CI is set but DATABASE_URL is not: PostgreSQL tests must run in CI"
+                );
                 eprintln!("DATABASE_URL not set: skipping PostgreSQL test");
                 return;
             };

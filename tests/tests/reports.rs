@@ -1,0 +1,118 @@
+//! Reports over HTTP and the time-driven consent lapse, on both backends.
+#![allow(clippy::unwrap_used)]
+
+use complaints_gateway::{scheduler, Role};
+use complaints_tests::{minimal_complaint, on_both_backends, spawn_app, Backend, TestApp};
+use serde_json::{json, Value};
+
+async fn respond(app: &TestApp, id: &str, sent_on: &str, outcome: &str) {
+    let body = json!({
+        "sent_on": sent_on, "outcome": outcome, "signed_by": "ceo", "signed_as": "responsible_person",
+        "ombudsman_rights": ["phso"], "letter": {"how_considered": "a", "conclusions": "b", "actions": "c"}
+    });
+    let reply = app.command(id, "response", &body).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+async fn receive(app: &TestApp, on: &str) -> String {
+    app.post_complaint(&minimal_complaint("RAL", on)).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+on_both_backends! {
+    async fn the_annual_report_counts_each_figure_in_the_year_of_its_fact(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        // R-AR-3: received on the last day of 2024-25, answered upheld in 2025-26.
+        let boundary = receive(&app, "2025-03-31").await;
+        respond(&app, &boundary, "2025-05-02", "upheld").await;
+        // Received in 2025-26, answered not upheld, PHSO informed in 2026-27.
+        let referred = receive(&app, "2025-04-01").await;
+        respond(&app, &referred, "2025-06-20", "not_upheld").await;
+        let r = app.command(&referred, "ombudsman-referral", &json!({"ombudsman": "phso", "informed_on": "2026-04-03"})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let partly = receive(&app, "2025-09-10").await;
+        respond(&app, &partly, "2025-10-01", "partially_upheld").await;
+
+        let token = app.token_for(&["RAL"], &[Role::Reporting]);
+        let path = "/v1/reports/annual?organisation=RAL&year=2025";
+        app.settle().await;
+        let reply = app.get_as(&token, path).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let report: Value = reply.body["report"].clone();
+        assert_eq!(report["received"], 2, "{report}");
+        assert_eq!(report["well_founded"], 2, "{report}");
+        assert_eq!(report["referred_to_ombudsman"]["phso"], 0);
+        let next = app.get_as(&token, "/v1/reports/annual?organisation=RAL&year=2026").await.body["report"].clone();
+        assert_eq!(next["referred_to_ombudsman"]["phso"], 1, "{next}");
+        assert_eq!(next["received"], 0);
+        let before = app.get_as(&token, "/v1/reports/annual?organisation=RAL&year=2024").await.body["report"].clone();
+        assert_eq!(before["received"], 1);
+        assert_eq!(before["well_founded"], 0);
+
+        assert_eq!(app.get_as(&token, "/v1/reports/annual?organisation=OTHER&year=2025").await.status, 403);
+        let frontline = app.token_for(&["RAL"], &[Role::Frontline]);
+        assert_eq!(app.get_as(&frontline, path).await.status, 403);
+    }
+
+    async fn the_written_complaints_return_reconciles_and_comes_as_csv(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let a = receive(&app, "2025-02-01").await;
+        let _b = receive(&app, "2025-05-01").await;
+        let c = receive(&app, "2025-06-01").await;
+        respond(&app, &a, "2025-04-15", "upheld").await;
+        respond(&app, &c, "2025-07-01", "not_upheld").await;
+        let token = app.token_for(&["RAL"], &[Role::Reporting]);
+        let path = "/v1/reports/written-complaints?organisation=RAL&period=2025";
+        app.settle().await;
+        let reply = app.get_as(&token, path).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body = reply.body;
+        let ko41a = &body["report"]["collections"][0];
+        assert_eq!(ko41a["collection"], "KO41a", "{body}");
+        assert_eq!(ko41a["brought_forward"], 1);
+        assert_eq!(ko41a["new"], 2);
+        assert_eq!(ko41a["resolved"], 2);
+        assert_eq!(ko41a["carried_forward"], 1);
+        assert_eq!(ko41a["by_subject_area"]["communications"], 2);
+
+        let csv = app.client.get(format!("{}{path}&format=csv", app.address)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+        let text = csv.text().await.unwrap();
+        assert!(text.starts_with("collection,section,item,count"), "{text}");
+        assert!(text.contains("KO41a,summary,new,2"), "{text}");
+    }
+
+    async fn a_consent_not_given_in_time_lapses_and_closes_the_complaint_once(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let mut body = minimal_complaint("RAL", "2026-04-02");
+        body["representation_basis"] = json!("requested");
+        let id = app.post_complaint(&body).await.body["id"].as_str().unwrap().to_string();
+        let waiting = receive(&app, "2026-11-20").await;
+        let mut recent = minimal_complaint("RAL", "2026-11-20");
+        recent["representation_basis"] = json!("requested");
+        let not_yet = app.post_complaint(&recent).await.body["id"].as_str().unwrap().to_string();
+        app.settle().await;
+
+        let cases = app.cases();
+        let now = chrono::Utc::now();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let (first, second) = tokio::join!(scheduler::tick(&cases, now, today), scheduler::tick(&cases, now, today));
+        let lapsed = first.unwrap().lapsed + second.unwrap().lapsed;
+        assert_eq!(lapsed, 1, "two concurrent ticks lapse it once");
+        let again = scheduler::tick(&cases, now, today).await.unwrap();
+        assert_eq!(again.lapsed, 0);
+
+        let case = app.get(&format!("/v1/complaints/{id}")).await.body;
+        assert_eq!(case["status"], "closed");
+        assert_eq!(case["closure"]["reason"], "consent_not_received");
+        assert_eq!(case["consent"]["lapsed_on"], "2026-11-21");
+        let history = app.get(&format!("/v1/complaints/{id}/history")).await.body;
+        let types: Vec<&str> = history["events"].as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+        assert_eq!(types, vec!["ComplaintReceived", "ConsentLapsed", "ComplaintClosed"]);
+        assert_eq!(history["events"][1]["actor"], scheduler::SCHEDULER_ACTOR);
+        assert_eq!(app.get(&format!("/v1/complaints/{not_yet}")).await.body["status"], "awaiting_consent");
+        assert_eq!(app.get(&format!("/v1/complaints/{waiting}")).await.body["status"], "received");
+    }
+}
