@@ -273,18 +273,6 @@ impl TestApp {
             .await
     }
 
-    /// Polls `path` until `done` accepts the reply (read models are eventually consistent).
-    pub async fn eventually(&self, path: &str, done: impl Fn(&Reply) -> bool) -> Reply {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let reply = self.get(path).await;
-            if done(&reply) || std::time::Instant::now() > deadline {
-                return reply;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
-
     /// Waits until every consumer has applied the whole log (PostgreSQL commit order may
     /// leave positions unapplied until earlier transactions end, so compare positions).
     pub async fn settle(&self) {
