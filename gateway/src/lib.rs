@@ -11,6 +11,7 @@ pub use settings::Settings;
 pub use store::{Database, EventLog, Pool};
 
 mod auth;
+pub mod bench;
 mod cases;
 pub mod consumers;
 mod error;

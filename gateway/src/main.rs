@@ -32,6 +32,14 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Load harness: drive complaints through their lifecycle and rebuild the read models,
+    /// printing throughput, latency and memory (see benches/RESULTS.md).
+    Bench {
+        #[command(flatten)]
+        bench: complaints_gateway::bench::BenchArgs,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Mint a bearer token with the embedded default's HS256 secret.
     Token(TokenArgs),
 }
@@ -104,6 +112,15 @@ async fn main() -> ExitCode {
                 .map_err(Into::into)
         }
         Command::Token(args) => mint(args),
+        Command::Bench { bench, settings } => {
+            telemetry::init(&settings.log_format);
+            match open_cases(&settings).await {
+                Ok(cases) => complaints_gateway::bench::run(std::sync::Arc::new(cases), bench)
+                    .await
+                    .map_err(Into::into),
+                Err(e) => Err(e.into()),
+            }
+        }
         Command::Project(settings) => {
             telemetry::init(&settings.log_format);
             let stop = CancellationToken::new();
