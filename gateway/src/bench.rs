@@ -80,7 +80,7 @@ fn lifecycle(n: usize) -> Vec<ComplaintAction> {
         }),
         ComplaintAction::SendResponse(SendResponse {
             sent_on: day(25),
-            outcome: if n % 3 == 0 {
+            outcome: if n.is_multiple_of(3) {
                 Outcome::Upheld
             } else {
                 Outcome::NotUpheld
