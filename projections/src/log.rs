@@ -123,7 +123,7 @@ pub async fn read_after(
     match tx {
         Tx::Postgres(t) => {
             let sql = format!(
-                "SELECT transaction_id::text AS transaction_id, {COLUMNS} FROM events
+                "SELECT transaction_id::text AS transaction_id_text, {COLUMNS} FROM events
                  WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
                    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
                  ORDER BY transaction_id, global_position
@@ -137,7 +137,7 @@ pub async fn read_after(
                 .await?;
             rows.into_iter()
                 .map(|row| {
-                    let xid: String = row.try_get("transaction_id")?;
+                    let xid: String = row.try_get("transaction_id_text")?;
                     let xid = xid.parse::<i64>().map_err(|e| ProjectionError::Decode {
                         what: "transaction id".into(),
                         reason: e.to_string(),
@@ -208,7 +208,7 @@ pub async fn read_stream(
     let events = match &mut tx {
         Tx::Postgres(t) => {
             let sql = format!(
-                "SELECT transaction_id::text AS transaction_id, {COLUMNS} FROM events
+                "SELECT transaction_id::text AS transaction_id_text, {COLUMNS} FROM events
                  WHERE aggregate_type = 'Complaint' AND aggregate_id = $1 ORDER BY sequence"
             );
             let rows = sqlx::query(&sql)
@@ -217,7 +217,7 @@ pub async fn read_stream(
                 .await?;
             rows.into_iter()
                 .map(|row| {
-                    let xid: String = row.try_get("transaction_id")?;
+                    let xid: String = row.try_get("transaction_id_text")?;
                     decode(RawRow {
                         transaction_id: xid.parse::<i64>().unwrap_or_default(),
                         position: row.try_get("global_position")?,

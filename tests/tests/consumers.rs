@@ -349,3 +349,48 @@ async fn a_consumer_never_passes_an_open_transaction_and_delivers_it_once_commit
     let ids: BTreeSet<String> = delivered.into_iter().collect();
     assert_eq!(ids.len(), 2);
 }
+
+/// Transaction ids are ordered as numbers: a reader that sorted them as text would deliver
+/// 10 before 9 and then skip 9 forever. Old transaction ids are inserted explicitly.
+#[tokio::test]
+async fn transaction_ids_are_ordered_as_numbers_across_digit_boundaries() {
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let log: EventLog = db.event_log().await;
+    let Pool::Postgres(pg) = log.pool().clone() else {
+        unreachable!()
+    };
+    let payload = serde_json::to_value(lesson(1)).unwrap();
+    for (complaint, xid) in [
+        ("ten", "10"),
+        ("nine", "9"),
+        ("hundred", "100"),
+        ("ninety-nine", "99"),
+    ] {
+        sqlx::query("INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, transaction_id) VALUES ('Complaint', $1, 1, 'LearningRecorded', '1.0', $2, '{}', $3::text::xid8)")
+            .bind(complaint)
+            .bind(&payload)
+            .bind(xid)
+            .execute(&pg)
+            .await
+            .unwrap();
+    }
+    let ledger = Arc::new(Ledger::default());
+    let mut runner = Runner::new(log.pool().clone(), ledger);
+    runner.batch_size = 1;
+    assert_eq!(runner.catch_up().await.unwrap(), 4);
+    let order: Vec<String> =
+        sqlx::query_scalar("SELECT complaint_id FROM t_ledger ORDER BY position")
+            .fetch_all(&pg)
+            .await
+            .unwrap();
+    assert_eq!(order.len(), 4, "an event was skipped: {order:?}");
+    let checkpoint: i64 = sqlx::query_scalar(
+        "SELECT transaction_id FROM projection_checkpoints WHERE name = 'test_ledger'",
+    )
+    .fetch_one(&pg)
+    .await
+    .unwrap();
+    assert_eq!(checkpoint, 100);
+}
