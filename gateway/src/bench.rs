@@ -179,6 +179,12 @@ pub async fn run(cases: Arc<Cases>, args: BenchArgs) -> Result<(), ApiError> {
         latencies.last().copied().unwrap_or_default(),
     );
 
+    let in_log: i64 = complaints_projections::on_pool!(cases.log().pool(), |p| {
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(p)
+            .await
+    })
+    .map_err(|e| ApiError::Internal(e.into()))?;
     for projection in crate::consumers::projections(cases.services()) {
         let t = Instant::now();
         let applied =
@@ -186,8 +192,14 @@ pub async fn run(cases: Arc<Cases>, args: BenchArgs) -> Result<(), ApiError> {
                 .await
                 .map_err(|e| ApiError::Internal(e.into()))?;
         let took = t.elapsed();
+        if applied != in_log as u64 {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "rebuild of {} applied {applied} events but the log holds {in_log}",
+                projection.name()
+            )));
+        }
         println!(
-            "rebuild {}: {} events in {:.2?} = {:.0} events/s",
+            "rebuild {}: {} events (all of the log) in {:.2?} = {:.0} events/s",
             projection.name(),
             applied,
             took,
