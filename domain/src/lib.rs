@@ -19,6 +19,7 @@ pub use deadlines::{
 pub use error::ComplaintError;
 pub use events::*;
 pub use policy::{ComplaintServices, OrganisationPolicy, PolicyBook, RiskMatrix};
+pub use redact::strip_personal_data;
 pub use reference::*;
 pub use schema::{event_schemas, EventSchema, JSON_SCHEMA_DIALECT};
 
@@ -29,6 +30,7 @@ mod deadlines;
 mod error;
 mod events;
 pub mod policy;
+mod redact;
 mod reference;
 mod schema;
 #[cfg(test)]

@@ -2,11 +2,12 @@
 
 use crate::auth::{Authenticator, Caller, HasAuthenticator, Role};
 use crate::cases::{complaint_id_for_source, CaseState, Cases, CommandContext};
+use crate::commands::INTAKE_ROLES;
 use crate::error::{ApiError, FieldError};
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,7 +15,6 @@ use complaints_domain::*;
 use complaints_projections::ConsumerStatus;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -88,74 +88,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/complaints", post(receive).get(crate::queries::list))
         .route("/v1/complaints/{id}", get(get_complaint))
-        .route(
-            "/v1/complaints/{id}/acknowledgement",
-            command(ComplaintAction::Acknowledge, INTAKE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/out-of-time-acceptance",
-            command(ComplaintAction::AcceptOutOfTime, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/consent-request",
-            command(ComplaintAction::RequestConsent, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/consent",
-            command(ComplaintAction::RecordConsent, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/consent-lapse",
-            command(ComplaintAction::LapseConsent, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/risk-assessment",
-            command(ComplaintAction::AssessRisk, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/response-plan",
-            command(ComplaintAction::AgreeResponsePlan, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/clock-stops",
-            command(ComplaintAction::StopClock, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/clock-restarts",
-            command(ComplaintAction::RestartClock, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/delay-notification",
-            command(ComplaintAction::NotifyDelay, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/response",
-            command(ComplaintAction::SendResponse, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/escalation",
-            command(ComplaintAction::Escalate, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/ombudsman-referral",
-            command(ComplaintAction::ReferToOmbudsman, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/ombudsman-decision",
-            command(ComplaintAction::RecordOmbudsmanDecision, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/learning",
-            command(ComplaintAction::RecordLearning, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/closure",
-            command(ComplaintAction::Close, CASE_ROLES),
-        )
-        .route(
-            "/v1/complaints/{id}/reopening",
-            command(ComplaintAction::Reopen, CASE_ROLES),
-        )
+        .merge(command_routes())
         .merge(crate::queries::routes())
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
@@ -341,42 +274,28 @@ fn command_headers(headers: &HeaderMap) -> Result<CommandHeaders, ApiError> {
     })
 }
 
-fn fingerprint<B: Serialize>(command: &str, body: &B) -> Result<String, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut hash = Sha256::new();
-    hash.update(command.as_bytes());
-    hash.update([0u8]);
-    hash.update(&bytes);
-    Ok(hex::encode(hash.finalize()))
-}
-
-fn context<B: Serialize>(
+fn context(
     state: &AppState,
     caller: &Caller,
     role: Role,
     headers: &CommandHeaders,
-    command: &str,
-    body: &B,
+    fingerprint: String,
     organisation_id: &str,
-) -> Result<CommandContext, ApiError> {
+) -> CommandContext {
     let issued_at = state.now();
-    Ok(CommandContext {
+    CommandContext {
         actor: caller.subject.clone(),
         role: role.name().to_string(),
         organisation_id: organisation_id.to_string(),
         command_id: headers.idempotency_key.clone(),
-        fingerprint: fingerprint(command, body)?,
+        fingerprint,
         correlation_id: headers.correlation_id.clone(),
         causation_id: None,
         issued_at,
         issued_on: london_date(issued_at),
-    })
+    }
 }
 
-/// Roles that may receive and acknowledge complaints.
-const INTAKE_ROLES: &[Role] = &[Role::Frontline, Role::Caseworker];
-/// Roles that may run every case command.
-const CASE_ROLES: &[Role] = &[Role::Caseworker];
 /// Roles that may read a complaint.
 const READ_ROLES: &[Role] = &[Role::Caseworker, Role::Frontline, Role::Auditor];
 
@@ -389,7 +308,9 @@ async fn receive(
 ) -> Result<Response, ApiError> {
     let role = caller.require(INTAKE_ROLES)?;
     let headers = command_headers(&headers)?;
+    let body_bytes = body.0.clone();
     let body: ReceiveComplaint = body.parse()?;
+    let fingerprint = crate::commands::fingerprint("receive", &body_bytes)?;
     if !caller.acts_for(&body.organisation_id) {
         return Err(ApiError::Forbidden(
             "the token does not act for this organisation".into(),
@@ -414,10 +335,9 @@ async fn receive(
         &caller,
         role,
         &headers,
-        "receive",
-        &body,
+        fingerprint,
         &body.organisation_id,
-    )?;
+    );
     let by_source = body.source.is_some();
 
     if by_source {
@@ -494,45 +414,58 @@ pub struct AsOf {
     as_of: Option<DateTime<Utc>>,
 }
 
-fn command<B>(wrap: fn(B) -> ComplaintAction, roles: &'static [Role]) -> MethodRouter<AppState>
-where
-    B: DeserializeOwned + Serialize + Send + 'static,
-{
-    post(
-        move |State(state): State<AppState>,
-              caller: Caller,
-              Path(id): Path<String>,
-              headers: HeaderMap,
-              body: JsonBody| async move {
-            let found = visible_case(&state, &caller, &id).await?;
-            let role = caller.require(roles)?;
-            let headers = command_headers(&headers)?;
-            let body: B = body.parse()?;
-            let organisation = found.case.receipt()?.organisation_id.clone();
-            let context = context(
-                &state,
-                &caller,
-                role,
-                &headers,
-                std::any::type_name::<B>(),
-                &body,
-                &organisation,
-            )?;
-            let action = wrap(body);
-            let span = tracing::info_span!(
-                "command",
-                complaint_id = %found.id,
-                command = action.name(),
-                correlation_id = %context.correlation_id
-            );
-            let done = state
-                .cases
-                .execute(&found.id, action, &context, headers.if_match)
-                .instrument(span)
-                .await?;
-            Ok::<_, ApiError>(case_response(&state, &done.state, StatusCode::OK))
-        },
-    )
+fn command_routes() -> Router<AppState> {
+    crate::commands::COMMANDS
+        .iter()
+        .fold(Router::new(), |router, spec| {
+            router.route(
+                &format!("/v1/complaints/{{id}}/{}", spec.name),
+                post(
+                    move |state: State<AppState>,
+                          caller: Caller,
+                          path: Path<String>,
+                          headers: HeaderMap,
+                          body: JsonBody| {
+                        run_command(spec, state, caller, path, headers, body)
+                    },
+                ),
+            )
+        })
+}
+
+async fn run_command(
+    spec: &'static crate::commands::CommandSpec,
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let found = visible_case(&state, &caller, &id).await?;
+    let role = caller.require(spec.roles)?;
+    let headers = command_headers(&headers)?;
+    let action = (spec.parse)(&body.0)?;
+    let organisation = found.case.receipt()?.organisation_id.clone();
+    let context = context(
+        &state,
+        &caller,
+        role,
+        &headers,
+        crate::commands::fingerprint(spec.name, &body.0)?,
+        &organisation,
+    );
+    let span = tracing::info_span!(
+        "command",
+        complaint_id = %found.id,
+        command = action.name(),
+        correlation_id = %context.correlation_id
+    );
+    let done = state
+        .cases
+        .execute(&found.id, action, &context, headers.if_match)
+        .instrument(span)
+        .await?;
+    Ok(case_response(&state, &done.state, StatusCode::OK))
 }
 
 fn case_response(state: &AppState, found: &CaseState, status: StatusCode) -> Response {

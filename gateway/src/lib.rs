@@ -13,6 +13,7 @@ pub use store::{Database, EventLog, Pool};
 mod auth;
 pub mod bench;
 mod cases;
+pub mod commands;
 pub mod consumers;
 mod error;
 mod http;
