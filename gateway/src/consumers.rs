@@ -15,6 +15,7 @@ pub fn projections(services: &ComplaintServices) -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(CaseViews::new(services.clone())),
         Arc::new(Reporting::new(services.clone())),
+        Arc::new(complaints_projections::models::sealer::Sealer),
     ]
 }
 
@@ -44,11 +45,20 @@ impl Running {
     }
 }
 
-/// Starts every consumer until `stop`.
+/// Starts every read model until `stop`.
 pub fn spawn(pool: &Pool, services: &ComplaintServices, stop: &CancellationToken) -> Running {
+    spawn_all(pool, projections(services), stop)
+}
+
+/// Starts the given consumers until `stop`.
+pub fn spawn_all(
+    pool: &Pool,
+    consumers: Vec<Arc<dyn Projection>>,
+    stop: &CancellationToken,
+) -> Running {
     let mut statuses = Vec::new();
     let mut tasks = Vec::new();
-    for projection in projections(services) {
+    for projection in consumers {
         let runner = Runner::new(pool.clone(), projection);
         statuses.push(runner.status());
         tasks.push(tokio::spawn(runner.run(stop.clone())));
@@ -65,7 +75,12 @@ pub async fn rebuild(
     let all = projections(services);
     let chosen: Vec<_> = all
         .iter()
-        .filter(|p| only.is_none_or(|name| p.name() == name))
+        // The sealer is rebuilt only when named: a rebuild recomputes the chain from the log
+        // as it is now, so over a changed log only the signed checkpoints still tell.
+        .filter(|p| match only {
+            None => p.name() != complaints_projections::models::sealer::NAME,
+            Some(name) => p.name() == name,
+        })
         .collect();
     if chosen.is_empty() {
         let names: Vec<&str> = all.iter().map(|p| p.name()).collect();

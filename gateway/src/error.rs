@@ -69,6 +69,19 @@ pub enum ApiError {
     /// A dependency is down (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// `complaints verify` found the audit chain broken (CLI only).
+    #[error("audit chain broken at position {position}: {kind}: {detail}")]
+    ChainBroken {
+        /// What broke it (`event altered`, `event removed`, …).
+        kind: &'static str,
+        /// The global position named.
+        position: i64,
+        /// What was found.
+        detail: String,
+    },
+    /// A received export or a recorded checkpoint does not check out (CLI and 422).
+    #[error("integrity check failed: {0}")]
+    IntegrityCheck(String),
     /// Bad configuration (startup and CLI only).
     #[error("configuration error: {0}")]
     Config(String),
@@ -101,9 +114,10 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Rule(_) | ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Rule(_)
+            | ApiError::Validation { .. }
+            | ApiError::IdempotencyKeyReused
+            | ApiError::IntegrityCheck(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -113,7 +127,9 @@ impl ApiError {
             ApiError::Conflict => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Config(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::ChainBroken { .. } | ApiError::Config(_) | ApiError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -132,6 +148,8 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => "precondition-failed",
             ApiError::IdempotencyKeyReused => "idempotency-key-reused",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::ChainBroken { .. } => "chain-broken",
+            ApiError::IntegrityCheck(_) => "integrity-check-failed",
             ApiError::Config(_) => "configuration",
             ApiError::Internal(_) => "internal",
         }
@@ -151,6 +169,8 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => "Version mismatch",
             ApiError::IdempotencyKeyReused => "Idempotency key reused",
             ApiError::Unavailable(_) => "Service unavailable",
+            ApiError::ChainBroken { .. } => "The audit chain is broken",
+            ApiError::IntegrityCheck(_) => "Integrity check failed",
             ApiError::Config(_) | ApiError::Internal(_) => "Internal error",
         }
     }
@@ -177,7 +197,9 @@ impl IntoResponse for ApiError {
         };
         let detail = match &self {
             // Never leak internals to callers.
-            ApiError::Internal(_) | ApiError::Config(_) => "internal error".to_string(),
+            ApiError::Internal(_) | ApiError::Config(_) | ApiError::ChainBroken { .. } => {
+                "internal error".to_string()
+            }
             other => other.to_string(),
         };
         let body = Problem {

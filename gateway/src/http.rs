@@ -36,6 +36,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Consumers running in this process.
     pub consumers: Arc<Vec<Arc<ConsumerStatus>>>,
+    /// The sealing key and export secret; the audit and export routes answer 503 without.
+    pub audit: Option<Arc<crate::audit::AuditKeys>>,
 }
 
 impl HasAuthenticator for AppState {
@@ -52,7 +54,14 @@ impl AppState {
             auth,
             clock: Arc::new(Utc::now),
             consumers: Arc::new(Vec::new()),
+            audit: None,
         }
+    }
+
+    /// The keys that sign checkpoints and export manifests and key export pseudonyms.
+    pub fn with_audit(mut self, keys: Arc<crate::audit::AuditKeys>) -> Self {
+        self.audit = Some(keys);
+        self
     }
 
     /// Consumers whose lag `/readyz` reports.

@@ -10,15 +10,19 @@ pub use openapi::openapi;
 pub use settings::Settings;
 pub use store::{Database, EventLog, Pool};
 
+pub mod audit;
 mod auth;
 pub mod bench;
 mod cases;
 pub mod commands;
 pub mod consumers;
 mod error;
+pub mod export;
 mod http;
+pub mod nats;
 mod openapi;
 mod queries;
+pub mod report_document;
 pub mod scheduler;
 mod settings;
 mod store;
@@ -40,6 +44,7 @@ pub async fn open_cases(settings: &Settings) -> Result<Cases, ApiError> {
 pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let cases = Arc::new(open_cases(&settings).await?);
     let auth = Arc::new(settings.authenticator()?);
+    let audit_keys = Arc::new(audit::AuditKeys::load(&settings.audit, &settings.data_dir)?);
     let listener = tokio::net::TcpListener::bind(settings.bind).await?;
     tracing::info!(
         address = %listener.local_addr()?,
@@ -49,9 +54,25 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
         "serving"
     );
     let consumer_stop = stop.child_token();
-    let running = settings
-        .consumers
-        .then(|| consumers::spawn(cases.log().pool(), cases.services(), &consumer_stop));
+    let js = settings.nats.connect().await?;
+    let running = settings.consumers.then(|| {
+        consumers::spawn_all(
+            cases.log().pool(),
+            consumer_list(&settings, cases.services(), js.as_ref()),
+            &consumer_stop,
+        )
+    });
+    let intake = js.clone().map(|js| {
+        let clock: http::Clock = Arc::new(chrono::Utc::now);
+        tokio::spawn(nats::run_intake(
+            cases.clone(),
+            auth.clone(),
+            js,
+            settings.nats.clone(),
+            clock,
+            consumer_stop.clone(),
+        ))
+    });
     let statuses = running
         .as_ref()
         .map(|r| r.statuses.clone())
@@ -65,16 +86,49 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
             consumer_stop.clone(),
         ))
     });
-    let state = AppState::new(cases, auth).with_consumers(statuses);
+    let notary = settings.consumers.then(|| {
+        tokio::spawn(audit::run_notary(
+            cases.log().pool().clone(),
+            audit_keys.clone(),
+            settings.audit.checkpoint_every,
+            std::time::Duration::from_secs(settings.audit.checkpoint_seconds),
+            consumer_stop.clone(),
+        ))
+    });
+    let state = AppState::new(cases, auth)
+        .with_consumers(statuses)
+        .with_audit(audit_keys);
     let served = serve(listener, state, stop).await;
     consumer_stop.cancel();
+    if let Some(task) = notary {
+        let _ = task.await;
+    }
     if let Some(running) = running {
         running.join().await;
     }
     if let Some(task) = scheduler_task {
         let _ = task.await;
     }
+    if let Some(task) = intake {
+        let _ = task.await;
+    }
     served
+}
+
+/// The read models, plus the NATS relay when NATS is configured.
+fn consumer_list(
+    settings: &Settings,
+    services: &complaints_domain::ComplaintServices,
+    js: Option<&async_nats::jetstream::Context>,
+) -> Vec<Arc<dyn complaints_projections::Projection>> {
+    let mut list = consumers::projections(services);
+    if let Some(js) = js {
+        list.push(Arc::new(nats::Relay::new(
+            js.clone(),
+            settings.nats.clone(),
+        )));
+    }
+    list
 }
 
 /// How often passed deadlines are turned into events.
@@ -83,9 +137,15 @@ const SCHEDULER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(6
 /// Runs the consumers alone (a separate deployment of `complaints project`) until `stop`.
 pub async fn project(settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let cases = open_cases(&settings).await?;
+    let audit_keys = Arc::new(audit::AuditKeys::load(&settings.audit, &settings.data_dir)?);
     tracing::info!(database = settings.database().kind(), "running consumers");
     let cases = Arc::new(cases);
-    let running = consumers::spawn(cases.log().pool(), cases.services(), &stop);
+    let js = settings.nats.connect().await?;
+    let running = consumers::spawn_all(
+        cases.log().pool(),
+        consumer_list(&settings, cases.services(), js.as_ref()),
+        &stop,
+    );
     let clock: http::Clock = Arc::new(chrono::Utc::now);
     let scheduler_task = tokio::spawn(scheduler::run(
         cases.clone(),
@@ -93,8 +153,16 @@ pub async fn project(settings: Settings, stop: CancellationToken) -> anyhow::Res
         SCHEDULER_INTERVAL,
         stop.clone(),
     ));
+    let notary = tokio::spawn(audit::run_notary(
+        cases.log().pool().clone(),
+        audit_keys,
+        settings.audit.checkpoint_every,
+        std::time::Duration::from_secs(settings.audit.checkpoint_seconds),
+        stop.clone(),
+    ));
     running.join().await;
     let _ = scheduler_task.await;
+    let _ = notary.await;
     Ok(())
 }
 

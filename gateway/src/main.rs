@@ -1,7 +1,7 @@
 //! `complaints`: the service and its operational commands.
 
 use clap::{Parser, Subcommand};
-use complaints_gateway::{consumers, open_cases, project, run, telemetry, Role, Settings};
+use complaints_gateway::{consumers, nats, open_cases, project, run, telemetry, Role, Settings};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -40,8 +40,58 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Publish every event from a log position again to the NATS events stream (refill a
+    /// lost or rebuilt stream); consumers that de-duplicate by event id see each once.
+    Relay {
+        /// First global log position to publish.
+        #[arg(long, default_value_t = 0)]
+        from_position: i64,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Follow the NATS events stream, one CloudEvent per line (an example for reporting jobs).
+    Tail {
+        /// Subject filter, e.g. `complaints.events.RAL.>` (default: every event).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Start at this stream sequence.
+        #[arg(long)]
+        from_sequence: Option<u64>,
+        /// Start at this time (RFC 3339).
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Stop after this many messages.
+        #[arg(long)]
+        count: Option<u64>,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Mint a bearer token with the embedded default's HS256 secret.
     Token(TokenArgs),
+    /// Recompute the audit hash chain from the log and compare it with the sealed links (and
+    /// signed checkpoints given with --against); prints the verified head or names the first
+    /// position where the chain breaks.
+    Verify {
+        #[command(flatten)]
+        args: complaints_gateway::audit::VerifyArgs,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Export one organisation's events for a period as CloudEvents NDJSON for a regulator:
+    /// personal data removed, complaint ids pseudonymised, chain links and a signed manifest.
+    Export {
+        #[command(flatten)]
+        args: complaints_gateway::export::ExportArgs,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Check a received export on its own: line hash, count, positions, manifest signature.
+    VerifyExport(complaints_gateway::export::VerifyExportArgs),
+    /// Render reports: the regulation 18 annual report, the national return.
+    Report {
+        #[command(subcommand)]
+        report: complaints_gateway::report_document::ReportCommand,
+    },
 }
 
 #[derive(clap::Args)]
@@ -60,6 +110,25 @@ struct TokenArgs {
     ttl: String,
     #[command(flatten)]
     settings: Settings,
+}
+
+async fn relay(from_position: i64, settings: Settings) -> anyhow::Result<()> {
+    let cases = open_cases(&settings).await?;
+    let js = settings
+        .nats
+        .connect()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("NATS_URL is not set"))?;
+    let relay = nats::Relay::new(js, settings.nats.clone());
+    let bar = indicatif::ProgressBar::new(0);
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let published = nats::republish(cases.log().pool(), &relay, from_position, &progress).await?;
+    bar.finish();
+    eprintln!("published {published} events from position {from_position}");
+    Ok(())
 }
 
 fn parse_ttl(raw: &str) -> anyhow::Result<chrono::Duration> {
@@ -112,12 +181,68 @@ async fn main() -> ExitCode {
                 .map_err(Into::into)
         }
         Command::Token(args) => mint(args),
+        Command::Verify { args, settings } => {
+            telemetry::init(&settings.log_format);
+            complaints_gateway::audit::verify_command(args, &settings)
+                .await
+                .map(|report| println!("{report}"))
+                .map_err(Into::into)
+        }
+        Command::Export { args, settings } => {
+            telemetry::init(&settings.log_format);
+            complaints_gateway::export::export_command(args, &settings)
+                .await
+                .map(|_| ())
+                .map_err(Into::into)
+        }
+        Command::VerifyExport(args) => complaints_gateway::export::verify_export_command(&args)
+            .map(|check| println!("{check}"))
+            .map_err(Into::into),
+        Command::Report { report } => {
+            telemetry::init(&report.settings().log_format);
+            complaints_gateway::report_document::report_command(report)
+                .await
+                .map_err(Into::into)
+        }
         Command::Bench { bench, settings } => {
             telemetry::init(&settings.log_format);
             match open_cases(&settings).await {
                 Ok(cases) => complaints_gateway::bench::run(std::sync::Arc::new(cases), bench)
                     .await
                     .map_err(Into::into),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Relay {
+            from_position,
+            settings,
+        } => {
+            telemetry::init(&settings.log_format);
+            relay(from_position, settings).await
+        }
+        Command::Tail {
+            subject,
+            from_sequence,
+            since,
+            count,
+            settings,
+        } => {
+            telemetry::init(&settings.log_format);
+            let stop = CancellationToken::new();
+            tokio::spawn(cancel_on_signal(stop.clone()));
+            match settings.nats.connect().await {
+                Ok(Some(js)) => nats::tail(
+                    js,
+                    &settings.nats,
+                    subject,
+                    from_sequence,
+                    since,
+                    count,
+                    stop,
+                )
+                .await
+                .map_err(Into::into),
+                Ok(None) => Err(anyhow::anyhow!("NATS_URL is not set")),
                 Err(e) => Err(e.into()),
             }
         }

@@ -43,6 +43,15 @@ enum Shape {
     Read,
     /// Runs a command on a complaint: 200 with the case as it now stands.
     Command(BodySchema),
+    /// A query answering a document or a stream in one of `media_types`, not JSON.
+    Download {
+        /// Query parameters: name, JSON type, meaning.
+        params: &'static [(&'static str, &'static str, &'static str)],
+        /// Media types of the 200 answer.
+        media_types: &'static [&'static str],
+        /// What the answer holds.
+        answer: &'static str,
+    },
     /// A read-model or history query answering JSON.
     Query {
         /// Query parameters: name, JSON type, meaning.
@@ -202,7 +211,7 @@ const OPERATIONS: &[Operation] = &[
         shape: Shape::Query {
             params: &[],
             by_complaint: true,
-            answer: "`complaint_id` and `events`: sequence, position, event_type, event_version, recorded_at, occurred_on, actor, role, organisation_id, command, command_id, correlation_id, causation_id, data",
+            answer: "`complaint_id` and `events`: sequence, position, event_type, event_version, recorded_at, occurred_on, actor, role, organisation_id, command, command_id, correlation_id, causation_id, data, seal (chain_index, leaf, link: the event's place in the audit hash chain, once sealed). Each read is recorded in the access log",
         },
     },
     Operation {
@@ -236,6 +245,79 @@ const OPERATIONS: &[Operation] = &[
             ],
             by_complaint: false,
             answer: "`report` with one return per collection (brought_forward, new, resolved by outcome, closed_without_outcome, carried_forward and breakdowns) and `position`; or CSV rows collection,section,item,count",
+        },
+    },
+    Operation {
+        method: "get",
+        path: "/v1/reports/annual/document",
+        operation_id: "annualReportDocument",
+        summary: "The regulation 18 annual report as a document (Markdown, HTML, or CSV of its tables)",
+        roles: crate::report_document::REPORT_ROLES,
+        shape: Shape::Download {
+            params: &[
+                ("organisation", "string", "The organisation (required; one the token acts for)."),
+                ("year", "integer", "The financial year starting in April of this year (required)."),
+                ("format", "string", "markdown (default), html or csv."),
+            ],
+            media_types: &["text/markdown", "text/html", "text/csv"],
+            answer: "The report: statutory figures (reg. 18(2)(a)-(c)), subjects, matters of general importance, actions taken; `X-Log-Position` is the log position the read model reflects",
+        },
+    },
+    Operation {
+        method: "get",
+        path: "/v1/audit/head",
+        operation_id: "auditHead",
+        summary: "The audit hash chain's head with a checkpoint signed by the sealing key, to record outside the service",
+        roles: crate::audit::HEAD_ROLES,
+        shape: Shape::Query {
+            params: &[],
+            by_complaint: false,
+            answer: "`chain_index`, `position`, `link` (hex), `checkpoint` (chain_index, position, link, signed_at, algorithm, public_key, signature; see schemas/audit-chain.md), `public_key`, `sealed_through_position`",
+        },
+    },
+    Operation {
+        method: "get",
+        path: "/v1/audit/key",
+        operation_id: "auditKey",
+        summary: "The Ed25519 public key that signs checkpoints and export manifests",
+        roles: &Role::ALL,
+        shape: Shape::Query {
+            params: &[],
+            by_complaint: false,
+            answer: "`algorithm` (Ed25519), `public_key` (hex), `encoding`",
+        },
+    },
+    Operation {
+        method: "get",
+        path: "/v1/audit/access-log",
+        operation_id: "auditAccessLog",
+        summary: "Who read which complaint's history, and when (newest first)",
+        roles: crate::audit::ACCESS_LOG_ROLES,
+        shape: Shape::Query {
+            params: &[
+                ("complaint_id", "string", "Only reads of this complaint."),
+                ("limit", "integer", "Page size, 1 to 1000 (default 100)."),
+                ("cursor", "integer", "`next_cursor` of the previous page."),
+            ],
+            by_complaint: false,
+            answer: "`items` (id, accessed_at, actor, role, organisation_id, complaint_id, action, correlation_id) of the caller's organisations' complaints, and `next_cursor`",
+        },
+    },
+    Operation {
+        method: "get",
+        path: "/v1/exports/events",
+        operation_id: "exportEvents",
+        summary: "Regulator export: one organisation's sealed events for a period as CloudEvents NDJSON, personal data removed, with a signed manifest",
+        roles: crate::export::EXPORT_ROLES,
+        shape: Shape::Download {
+            params: &[
+                ("organisation", "string", "The organisation (required; one the token acts for)."),
+                ("from", "date", "First UTC recording day (required)."),
+                ("to", "date", "Last UTC recording day, inclusive (required)."),
+                ("recipient", "string", "Who receives it; complaint ids are pseudonymised per recipient (default: the token subject)."),
+            ],
+            media_types: &["application/x-ndjson"],
+            answer: "Streamed NDJSON: one CloudEvents 1.0 envelope per line (chainindex, chainleaf, chainlink, logposition extensions), then a manifest line (count, positions, chain head, sha256 of the preceding bytes, Ed25519 signature); see schemas/audit-chain.md",
         },
     },
     command(
@@ -425,6 +507,7 @@ impl Shape {
                 by_complaint: true, ..
             } => &[400, 401, 403, 404, 500, 503],
             Shape::Query { .. } => &[400, 401, 403, 500, 503],
+            Shape::Download { .. } => &[400, 401, 403, 500, 503],
         }
     }
 }
@@ -515,6 +598,27 @@ fn operation(op: &Operation, requests: &mut SchemaGenerator, view: &Value) -> Va
                     "description": answer,
                     "content": { "application/json": { "schema": { "type": "object" } } },
                 }),
+            );
+        }
+        Shape::Download {
+            params,
+            media_types,
+            answer,
+        } => {
+            for (name, kind, meaning) in params.iter() {
+                let schema = match *kind {
+                    "date" => json!({ "type": "string", "format": "date" }),
+                    other => json!({ "type": other }),
+                };
+                parameters.push(json!({ "name": name, "in": "query", "required": false, "description": meaning, "schema": schema }));
+            }
+            let content: Map<String, Value> = media_types
+                .iter()
+                .map(|m| (m.to_string(), json!({ "schema": { "type": "string" } })))
+                .collect();
+            responses.insert(
+                "200".into(),
+                json!({ "description": answer, "content": content }),
             );
         }
         Shape::Read => {

@@ -39,6 +39,9 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/deadlines", get(deadlines))
         .route("/v1/reports/annual", get(annual_report))
         .route("/v1/reports/written-complaints", get(written_complaints))
+        .merge(crate::audit::routes())
+        .merge(crate::export::routes())
+        .merge(crate::report_document::routes())
 }
 
 impl From<ProjectionError> for ApiError {
@@ -199,6 +202,16 @@ pub struct HistoryEntry {
     correlation_id: Option<String>,
     causation_id: Option<String>,
     data: serde_json::Value,
+    /// The event's place in the audit hash chain, once the sealer has reached it.
+    seal: Option<Seal>,
+}
+
+/// An event's link in the audit hash chain (see `schemas/audit-chain.md`).
+#[derive(Debug, Serialize)]
+pub struct Seal {
+    chain_index: i64,
+    leaf: String,
+    link: String,
 }
 
 async fn visible_stream(
@@ -225,10 +238,48 @@ async fn visible_stream(
 async fn history(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Response, ApiError> {
     let (id, events) = visible_stream(&state, &caller, &id).await?;
-    caller.require(HISTORY_ROLES)?;
+    let role = caller.require(HISTORY_ROLES)?;
+    let organisation = events
+        .first()
+        .and_then(|e| match &e.event {
+            complaints_domain::ComplaintEvent::ComplaintReceived {
+                organisation_id, ..
+            } => Some(organisation_id.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    // Who looked at which case is itself recorded; a read that cannot be recorded fails.
+    crate::audit::record_access(
+        &state,
+        &caller,
+        role,
+        &organisation,
+        &id,
+        "history",
+        headers
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok()),
+    )
+    .await?;
+    let mut seals: std::collections::HashMap<i64, Seal> =
+        complaints_projections::models::sealer::links_of_complaint(state.cases.log().pool(), &id)
+            .await?
+            .into_iter()
+            .map(|l| {
+                (
+                    l.sequence,
+                    Seal {
+                        chain_index: l.chain_index,
+                        leaf: l.leaf_hash,
+                        link: l.link_hash,
+                    },
+                )
+            })
+            .collect();
     let entries: Vec<HistoryEntry> = events
         .into_iter()
         .map(|e| {
@@ -245,6 +296,7 @@ async fn history(
                 correlation_id: m(crate::meta::CORRELATION_ID),
                 causation_id: m(crate::meta::CAUSATION_ID),
                 data: serde_json::to_value(&e.event).unwrap_or_default(),
+                seal: seals.remove(&e.sequence),
                 event_type: e.event_type,
                 event_version: e.event_version,
                 recorded_at: e.recorded_at,

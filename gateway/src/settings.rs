@@ -32,6 +32,12 @@ pub struct Settings {
     /// Token verification.
     #[command(flatten)]
     pub auth: crate::auth::AuthSettings,
+    /// Audit sealing key, checkpoints and the export secret.
+    #[command(flatten)]
+    pub audit: crate::audit::AuditSettings,
+    /// NATS JetStream relay and intake.
+    #[command(flatten)]
+    pub nats: crate::nats::NatsSettings,
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "COMPLAINTS_LOG_FORMAT", default_value = "pretty")]
     pub log_format: String,

@@ -31,6 +31,7 @@ fn spawn_project(url: &str, dir: &Path, name: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_complaints"))
         .arg("project")
         .env("DATABASE_URL", url)
+        .env_remove("NATS_URL")
         .env("COMPLAINTS_DATA_DIR", dir)
         .env("COMPLAINTS_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")

@@ -17,6 +17,9 @@ pub enum ProjectionError {
     /// No read model of that name.
     #[error("unknown projection `{0}`")]
     UnknownProjection(String),
+    /// A consumer's effect outside the database failed (e.g. NATS unreachable); retried.
+    #[error("downstream: {0}")]
+    Downstream(String),
     /// A request for a read model was invalid.
     #[error("{0}")]
     InvalidQuery(String),

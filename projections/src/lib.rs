@@ -5,7 +5,9 @@
 
 pub use db::{Backend, Pool, Tx};
 pub use error::ProjectionError;
-pub use log::{backlog, read_after, read_stream, Checkpoint, StoredEvent};
+pub use log::{
+    backlog, read_after, read_raw_after, read_stream, Checkpoint, RawEvent, StoredEvent,
+};
 pub use runner::{
     ensure, rebuild, ConsumerStatus, Generation, Progress, Projection, Runner, TableDef,
 };

@@ -44,6 +44,11 @@ pub struct StoredEvent {
     pub metadata: HashMap<String, String>,
     /// When it was recorded.
     pub recorded_at: DateTime<Utc>,
+    /// The payload exactly as stored (before decoding into [`ComplaintEvent`]): what the
+    /// sealer hashes and exports strip.
+    pub stored_payload: serde_json::Value,
+    /// The metadata exactly as stored.
+    pub stored_metadata: serde_json::Value,
 }
 
 impl StoredEvent {
@@ -53,7 +58,9 @@ impl StoredEvent {
     }
 }
 
-const COLUMNS: &str = "global_position, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at";
+// Payload and metadata are read as text on both backends (`json` on PostgreSQL keeps the
+// text as written) and decoded here, so the raw reader and the decoding one share the SQL.
+const COLUMNS: &str = "global_position, aggregate_id, sequence, event_type, event_version, CAST(payload AS TEXT) AS payload_text, CAST(metadata AS TEXT) AS metadata_text, recorded_at";
 
 fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(raw)
@@ -66,52 +73,69 @@ fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
         })
 }
 
-/// A row of the event table before its JSON is decoded.
-struct RawRow {
-    transaction_id: i64,
-    position: i64,
-    complaint_id: String,
-    sequence: i64,
-    event_type: String,
-    event_version: String,
-    payload: serde_json::Value,
-    metadata: serde_json::Value,
-    recorded_at: DateTime<Utc>,
+/// One row of the event table as stored, its JSON not yet decoded: what `complaints verify`
+/// reads, so that a row too damaged to decode is still reported at its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawEvent {
+    /// Commit-safe place in the log.
+    pub checkpoint: Checkpoint,
+    /// The complaint.
+    pub complaint_id: String,
+    /// Sequence within the complaint.
+    pub sequence: i64,
+    /// Event type name.
+    pub event_type: String,
+    /// Event version.
+    pub event_version: String,
+    /// The payload's stored JSON text.
+    pub payload: String,
+    /// The metadata's stored JSON text.
+    pub metadata: String,
+    /// When it was recorded; on SQLite, the stored text when it is not a timestamp.
+    pub recorded_at: Result<DateTime<Utc>, String>,
 }
 
-fn decode(raw: RawRow) -> Result<StoredEvent, ProjectionError> {
-    let RawRow {
-        transaction_id,
-        position,
-        complaint_id,
-        sequence,
-        event_type,
-        event_version,
-        payload,
-        metadata,
-        recorded_at,
-    } = raw;
-    let decode_error = |reason: String| ProjectionError::Decode {
-        what: format!("event at position {position}"),
-        reason,
-    };
-    let event: ComplaintEvent =
-        serde_json::from_value(payload).map_err(|e| decode_error(e.to_string()))?;
-    let metadata: HashMap<String, String> =
-        serde_json::from_value(metadata).map_err(|e| decode_error(e.to_string()))?;
-    Ok(StoredEvent {
-        checkpoint: Checkpoint {
-            transaction_id,
-            position,
-        },
-        complaint_id,
-        sequence,
-        event_type,
-        event_version,
-        event,
-        metadata,
-        recorded_at,
-    })
+impl RawEvent {
+    /// Decodes the stored JSON into a [`StoredEvent`].
+    pub fn decode(self) -> Result<StoredEvent, ProjectionError> {
+        let RawEvent {
+            checkpoint,
+            complaint_id,
+            sequence,
+            event_type,
+            event_version,
+            payload,
+            metadata,
+            recorded_at,
+        } = self;
+        let position = checkpoint.position;
+        let decode_error = |reason: String| ProjectionError::Decode {
+            what: format!("event at position {position}"),
+            reason,
+        };
+        let recorded_at =
+            recorded_at.map_err(|raw| decode_error(format!("recorded_at `{raw}`")))?;
+        let stored_payload: serde_json::Value =
+            serde_json::from_str(&payload).map_err(|e| decode_error(e.to_string()))?;
+        let stored_metadata: serde_json::Value =
+            serde_json::from_str(&metadata).map_err(|e| decode_error(e.to_string()))?;
+        let event = ComplaintEvent::deserialize(&stored_payload)
+            .map_err(|e| decode_error(e.to_string()))?;
+        let metadata = HashMap::<String, String>::deserialize(&stored_metadata)
+            .map_err(|e| decode_error(e.to_string()))?;
+        Ok(StoredEvent {
+            checkpoint,
+            complaint_id,
+            sequence,
+            event_type,
+            event_version,
+            event,
+            metadata,
+            recorded_at,
+            stored_payload,
+            stored_metadata,
+        })
+    }
 }
 
 /// Up to `limit` events after `after`, in commit-safe order, read in `tx`.
@@ -120,6 +144,19 @@ pub async fn read_after(
     after: Checkpoint,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, ProjectionError> {
+    read_raw_after(tx, after, limit)
+        .await?
+        .into_iter()
+        .map(RawEvent::decode)
+        .collect()
+}
+
+/// Like [`read_after`], without decoding: the same rows in the same order.
+pub async fn read_raw_after(
+    tx: &mut Tx,
+    after: Checkpoint,
+    limit: i64,
+) -> Result<Vec<RawEvent>, ProjectionError> {
     match tx {
         Tx::Postgres(t) => {
             let sql = format!(
@@ -135,26 +172,7 @@ pub async fn read_after(
                 .bind(limit)
                 .fetch_all(&mut **t)
                 .await?;
-            rows.into_iter()
-                .map(|row| {
-                    let xid: String = row.try_get("transaction_id_text")?;
-                    let xid = xid.parse::<i64>().map_err(|e| ProjectionError::Decode {
-                        what: "transaction id".into(),
-                        reason: e.to_string(),
-                    })?;
-                    decode(RawRow {
-                        transaction_id: xid,
-                        position: row.try_get("global_position")?,
-                        complaint_id: row.try_get("aggregate_id")?,
-                        sequence: row.try_get("sequence")?,
-                        event_type: row.try_get("event_type")?,
-                        event_version: row.try_get("event_version")?,
-                        payload: row.try_get("payload")?,
-                        metadata: row.try_get("metadata")?,
-                        recorded_at: row.try_get("recorded_at")?,
-                    })
-                })
-                .collect()
+            rows.into_iter().map(raw_postgres).collect()
         }
         Tx::Sqlite(t) => {
             let sql = format!("SELECT {COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2");
@@ -163,9 +181,47 @@ pub async fn read_after(
                 .bind(limit)
                 .fetch_all(&mut **t)
                 .await?;
-            rows.into_iter().map(decode_sqlite).collect()
+            rows.into_iter().map(raw_sqlite).collect()
         }
     }
+}
+
+fn raw_postgres(row: sqlx::postgres::PgRow) -> Result<RawEvent, ProjectionError> {
+    let xid: String = row.try_get("transaction_id_text")?;
+    let transaction_id = xid.parse::<i64>().map_err(|e| ProjectionError::Decode {
+        what: "transaction id".into(),
+        reason: e.to_string(),
+    })?;
+    Ok(RawEvent {
+        checkpoint: Checkpoint {
+            transaction_id,
+            position: row.try_get("global_position")?,
+        },
+        complaint_id: row.try_get("aggregate_id")?,
+        sequence: row.try_get("sequence")?,
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get("event_version")?,
+        payload: row.try_get("payload_text")?,
+        metadata: row.try_get("metadata_text")?,
+        recorded_at: Ok(row.try_get("recorded_at")?),
+    })
+}
+
+fn raw_sqlite(row: sqlx::sqlite::SqliteRow) -> Result<RawEvent, ProjectionError> {
+    let recorded: String = row.try_get("recorded_at")?;
+    Ok(RawEvent {
+        checkpoint: Checkpoint {
+            transaction_id: 0,
+            position: row.try_get("global_position")?,
+        },
+        complaint_id: row.try_get("aggregate_id")?,
+        sequence: row.try_get("sequence")?,
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get("event_version")?,
+        payload: row.try_get("payload_text")?,
+        metadata: row.try_get("metadata_text")?,
+        recorded_at: parse_time(&recorded).ok_or(recorded),
+    })
 }
 
 /// How far a consumer at `after` is behind: events not yet taken, and when the oldest of
@@ -205,7 +261,7 @@ pub async fn read_stream(
     complaint_id: &str,
 ) -> Result<Vec<StoredEvent>, ProjectionError> {
     let mut tx = pool.begin().await?;
-    let events = match &mut tx {
+    let raw = match &mut tx {
         Tx::Postgres(t) => {
             let sql = format!(
                 "SELECT transaction_id::text AS transaction_id_text, {COLUMNS} FROM events
@@ -216,20 +272,7 @@ pub async fn read_stream(
                 .fetch_all(&mut **t)
                 .await?;
             rows.into_iter()
-                .map(|row| {
-                    let xid: String = row.try_get("transaction_id_text")?;
-                    decode(RawRow {
-                        transaction_id: xid.parse::<i64>().unwrap_or_default(),
-                        position: row.try_get("global_position")?,
-                        complaint_id: row.try_get("aggregate_id")?,
-                        sequence: row.try_get("sequence")?,
-                        event_type: row.try_get("event_type")?,
-                        event_version: row.try_get("event_version")?,
-                        payload: row.try_get("payload")?,
-                        metadata: row.try_get("metadata")?,
-                        recorded_at: row.try_get("recorded_at")?,
-                    })
-                })
+                .map(raw_postgres)
                 .collect::<Result<Vec<_>, _>>()?
         }
         Tx::Sqlite(t) => {
@@ -241,37 +284,10 @@ pub async fn read_stream(
                 .fetch_all(&mut **t)
                 .await?;
             rows.into_iter()
-                .map(decode_sqlite)
+                .map(raw_sqlite)
                 .collect::<Result<Vec<_>, _>>()?
         }
     };
     tx.rollback().await?;
-    Ok(events)
-}
-
-fn decode_sqlite(row: sqlx::sqlite::SqliteRow) -> Result<StoredEvent, ProjectionError> {
-    let recorded: String = row.try_get("recorded_at")?;
-    let recorded_at = parse_time(&recorded).ok_or_else(|| ProjectionError::Decode {
-        what: "recorded_at".into(),
-        reason: recorded.clone(),
-    })?;
-    let payload: String = row.try_get("payload")?;
-    let metadata: String = row.try_get("metadata")?;
-    let json = |raw: &str| {
-        serde_json::from_str::<serde_json::Value>(raw).map_err(|e| ProjectionError::Decode {
-            what: "stored JSON".into(),
-            reason: e.to_string(),
-        })
-    };
-    decode(RawRow {
-        transaction_id: 0,
-        position: row.try_get("global_position")?,
-        complaint_id: row.try_get("aggregate_id")?,
-        sequence: row.try_get("sequence")?,
-        event_type: row.try_get("event_type")?,
-        event_version: row.try_get("event_version")?,
-        payload: json(&payload)?,
-        metadata: json(&metadata)?,
-        recorded_at,
-    })
+    raw.into_iter().map(RawEvent::decode).collect()
 }

@@ -51,6 +51,25 @@ pub async fn postgres_base_url() -> Option<String> {
     }
 }
 
+/// Drops test schemas left by runs more than an hour old, so the test database does not
+/// grow without bound; schemas of tests still running are younger.
+async fn drop_stale_schemas(admin: &sqlx::PgPool, now: i64) {
+    let schemas: Vec<String> =
+        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 't\\_%'")
+            .fetch_all(admin)
+            .await
+            .unwrap_or_default();
+    for schema in schemas {
+        let created = schema.split('_').nth(1).and_then(|s| s.parse::<i64>().ok());
+        // Schemas without a timestamp come from older harness versions.
+        if created.is_none_or(|t| now - t > 3600) {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(admin)
+                .await;
+        }
+    }
+}
+
 /// A database of its own for one test: a fresh schema on PostgreSQL, a temporary file
 /// for SQLite. Keep it alive for the test's duration.
 pub struct TestDatabase {
@@ -74,8 +93,10 @@ impl TestDatabase {
             }
             Backend::Postgres => {
                 let base = postgres_base_url().await?;
-                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let now = chrono::Utc::now().timestamp();
+                let schema = format!("t_{now}_{}", uuid::Uuid::new_v4().simple());
                 let admin = sqlx::PgPool::connect(&base).await.unwrap();
+                drop_stale_schemas(&admin, now).await;
                 sqlx::query(&format!("CREATE SCHEMA {schema}"))
                     .execute(&admin)
                     .await
@@ -115,6 +136,8 @@ pub struct TestApp {
     pub token: String,
     /// Signs tokens the service accepts.
     pub auth: Arc<Authenticator>,
+    /// The sealing key and export secret the service uses.
+    pub audit_keys: Arc<complaints_gateway::audit::AuditKeys>,
     cases: Arc<Cases>,
     /// The database behind it.
     pub db: TestDatabase,
@@ -142,7 +165,10 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         .await
         .unwrap();
     let running = complaints_gateway::consumers::spawn(cases.log().pool(), cases.services(), &stop);
-    let state = AppState::new(cases.clone(), auth.clone()).with_consumers(running.statuses.clone());
+    let audit_keys = Arc::new(complaints_gateway::audit::AuditKeys::generate().unwrap());
+    let state = AppState::new(cases.clone(), auth.clone())
+        .with_consumers(running.statuses.clone())
+        .with_audit(audit_keys.clone());
     tokio::spawn(complaints_gateway::serve(listener, state, stop.clone()));
     let token = mint(
         &auth,
@@ -154,6 +180,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         client: reqwest::Client::new(),
         token,
         auth,
+        audit_keys,
         cases,
         db,
         stop,
@@ -260,6 +287,29 @@ impl TestApp {
             .get(format!("{}{path}", self.address))
             .bearer_auth(token);
         Self::reply(request.send().await.unwrap()).await
+    }
+
+    /// GETs `path` with `token` and returns the status, content type and raw body.
+    pub async fn get_bytes_as(&self, token: &str, path: &str) -> (u16, String, Vec<u8>) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (
+            status,
+            content_type,
+            response.bytes().await.unwrap().to_vec(),
+        )
     }
 
     /// Receives a complaint.

@@ -2,3 +2,4 @@
 
 pub mod case_views;
 pub mod reporting;
+pub mod sealer;

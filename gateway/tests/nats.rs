@@ -1,0 +1,567 @@
+//! NATS JetStream end to end, each test against a nats-server of its own (so it can be
+//! stopped and restarted): the relay publishes every committed event exactly once in
+//! per-complaint order, through a NATS outage and a SIGKILL of the relay process; intake
+//! commits valid commands once and rejects invalid ones with their reason.
+//!
+//! Runs when `NATS_URL` is set (CI sets it); the server binary is the one `.ci/run` ensures.
+#![allow(clippy::unwrap_used)]
+
+use async_nats::jetstream;
+use complaints_domain::{ComplaintAction, ComplaintServices, LearningKind, RecordLearning};
+use complaints_gateway::nats::{NatsSettings, Relay};
+use complaints_gateway::{Authenticator, Cases, CommandContext, Database, EventLog, Role};
+use complaints_projections::Runner;
+use futures::StreamExt;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+fn nats_binary() -> Option<PathBuf> {
+    let in_ci = std::env::var_os("CI").is_some();
+    if std::env::var("NATS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .is_none()
+    {
+        assert!(
+            !in_ci,
+            "CI is set but NATS_URL is not: NATS tests must run in CI"
+        );
+        eprintln!("NATS_URL not set: skipping NATS test");
+        return None;
+    }
+    let found = [
+        "/usr/sbin/nats-server",
+        "/usr/bin/nats-server",
+        "/usr/local/bin/nats-server",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists());
+    assert!(found.is_some() || !in_ci, "nats-server binary not found");
+    found
+}
+
+/// A nats-server with JetStream on a free port, storing under `dir`.
+struct Server {
+    binary: PathBuf,
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Server {
+    fn start(binary: PathBuf, dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Server {
+            binary,
+            port,
+            dir: dir.to_path_buf(),
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn restart(&mut self) {
+        let child = Command::new(&self.binary)
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn settings(url: &str) -> NatsSettings {
+    NatsSettings {
+        url: Some(url.to_string()),
+        prefix: "complaints".into(),
+        events_stream: "COMPLAINTS_EVENTS".into(),
+        intake_stream: "COMPLAINTS_INTAKE".into(),
+        duplicate_window_secs: 3600,
+        replicas: 1,
+        max_age_days: 0,
+        include_personal_data: false,
+        intake_max_deliver: 3,
+    }
+}
+
+async fn database(dir: &Path) -> Database {
+    match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        Some(url) => {
+            let admin = sqlx::PgPool::connect(&url).await.unwrap();
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            let separator = if url.contains('?') { '&' } else { '?' };
+            Database::Postgres(format!(
+                "{url}{separator}options=-c%20search_path%3D{schema}"
+            ))
+        }
+        None => Database::Sqlite(dir.join("complaints.db")),
+    }
+}
+
+async fn cases(database: &Database) -> Arc<Cases> {
+    let log = EventLog::connect(database).await.unwrap();
+    log.migrate().await.unwrap();
+    Arc::new(Cases::new(log, ComplaintServices::standard()))
+}
+
+fn context() -> CommandContext {
+    CommandContext {
+        actor: "test".into(),
+        role: "caseworker".into(),
+        organisation_id: "RAL".into(),
+        command_id: None,
+        fingerprint: "fp".into(),
+        correlation_id: "c".into(),
+        causation_id: None,
+        issued_at: chrono::Utc::now(),
+        issued_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+    }
+}
+
+fn receive() -> ComplaintAction {
+    let body = serde_json::json!({
+        "organisation_id": "RAL", "received_on": "2026-04-02", "channel": "email",
+        "subject_areas": ["communications"], "description": "secret words", "complainant": {"name": "Ann Secret"}
+    });
+    ComplaintAction::Receive(serde_json::from_value(body).unwrap())
+}
+
+fn learning(n: usize) -> ComplaintAction {
+    ComplaintAction::RecordLearning(RecordLearning {
+        recorded_on: chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
+        kind: LearningKind::Lesson,
+        summary: format!("lesson {n}"),
+        action_due_on: None,
+    })
+}
+
+/// `complaints` commands from `clients` concurrent clients: each complaint is received and
+/// gets `per_complaint - 1` learning records.
+async fn drive(
+    cases: Arc<Cases>,
+    clients: usize,
+    complaints_per_client: usize,
+    per_complaint: usize,
+) {
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let cases = cases.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..complaints_per_client {
+                let id = uuid::Uuid::new_v4().to_string();
+                cases
+                    .execute(&id, receive(), &context(), None)
+                    .await
+                    .unwrap();
+                for n in 1..per_complaint {
+                    cases
+                        .execute(&id, learning(n), &context(), None)
+                        .await
+                        .unwrap();
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// Every message in the events stream: (event id, complaint id, complaint sequence, body).
+async fn stream_contents(url: &str) -> Vec<(String, String, i64, String)> {
+    let js = jetstream::new(async_nats::connect(url).await.unwrap());
+    let mut stream = js.get_stream("COMPLAINTS_EVENTS").await.unwrap();
+    let total = stream.info().await.unwrap().state.messages;
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
+        .await
+        .unwrap();
+    let mut messages = consumer.messages().await.unwrap();
+    let mut out = Vec::new();
+    while (out.len() as u64) < total {
+        let message = tokio::time::timeout(Duration::from_secs(10), messages.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let headers = message.headers.clone().unwrap();
+        out.push((
+            headers.get("Nats-Msg-Id").unwrap().to_string(),
+            headers.get("Complaint-Id").unwrap().to_string(),
+            headers
+                .get("Complaint-Sequence")
+                .unwrap()
+                .to_string()
+                .parse()
+                .unwrap(),
+            String::from_utf8(message.payload.to_vec()).unwrap(),
+        ));
+    }
+    out
+}
+
+async fn event_ids(cases: &Cases) -> HashSet<String> {
+    let sql = "SELECT aggregate_id || ':' || sequence FROM events";
+    complaints_projections::on_pool!(cases.log().pool(), |p| sqlx::query_scalar::<_, String>(sql)
+        .fetch_all(p)
+        .await
+        .unwrap())
+    .into_iter()
+    .collect()
+}
+
+fn assert_exactly_once_in_order(
+    published: &[(String, String, i64, String)],
+    committed: &HashSet<String>,
+) {
+    let ids: HashSet<String> = published.iter().map(|p| p.0.clone()).collect();
+    assert_eq!(ids.len(), published.len(), "a message was published twice");
+    assert_eq!(
+        &ids, committed,
+        "the stream must hold exactly the committed events"
+    );
+    let mut last: HashMap<&str, i64> = HashMap::new();
+    for (_, complaint, sequence, _) in published {
+        let previous = last.insert(complaint, *sequence).unwrap_or(0);
+        assert_eq!(
+            *sequence,
+            previous + 1,
+            "complaint {complaint} out of order"
+        );
+    }
+}
+
+async fn wait_until(what: &str, timeout: Duration, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn relayed_position(cases: &Cases) -> i64 {
+    complaints_projections::models::case_views::reflected_position(
+        cases.log().pool(),
+        complaints_gateway::nats::RELAY,
+    )
+    .await
+    .unwrap()
+}
+
+async fn event_count(cases: &Cases) -> i64 {
+    let sql = "SELECT count(*) FROM events";
+    complaints_projections::on_pool!(cases.log().pool(), |p| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(p)
+        .await
+        .unwrap())
+}
+
+async fn head(cases: &Cases) -> i64 {
+    let sql = "SELECT coalesce(max(global_position), 0) FROM events";
+    complaints_projections::on_pool!(cases.log().pool(), |p| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(p)
+        .await
+        .unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_thousand_commands_reach_the_stream_once_each_in_per_complaint_order() {
+    let Some(binary) = nats_binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(binary, &dir.path().join("nats"));
+    let cases = cases(&database(dir.path()).await).await;
+    let js = settings(&server.url()).connect().await.unwrap().unwrap();
+    let relay = Arc::new(Relay::new(js, settings(&server.url())));
+    let stop = CancellationToken::new();
+    let relaying = tokio::spawn(Runner::new(cases.log().pool().clone(), relay).run(stop.clone()));
+
+    let started = Instant::now();
+    drive(cases.clone(), 20, 50, 5).await;
+    let head = head(&cases).await;
+    wait_until(
+        "the relay to catch up",
+        Duration::from_secs(60),
+        async || relayed_position(&cases).await == head,
+    )
+    .await;
+    eprintln!(
+        "5000 commands committed and relayed in {:?}",
+        started.elapsed()
+    );
+    stop.cancel();
+    relaying.await.unwrap();
+
+    let published = stream_contents(&server.url()).await;
+    assert_eq!(published.len(), 5000);
+    assert_exactly_once_in_order(&published, &event_ids(&cases).await);
+    let sample = &published[0].3;
+    assert!(sample.contains(r#""specversion":"1.0""#), "{sample}");
+    assert!(
+        !sample.contains("Ann Secret") && !sample.contains("secret words"),
+        "personal data published: {sample}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_outage_and_a_killed_relay_still_leave_exactly_one_message_per_event() {
+    let Some(binary) = nats_binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(binary, &dir.path().join("nats"));
+    let database = database(dir.path()).await;
+    let cases = cases(&database).await;
+    let nats_url = server.url();
+    let spawn_relay = |name: &str| {
+        let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_complaints"));
+        command
+            .arg("project")
+            .env("NATS_URL", &nats_url)
+            .env("COMPLAINTS_DATA_DIR", dir.path())
+            .env("RUST_LOG", "info");
+        match &database {
+            Database::Postgres(url) => command.env("DATABASE_URL", url),
+            Database::Sqlite(_) => command.env_remove("DATABASE_URL"),
+        };
+        command.stdout(Stdio::null()).stderr(log).spawn().unwrap()
+    };
+
+    let mut relay = spawn_relay("relay-1");
+    // 1,000 events, then NATS goes away while commands keep succeeding.
+    drive(cases.clone(), 8, 25, 5).await;
+    server.stop();
+    drive(cases.clone(), 8, 25, 5).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.restart();
+    drive(cases.clone(), 8, 25, 5).await;
+    // The relay dies mid-stream without a chance to checkpoint.
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+    drive(cases.clone(), 8, 25, 5).await;
+    let mut relay = spawn_relay("relay-2");
+    let head = head(&cases).await;
+    wait_until(
+        "the relay to catch up",
+        Duration::from_secs(90),
+        async || relayed_position(&cases).await == head,
+    )
+    .await;
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+
+    let published = stream_contents(&server.url()).await;
+    assert_eq!(published.len(), 4000);
+    assert_exactly_once_in_order(&published, &event_ids(&cases).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn intake_commits_each_valid_message_once_and_rejects_the_rest_with_a_reason() {
+    let Some(binary) = nats_binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(binary, &dir.path().join("nats"));
+    let cases = cases(&database(dir.path()).await).await;
+    let auth = Arc::new(Authenticator::with_secret(
+        "intake-secret-intake-secret-intake-secret",
+    ));
+    let nats = settings(&server.url());
+    let js = nats.connect().await.unwrap().unwrap();
+    let stop = CancellationToken::new();
+    let clock: complaints_gateway::Clock = Arc::new(chrono::Utc::now);
+    let intake = tokio::spawn(complaints_gateway::nats::run_intake(
+        cases.clone(),
+        auth.clone(),
+        js.clone(),
+        nats.clone(),
+        clock,
+        stop.clone(),
+    ));
+    wait_until("the intake stream", Duration::from_secs(10), async || {
+        js.get_stream("COMPLAINTS_INTAKE").await.is_ok()
+    })
+    .await;
+
+    let token = auth
+        .mint(
+            "pals-desk",
+            &["RAL".into()],
+            &[Role::Frontline],
+            chrono::Utc::now(),
+            chrono::Duration::hours(1),
+        )
+        .unwrap();
+    let other = auth
+        .mint(
+            "pals-desk",
+            &["OTHER".into()],
+            &[Role::Frontline],
+            chrono::Utc::now(),
+            chrono::Duration::hours(1),
+        )
+        .unwrap();
+    let complaint = |reference: usize, channel: &str| {
+        serde_json::json!({
+            "command": "receive",
+            "body": {
+                "organisation_id": "RAL", "received_on": "2026-04-02", "channel": channel,
+                "subject_areas": ["communications"], "description": "x", "complainant": {"name": "A"},
+                "source": {"system": "contact-centre", "reference": format!("CC-{reference}")}
+            }
+        })
+    };
+    let mut invalid = HashSet::new();
+    let mut sent = 0;
+    for n in 0..1000usize {
+        let (body, bearer, msg_id) = match n % 20 {
+            // Invalid: an unknown channel, no token, another organisation's token, not JSON.
+            0 => (
+                complaint(n, "pigeon").to_string(),
+                Some(token.clone()),
+                format!("m-{n}"),
+            ),
+            1 => (complaint(n, "email").to_string(), None, format!("m-{n}")),
+            2 => (
+                complaint(n, "email").to_string(),
+                Some(other.clone()),
+                format!("m-{n}"),
+            ),
+            3 => (
+                "{not json".to_string(),
+                Some(token.clone()),
+                format!("m-{n}"),
+            ),
+            // Duplicates: a message id again (JetStream drops it), and the next complaint
+            // under a message id of its own, ahead of its original.
+            4 => (
+                complaint(n - 1, "email").to_string(),
+                Some(token.clone()),
+                format!("m-{}", n - 1),
+            ),
+            5 => (
+                complaint(n + 1, "email").to_string(),
+                Some(token.clone()),
+                format!("again-{n}"),
+            ),
+            _ => (
+                complaint(n, "email").to_string(),
+                Some(token.clone()),
+                format!("m-{n}"),
+            ),
+        };
+        if n % 20 < 4 {
+            invalid.insert(msg_id.clone());
+        }
+        let mut headers = async_nats::HeaderMap::new();
+        if let Some(bearer) = bearer {
+            headers.insert("Authorization", format!("Bearer {bearer}").as_str());
+        }
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(body.into())
+            .headers(headers)
+            .message_id(msg_id);
+        js.send_publish("complaints.intake.RAL", publish)
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        sent += 1;
+    }
+    assert_eq!(sent, 1000);
+    // 1000 messages: 200 invalid, 50 repeats of a message id (dropped by JetStream), 50
+    // repeats of a complaint under a new id (answered from the existing complaint).
+    let expected_complaints = 1000 - 200 - 50 - 50;
+    wait_until("intake to commit", Duration::from_secs(60), async || {
+        event_count(&cases).await == expected_complaints
+    })
+    .await;
+
+    let mut stream = js.get_stream("COMPLAINTS_INTAKE").await.unwrap();
+    wait_until("the rejections", Duration::from_secs(30), async || {
+        let info = stream.info().await.unwrap();
+        info.state.messages as usize >= 950 + invalid.len()
+    })
+    .await;
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::OrderedConfig {
+            filter_subject: "complaints.intake.rejected.>".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut messages = consumer.messages().await.unwrap();
+    let mut rejected = HashMap::new();
+    while rejected.len() < invalid.len() {
+        let message = tokio::time::timeout(Duration::from_secs(10), messages.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
+        rejected.insert(
+            body["original_message_id"].as_str().unwrap().to_string(),
+            body,
+        );
+    }
+    assert_eq!(rejected.keys().cloned().collect::<HashSet<_>>(), invalid);
+    assert!(
+        rejected["m-0"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("pigeon"),
+        "{}",
+        rejected["m-0"]
+    );
+    assert_eq!(rejected["m-1"]["status"], 401);
+    assert_eq!(rejected["m-2"]["status"], 403);
+    assert_eq!(rejected["m-3"]["status"], 400);
+    assert_eq!(
+        event_count(&cases).await,
+        expected_complaints,
+        "nothing committed twice"
+    );
+    stop.cancel();
+    intake.await.unwrap();
+}

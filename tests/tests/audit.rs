@@ -1,0 +1,417 @@
+//! Tamper evidence end to end: the sealer's chain verifies on an untouched log and names
+//! the position of any single altered, deleted or reordered event (changed directly in SQL
+//! after lifting the append-only guard); signed checkpoints catch a log rewritten together
+//! with its links; history carries the links and its reads are recorded; exports carry no
+//! personal data and verify on their own; the annual report renders as a document.
+#![allow(clippy::unwrap_used)]
+
+use complaints_gateway::audit::{self, SignedCheckpoint};
+use complaints_gateway::{ApiError, Pool, Role};
+use complaints_projections::models::sealer::{self, Sealer};
+use complaints_projections::on_pool;
+use complaints_tests::{on_both_backends, spawn_app, Backend, TestApp};
+use serde_json::{json, Value};
+
+/// Personal data a seeded complaint carries; none of it may leave in an export.
+const SECRETS: &[&str] = &[
+    "Zebedee Quixote-Personal",
+    "zebedee.quixote@example.org",
+    "07700 900123",
+    "12 Secret Lane, Leeds",
+    "943 476 5919",
+    "1948-02-29",
+    "my private account of the ward",
+    "awaiting the patient's records",
+    "letter-how-considered-private",
+    "letter-conclusions-private",
+    "letter-actions-private",
+    "unhappy with the answer, privately",
+];
+
+fn seeded_complaint(reference: &str) -> Value {
+    json!({
+        "organisation_id": "RAL", "received_on": "2026-04-02", "channel": "email",
+        "subject_areas": ["communications"], "description": SECRETS[6],
+        "complainant": {
+            "name": SECRETS[0], "email": SECRETS[1], "phone": SECRETS[2],
+            "address": SECRETS[3], "identifier": SECRETS[4], "date_of_birth": SECRETS[5]
+        },
+        "source": {"system": "pals-desk", "reference": reference}
+    })
+}
+
+/// Drives two complaints through several commands; returns their ids.
+async fn seed(app: &TestApp) -> Vec<String> {
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let reply = app
+            .post_complaint(&seeded_complaint(&format!("PALS-{n}")))
+            .await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        ids.push(reply.body["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        for (sub, body) in [
+            ("acknowledgement", json!({"acknowledged_on": "2026-04-07"})),
+            (
+                "clock-stops",
+                json!({"stopped_on": "2026-04-10", "reason": SECRETS[7]}),
+            ),
+            ("clock-restarts", json!({"restarted_on": "2026-04-14"})),
+            (
+                "response",
+                json!({"sent_on": "2026-04-28", "outcome": "partially_upheld", "signed_by": "ceo-001",
+                       "signed_as": "responsible_person", "ombudsman_rights": ["phso"],
+                       "letter": {"how_considered": SECRETS[8], "conclusions": SECRETS[9], "actions": SECRETS[10]}}),
+            ),
+            (
+                "escalation",
+                json!({"escalated_on": "2026-05-01", "reason": SECRETS[11]}),
+            ),
+            (
+                "learning",
+                json!({"recorded_on": "2026-05-02", "kind": "lesson", "summary": "Copy <b>discharge</b> letters to the GP"}),
+            ),
+        ] {
+            let reply = app.command(id, sub, &body).await;
+            assert_eq!(reply.status, 200, "{sub}: {:?}", reply.body);
+        }
+    }
+    app.settle().await;
+    ids
+}
+
+async fn verify(
+    app: &TestApp,
+    against: &[SignedCheckpoint],
+) -> Result<audit::VerifyReport, ApiError> {
+    let pool = app.db.raw_pool().await;
+    audit::verify(&pool, against, None, &|_, _| {}).await
+}
+
+async fn positions(pool: &Pool) -> Vec<i64> {
+    on_pool!(pool, |p| sqlx::query_scalar(
+        "SELECT global_position FROM events ORDER BY global_position"
+    )
+    .fetch_all(p)
+    .await
+    .unwrap())
+}
+
+/// Lifts the append-only guard, as an attacker with database access would.
+async fn lift_guard(pool: &Pool) {
+    match pool {
+        Pool::Postgres(p) => {
+            sqlx::query("ALTER TABLE events DISABLE TRIGGER events_append_only")
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        Pool::Sqlite(p) => {
+            for trigger in ["event_log_no_update", "event_log_no_delete"] {
+                sqlx::query(&format!("DROP TRIGGER {trigger}"))
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn alter_payload(pool: &Pool, position: i64) {
+    let table = match pool {
+        Pool::Postgres(_) => "events",
+        Pool::Sqlite(_) => "event_log",
+    };
+    let payload: String = on_pool!(pool, |p| sqlx::query_scalar(&format!(
+        "SELECT CAST(payload AS TEXT) FROM {table} WHERE global_position = $1"
+    ))
+    .bind(position)
+    .fetch_one(p)
+    .await
+    .unwrap());
+    let altered = payload.replace("2026-04-07", "2026-04-03");
+    assert_ne!(altered, payload, "the chosen event must carry the date");
+    let sql = match pool {
+        Pool::Postgres(_) => "UPDATE events SET payload = $1::json WHERE global_position = $2",
+        Pool::Sqlite(_) => "UPDATE event_log SET payload = $1 WHERE global_position = $2",
+    };
+    let changed = on_pool!(pool, |p| sqlx::query(sql)
+        .bind(&altered)
+        .bind(position)
+        .execute(p)
+        .await
+        .unwrap()
+        .rows_affected());
+    assert_eq!(changed, 1);
+}
+
+fn broken_at(result: Result<audit::VerifyReport, ApiError>) -> (&'static str, i64, String) {
+    match result {
+        Err(ApiError::ChainBroken {
+            kind,
+            position,
+            detail,
+        }) => (kind, position, detail),
+        other => panic!("expected a broken chain, got {other:?}"),
+    }
+}
+
+async fn acknowledgement_position(pool: &Pool, complaint: &str) -> i64 {
+    on_pool!(pool, |p| {
+        sqlx::query_scalar(
+        "SELECT global_position FROM events WHERE aggregate_id = $1 AND event_type = 'ComplaintAcknowledged'"
+    )
+    .bind(complaint)
+    .fetch_one(p)
+    .await
+    .unwrap()
+    })
+}
+
+async fn head_checkpoint(app: &TestApp) -> (Value, SignedCheckpoint) {
+    let token = app.token_for(&["RAL"], &[Role::Auditor]);
+    let head = app.get_as(&token, "/v1/audit/head").await;
+    assert_eq!(head.status, 200, "{:?}", head.body);
+    let checkpoint: SignedCheckpoint =
+        serde_json::from_value(head.body["checkpoint"].clone()).unwrap();
+    checkpoint.verify().unwrap();
+    (head.body, checkpoint)
+}
+
+on_both_backends! {
+    async fn an_untouched_log_verifies_to_the_signed_head(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        seed(&app).await;
+        let events = app.event_count().await;
+
+        let (head, checkpoint) = head_checkpoint(&app).await;
+        let report = verify(&app, std::slice::from_ref(&checkpoint)).await.unwrap();
+
+        assert_eq!(report.verified.sealed as i64, events);
+        assert_eq!(report.verified.unsealed, 0);
+        assert_eq!(report.verified.anchors_matched, 1);
+        let (index, position, link) = report.verified.head.clone().unwrap();
+        assert_eq!(index, events);
+        assert_eq!(head["chain_index"], index);
+        assert_eq!(head["position"], position);
+        assert_eq!(head["link"], link.as_str());
+        assert_eq!(checkpoint.public_key, app.audit_keys.public_key_hex());
+        // Asking again hands out the same recorded checkpoint.
+        let (_, again) = head_checkpoint(&app).await;
+        assert_eq!(again, checkpoint);
+        assert!(report.to_string().contains(&format!("head at chain index {events}")));
+    }
+
+    async fn altering_one_event_in_sql_is_named_at_its_position(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let ids = seed(&app).await;
+        let pool = app.db.raw_pool().await;
+        let target = acknowledgement_position(&pool, &ids[1]).await;
+
+        lift_guard(&pool).await;
+        alter_payload(&pool, target).await;
+
+        let (kind, position, detail) = broken_at(verify(&app, &[]).await);
+        assert_eq!((kind, position), ("event altered", target), "{detail}");
+    }
+
+    async fn deleting_one_event_in_sql_is_named_at_its_position(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let ids = seed(&app).await;
+        let pool = app.db.raw_pool().await;
+        let target = acknowledgement_position(&pool, &ids[0]).await;
+
+        lift_guard(&pool).await;
+        match &pool {
+            Pool::Postgres(p) => sqlx::query("DELETE FROM events WHERE global_position = $1").bind(target).execute(p).await.unwrap().rows_affected(),
+            Pool::Sqlite(p) => sqlx::query("DELETE FROM event_log WHERE global_position = $1").bind(target).execute(p).await.unwrap().rows_affected(),
+        };
+
+        let (kind, position, detail) = broken_at(verify(&app, &[]).await);
+        assert_eq!((kind, position), ("event removed", target), "{detail}");
+    }
+
+    async fn deleting_the_last_event_in_sql_is_named_at_its_position(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        seed(&app).await;
+        let pool = app.db.raw_pool().await;
+        let last = *positions(&pool).await.last().unwrap();
+
+        lift_guard(&pool).await;
+        match &pool {
+            Pool::Postgres(p) => sqlx::query("DELETE FROM events WHERE global_position = $1").bind(last).execute(p).await.unwrap().rows_affected(),
+            Pool::Sqlite(p) => sqlx::query("DELETE FROM event_log WHERE global_position = $1").bind(last).execute(p).await.unwrap().rows_affected(),
+        };
+
+        let (kind, position, detail) = broken_at(verify(&app, &[]).await);
+        assert_eq!((kind, position), ("event removed", last), "{detail}");
+    }
+
+    async fn reordering_two_events_in_sql_is_named_at_the_first_position(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let ids = seed(&app).await;
+        let pool = app.db.raw_pool().await;
+        // Two events of different complaints written by different commands.
+        let first = acknowledgement_position(&pool, &ids[0]).await;
+        let second = acknowledgement_position(&pool, &ids[1]).await;
+        assert!(first < second);
+
+        lift_guard(&pool).await;
+        match &pool {
+            // Commit order is (transaction_id, global_position): swap the transactions.
+            Pool::Postgres(p) => {
+                sqlx::query(
+                    "UPDATE events SET transaction_id = CASE WHEN global_position = $1
+                        THEN (SELECT transaction_id FROM events WHERE global_position = $2)
+                        ELSE (SELECT transaction_id FROM events WHERE global_position = $3) END
+                     WHERE global_position IN ($4, $5)",
+                )
+                .bind(first).bind(second).bind(first).bind(first).bind(second)
+                .execute(p).await.unwrap();
+            }
+            // Order is the position: swap the positions.
+            Pool::Sqlite(p) => {
+                for (from, to) in [(first, -1), (second, first), (-1, second)] {
+                    sqlx::query("UPDATE event_log SET global_position = $1 WHERE global_position = $2")
+                        .bind(to).bind(from).execute(p).await.unwrap();
+                }
+            }
+        }
+
+        let (kind, position, detail) = broken_at(verify(&app, &[]).await);
+        assert_eq!((kind, position), ("events reordered", first), "{detail}");
+    }
+
+    async fn a_log_rewritten_with_recomputed_links_is_caught_by_a_recorded_checkpoint(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let ids = seed(&app).await;
+        let (_, checkpoint) = head_checkpoint(&app).await;
+        let pool = app.db.raw_pool().await;
+        let target = acknowledgement_position(&pool, &ids[0]).await;
+
+        lift_guard(&pool).await;
+        alter_payload(&pool, target).await;
+        // The attacker recomputes the stored chain over the altered log.
+        complaints_projections::rebuild(&pool, &Sealer, &|_, _| {}).await.unwrap();
+
+        assert!(verify(&app, &[]).await.is_ok(), "the stored links were recomputed");
+        let (kind, position, detail) = broken_at(verify(&app, std::slice::from_ref(&checkpoint)).await);
+        assert_eq!((kind, position), ("checkpoint mismatch", checkpoint.position), "{detail}");
+    }
+
+    async fn history_carries_chain_links_and_auditors_reads_are_recorded(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let ids = seed(&app).await;
+        let auditor = app.token_for(&["RAL"], &[Role::Auditor]);
+
+        let history = app.get_as(&auditor, &format!("/v1/complaints/{}/history", ids[0])).await;
+
+        assert_eq!(history.status, 200);
+        let events = history.body["events"].as_array().unwrap();
+        let links = sealer::links_of_complaint(&app.db.raw_pool().await, &ids[0]).await.unwrap();
+        assert_eq!(events.len(), links.len());
+        for (event, link) in events.iter().zip(&links) {
+            assert_eq!(event["seal"]["chain_index"], link.chain_index);
+            assert_eq!(event["seal"]["link"], link.link_hash.as_str());
+            assert_eq!(event["seal"]["leaf"], link.leaf_hash.as_str());
+            assert_eq!(event["position"], link.position);
+        }
+        let log = app.get_as(&auditor, &format!("/v1/audit/access-log?complaint_id={}", ids[0])).await;
+        assert_eq!(log.status, 200, "{:?}", log.body);
+        let items = log.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0]["actor"], "test-user");
+        assert_eq!(items[0]["role"], "auditor");
+        assert_eq!(items[0]["action"], "history");
+        assert_eq!(items[0]["complaint_id"], ids[0].as_str());
+        // Only auditors read the access log; another organisation's auditor sees nothing of it.
+        let caseworker = app.token_for(&["RAL"], &[Role::Caseworker]);
+        assert_eq!(app.get_as(&caseworker, "/v1/audit/access-log").await.status, 403);
+        let elsewhere = app.token_for(&["OTHER"], &[Role::Auditor]);
+        let theirs = app.get_as(&elsewhere, "/v1/audit/access-log").await;
+        assert_eq!(theirs.body["items"].as_array().unwrap().len(), 0);
+    }
+
+    async fn an_export_has_no_personal_data_and_verifies_on_its_own(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let ids = seed(&app).await;
+        let regulator = app.token_for(&["RAL"], &[Role::Regulator]);
+        let path = "/v1/exports/events?organisation=RAL&from=2000-01-01&to=2100-12-31&recipient=cqc";
+
+        let (status, content_type, body) = app.get_bytes_as(&regulator, path).await;
+
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(content_type, "application/x-ndjson");
+        let text = String::from_utf8(body.clone()).unwrap();
+        for secret in SECRETS {
+            assert!(!text.contains(secret), "{secret} leaked into the export");
+        }
+        for id in &ids {
+            assert!(!text.contains(id.as_str()), "the real complaint id leaked");
+        }
+        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let (manifest, events) = lines.split_last().unwrap();
+        assert_eq!(events.len() as i64, app.event_count().await);
+        let pseudonym = app.audit_keys.pseudonym("cqc", &ids[0]);
+        let first = &events[0];
+        assert_eq!(first["specversion"], "1.0");
+        assert_eq!(first["type"], "uk.nhs.complaints.ComplaintReceived.v1.0");
+        assert_eq!(first["subject"], pseudonym.as_str());
+        assert_eq!(first["id"], format!("{pseudonym}:1"));
+        assert_eq!(first["data"]["received_on"], "2026-04-02");
+        assert!(first["data"].get("particulars").is_none());
+        assert!(first.get("chainlink").is_some());
+        assert_eq!(manifest["count"], events.len());
+
+        let check = complaints_gateway::export::verify_export(
+            body.as_slice(),
+            Some(&app.audit_keys.public_key_hex()),
+        )
+        .unwrap();
+        assert_eq!(check.count as usize, events.len());
+        let mut flipped = body.clone();
+        flipped[body.len() / 3] ^= 0x20;
+        assert!(complaints_gateway::export::verify_export(flipped.as_slice(), None).is_err());
+
+        // Pseudonyms differ per recipient; other organisations and roles are refused.
+        let (_, _, other) = app
+            .get_bytes_as(&regulator, "/v1/exports/events?organisation=RAL&from=2000-01-01&to=2100-12-31&recipient=phso")
+            .await;
+        assert!(!String::from_utf8(other).unwrap().contains(&pseudonym));
+        let wrong_org = "/v1/exports/events?organisation=OTHER&from=2000-01-01&to=2100-12-31";
+        assert_eq!(app.get_bytes_as(&regulator, wrong_org).await.0, 403);
+        let auditor = app.token_for(&["RAL"], &[Role::Auditor]);
+        assert_eq!(app.get_bytes_as(&auditor, path).await.0, 403);
+    }
+
+    async fn the_annual_report_renders_as_markdown_html_and_csv(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        seed(&app).await;
+        let reader = app.token_for(&["RAL"], &[Role::Reporting]);
+        let base = "/v1/reports/annual/document?organisation=RAL&year=2026";
+
+        let (status, content_type, markdown) = app.get_bytes_as(&reader, base).await;
+        let markdown = String::from_utf8(markdown).unwrap();
+        assert_eq!(status, 200, "{markdown}");
+        assert!(content_type.starts_with("text/markdown"));
+        assert!(markdown.contains("| Complaints received (reg. 18(2)(a)) | 2 |"), "{markdown}");
+        assert!(markdown.contains("| Complaints decided to be well founded (reg. 18(2)(b)) | 2 |"));
+        assert!(markdown.contains("| Communications | 2 |"));
+
+        let (_, content_type, html) = app.get_bytes_as(&reader, &format!("{base}&format=html")).await;
+        let html = String::from_utf8(html).unwrap();
+        assert!(content_type.starts_with("text/html"));
+        assert!(html.contains("Copy &lt;b&gt;discharge&lt;/b&gt; letters to the GP"), "{html}");
+        assert!(!html.contains("<b>discharge"));
+
+        let (_, content_type, csv) = app.get_bytes_as(&reader, &format!("{base}&format=csv")).await;
+        let csv = String::from_utf8(csv).unwrap();
+        assert!(content_type.starts_with("text/csv"));
+        assert!(csv.contains("figure,received,2\r\n"), "{csv}");
+        assert!(csv.contains("subject_area,communications,2\r\n"));
+
+        let bad = app.get_bytes_as(&reader, &format!("{base}&format=pdf")).await;
+        assert_eq!(bad.0, 400);
+    }
+}
