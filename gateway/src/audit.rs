@@ -84,12 +84,6 @@ fn config(what: String) -> ApiError {
     ApiError::Config(what)
 }
 
-fn random_bytes() -> Result<[u8; 32], ApiError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| config(format!("no randomness for a key: {e}")))?;
-    Ok(bytes)
-}
-
 fn parse_seed(path: &Path, text: &str) -> Result<SigningKey, ApiError> {
     let bytes = hex::decode(text.trim()).map_err(|_| {
         config(format!(
@@ -106,44 +100,6 @@ fn parse_seed(path: &Path, text: &str) -> Result<SigningKey, ApiError> {
     Ok(SigningKey::from_bytes(&seed))
 }
 
-fn write_private(path: &Path, contents: &str) -> Result<(), ApiError> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .map_err(|e| config(format!("cannot create {}: {e}", path.display())))?;
-    file.write_all(contents.as_bytes())
-        .map_err(|e| config(format!("cannot write {}: {e}", path.display())))
-}
-
-/// Reads `name` in `data_dir`, or creates it with 32 random bytes in hex (owner-only).
-fn load_or_create(data_dir: &Path, name: &str, what: &str) -> Result<String, ApiError> {
-    let path = data_dir.join(name);
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        return Ok(existing.trim().to_string());
-    }
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| config(format!("cannot create {}: {e}", data_dir.display())))?;
-    let text = hex::encode(random_bytes()?);
-    match write_private(&path, &text) {
-        Ok(()) => {
-            tracing::info!(path = %path.display(), "generated {what}");
-            Ok(text)
-        }
-        // Another process created it first: use theirs.
-        Err(_) if path.exists() => std::fs::read_to_string(&path)
-            .map(|t| t.trim().to_string())
-            .map_err(|e| config(format!("cannot read {}: {e}", path.display()))),
-        Err(e) => Err(e),
-    }
-}
-
 impl AuditKeys {
     /// From settings: the configured key file and secret, else the files in `data_dir`
     /// (generated on first run).
@@ -155,13 +111,20 @@ impl AuditKeys {
                 parse_seed(path, &text)?
             }
             None => {
-                let text = load_or_create(data_dir, SEAL_KEY_FILE, "an audit sealing key")?;
+                let text = crate::secrets::load_or_create(
+                    data_dir,
+                    SEAL_KEY_FILE,
+                    "an audit sealing key",
+                )?;
                 parse_seed(&data_dir.join(SEAL_KEY_FILE), &text)?
             }
         };
         let export_secret = match settings.export_secret.as_deref().filter(|s| !s.is_empty()) {
             Some(secret) => secret.as_bytes().to_vec(),
-            None => load_or_create(data_dir, EXPORT_SECRET_FILE, "an export secret")?.into_bytes(),
+            None => {
+                crate::secrets::load_or_create(data_dir, EXPORT_SECRET_FILE, "an export secret")?
+                    .into_bytes()
+            }
         };
         if export_secret.len() < 16 {
             return Err(config(
@@ -194,8 +157,8 @@ impl AuditKeys {
     /// Fresh random keys (tests, and a router without configuration).
     pub fn generate() -> Result<Self, ApiError> {
         Ok(Self {
-            signing: SigningKey::from_bytes(&random_bytes()?),
-            export_secret: hex::encode(random_bytes()?).into_bytes(),
+            signing: SigningKey::from_bytes(&crate::secrets::random_bytes()?),
+            export_secret: hex::encode(crate::secrets::random_bytes()?).into_bytes(),
         })
     }
 

@@ -289,42 +289,14 @@ fn read(path: &Path) -> Result<String, ApiError> {
 
 /// Reads the HS256 secret from `data_dir`, creating it (owner-only) on first run.
 pub fn load_or_create_secret(data_dir: &Path) -> Result<Vec<u8>, ApiError> {
-    let path = data_dir.join(SECRET_FILE);
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let secret = existing.trim();
-        if secret.len() >= 32 {
-            return Ok(secret.as_bytes().to_vec());
-        }
+    let secret = crate::secrets::load_or_create(data_dir, SECRET_FILE, "a token signing secret")?;
+    if secret.len() < 32 {
         return Err(ApiError::Config(format!(
             "{} is too short to be a secret",
-            path.display()
+            data_dir.join(SECRET_FILE).display()
         )));
     }
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| ApiError::Config(format!("cannot create {}: {e}", data_dir.display())))?;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::Config(format!("no randomness for a secret: {e}")))?;
-    let secret = hex::encode(bytes);
-    write_private(&path, &secret)?;
-    tracing::info!(path = %path.display(), "generated a token signing secret");
     Ok(secret.into_bytes())
-}
-
-fn write_private(path: &Path, contents: &str) -> Result<(), ApiError> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .map_err(|e| ApiError::Config(format!("cannot create {}: {e}", path.display())))?;
-    file.write_all(contents.as_bytes())
-        .map_err(|e| ApiError::Config(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Anything that can hand out the authenticator.

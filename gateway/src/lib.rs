@@ -24,6 +24,7 @@ mod openapi;
 mod queries;
 pub mod report_document;
 pub mod scheduler;
+mod secrets;
 mod settings;
 mod store;
 pub mod telemetry;
