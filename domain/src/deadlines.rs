@@ -105,6 +105,12 @@ pub struct Deadlines {
     pub delay_letter_due: NaiveDate,
     /// The last day the complaint could be made in time (R-TL-1), when dates are known.
     pub time_limit_ends_on: Option<NaiveDate>,
+    /// For an oral complaint, the last day it can be resolved to the complainant's
+    /// satisfaction and so need not be handled under the regulations (reg 8(1)(c)).
+    pub oral_resolution_by: Option<NaiveDate>,
+    /// When a closed case file is due for retention review: ten years after closure
+    /// (R-RET-1); moves on if the complaint is reopened and closed again.
+    pub retention_review_due: Option<NaiveDate>,
 }
 
 /// The dates for a received complaint; `None` before receipt.
@@ -125,6 +131,14 @@ pub fn deadlines(case: &Complaint, services: &ComplaintServices) -> Option<Deadl
         statutory_period_end: statutory_end,
         delay_letter_due: day_after(statutory_end),
         time_limit_ends_on: case.time_limit_ends_on(),
+        oral_resolution_by: receipt
+            .channel
+            .is_oral()
+            .then(|| policy::oral_resolution_cutoff(receipt.received_on, calendar)),
+        retention_review_due: case
+            .closure
+            .as_ref()
+            .map(|c| policy::retention_review_due(c.closed_on)),
     })
 }
 

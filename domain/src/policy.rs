@@ -214,6 +214,17 @@ pub fn oral_resolution_cutoff(received_on: NaiveDate, calendar: &Calendar) -> Na
     calendar.next_working_day(received_on)
 }
 
+/// Years a complaints case file is kept after closure before review (R-RET-1).
+pub const RETENTION_YEARS: u32 = 10;
+
+/// When a case file closed on `closed_on` is due for retention review: ten years on,
+/// 29 February → 28 February (R-RET-1).
+pub fn retention_review_due(closed_on: NaiveDate) -> NaiveDate {
+    closed_on
+        .checked_add_months(Months::new(12 * RETENTION_YEARS))
+        .unwrap_or(NaiveDate::MAX)
+}
+
 /// The day after `day`, saturating at the end of time.
 pub(crate) fn day_after(day: NaiveDate) -> NaiveDate {
     day.checked_add_days(Days::new(1)).unwrap_or(day)
@@ -276,6 +287,12 @@ mod tests {
             Some(d("2025-02-28"))
         );
         assert_eq!(time_limit_ends_on(None, None), None);
+    }
+
+    #[test]
+    fn a_case_file_is_reviewed_ten_years_after_closure() {
+        assert_eq!(retention_review_due(d("2026-05-01")), d("2036-05-01"));
+        assert_eq!(retention_review_due(d("2028-02-29")), d("2038-02-28"));
     }
 
     #[test]

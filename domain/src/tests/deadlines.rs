@@ -105,6 +105,11 @@ fn the_worked_examples_give_the_oral_resolution_cut_off() {
             continue;
         };
         let history = vec![receipt(received_on).by(Channel::OralPhone).event()];
+        assert_eq!(
+            dates(history.clone()).oral_resolution_by,
+            Some(d(cut_off)),
+            "received {received_on}"
+        );
         let exclude = |on: NaiveDate| CloseComplaint {
             exclusion_category: Some(ExclusionCategory::OralResolvedNextWorkingDay),
             ..close(&on.to_string(), ClosureReason::Excluded)
@@ -504,4 +509,21 @@ fn acknowledging_under_the_corrected_calendar_is_judged_by_it() {
     given_with(corrected_services(), vec![received("2026-04-02")])
         .when(now(acknowledge("2026-04-10")))
         .then_expect_events(vec![acknowledged("2026-04-10")]);
+}
+
+#[test]
+fn only_oral_complaints_have_an_oral_resolution_day_and_only_closed_ones_a_retention_review() {
+    let open = dates(vec![receipt("2026-04-02").event()]);
+    assert_eq!(open.oral_resolution_by, None);
+    assert_eq!(open.retention_review_due, None);
+    let closed = dates(vec![
+        receipt("2026-04-02").event(),
+        ComplaintEvent::ComplaintClosed {
+            closed_on: d("2026-06-30"),
+            reason: ClosureReason::Withdrawn,
+            exclusion_category: None,
+            transferred_to: None,
+        },
+    ]);
+    assert_eq!(closed.retention_review_due, Some(d("2036-06-30")));
 }
