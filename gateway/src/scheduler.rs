@@ -4,7 +4,8 @@
 //! has not arrived by the organisation's deadline gets `ConsentLapsed` and is closed for
 //! want of consent. Each lapse is issued with a command id derived from the complaint and
 //! its lapse date, so a restart, a repeated tick or a second instance writes nothing twice:
-//! the aggregate answers a repeated command id with the events it already has.
+//! the aggregate answers a repeated command id with the events it already has. One
+//! instance ticks at a time (advisory lock on PostgreSQL).
 
 use crate::cases::{Cases, CommandContext};
 use crate::error::ApiError;
@@ -87,23 +88,33 @@ async fn distinct_organisations(cases: &Cases) -> Result<Vec<String>, ApiError> 
     found.map_err(|e| ApiError::Internal(e.into()))
 }
 
-/// Ticks every `interval` until `stop`.
+/// Ticks every `interval` until `stop`, on one instance at a time (the others stand by).
 pub async fn run(
     cases: Arc<Cases>,
     clock: crate::http::Clock,
     interval: Duration,
     stop: CancellationToken,
 ) {
-    loop {
-        let now = clock();
-        match tick(&cases, now, crate::http::london_date(now)).await {
-            Ok(done) if done.lapsed > 0 => tracing::info!(lapsed = done.lapsed, "scheduler tick"),
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "scheduler tick failed; will retry"),
+    while !stop.is_cancelled() {
+        let Some(lease) =
+            complaints_projections::Lease::acquire(cases.log().pool(), "scheduler", &stop).await
+        else {
+            return;
+        };
+        while lease.still_held().await {
+            let now = clock();
+            match tick(&cases, now, crate::http::london_date(now)).await {
+                Ok(done) if done.lapsed > 0 => {
+                    tracing::info!(lapsed = done.lapsed, "scheduler tick")
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "scheduler tick failed; will retry"),
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
         }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(interval) => {}
-        }
+        tracing::warn!("lost the scheduler lock; standing by");
     }
 }

@@ -9,7 +9,7 @@ pub use log::{
     backlog, read_after, read_raw_after, read_stream, Checkpoint, RawEvent, StoredEvent,
 };
 pub use runner::{
-    ensure, rebuild, ConsumerStatus, Generation, Progress, Projection, Runner, TableDef,
+    ensure, rebuild, ConsumerStatus, Generation, Lease, Progress, Projection, Runner, TableDef,
 };
 
 pub mod models;

@@ -379,8 +379,10 @@ async fn sleep_or_stop(stop: &CancellationToken, duration: Duration) {
     }
 }
 
-/// The right to be the active instance of a consumer.
-enum Lease {
+/// The right to be the active instance of a consumer (or any singleton task, such as the
+/// scheduler): on PostgreSQL a session advisory lock, released when the holder's session
+/// ends, so a standby takes over when the holder dies.
+pub enum Lease {
     /// PostgreSQL: a session-level advisory lock on a connection taken out of the pool.
     Postgres(tokio::sync::Mutex<sqlx::PgConnection>),
     /// SQLite: one process owns the file; the checkpoint row lock still serialises batches.
@@ -388,7 +390,8 @@ enum Lease {
 }
 
 impl Lease {
-    async fn acquire(pool: &Pool, name: &str, stop: &CancellationToken) -> Option<Lease> {
+    /// Waits until this process holds `name`; `None` if `stop` comes first.
+    pub async fn acquire(pool: &Pool, name: &str, stop: &CancellationToken) -> Option<Lease> {
         let Pool::Postgres(pg) = pool else {
             return Some(Lease::Local);
         };
@@ -422,7 +425,8 @@ impl Lease {
         }
     }
 
-    async fn still_held(&self) -> bool {
+    /// Whether the lease is still held (its session still answers).
+    pub async fn still_held(&self) -> bool {
         match self {
             Lease::Local => true,
             Lease::Postgres(conn) => {
