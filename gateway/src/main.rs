@@ -96,16 +96,17 @@ enum Command {
 
 #[derive(clap::Args)]
 struct TokenArgs {
-    /// Organisation the token acts for (repeat for several).
-    #[arg(long = "org", required = true)]
+    /// Organisation the token acts for (repeat or comma-separate for several).
+    #[arg(long = "org", required = true, value_delimiter = ',')]
     organisations: Vec<String>,
-    /// Role: frontline, caseworker, auditor, reporting or regulator (repeat for several).
-    #[arg(long = "role", required = true)]
+    /// Role: frontline, caseworker, auditor, reporting or regulator (repeat or
+    /// comma-separate for several).
+    #[arg(long = "role", required = true, value_delimiter = ',')]
     roles: Vec<String>,
     /// Token subject (who is acting).
     #[arg(long, default_value = "local-user")]
     subject: String,
-    /// Lifetime, e.g. 30m, 8h, 7d.
+    /// Lifetime: seconds, or with a unit, e.g. 30m, 8h, 7d.
     #[arg(long, default_value = "8h")]
     ttl: String,
     #[command(flatten)]
@@ -137,9 +138,9 @@ fn parse_ttl(raw: &str) -> anyhow::Result<chrono::Duration> {
         .parse()
         .map_err(|_| anyhow::anyhow!("invalid --ttl `{raw}`: expected e.g. 30m, 8h, 7d"))?;
     Ok(match unit {
-        "s" => chrono::Duration::seconds(n),
+        "s" | "" => chrono::Duration::seconds(n),
         "m" => chrono::Duration::minutes(n),
-        "h" | "" => chrono::Duration::hours(n),
+        "h" => chrono::Duration::hours(n),
         "d" => chrono::Duration::days(n),
         _ => anyhow::bail!("invalid --ttl unit `{unit}`: use s, m, h or d"),
     })

@@ -42,7 +42,15 @@ async fn the_binary_serves_the_embedded_default_with_a_token_it_minted() {
     }
 
     let token = Command::new(binary)
-        .args(["token", "--org", "RAL", "--role", "frontline"])
+        .args([
+            "token",
+            "--org",
+            "RAL",
+            "--role",
+            "frontline,auditor",
+            "--ttl",
+            "3600",
+        ])
         .env("COMPLAINTS_DATA_DIR", dir.path())
         .output()
         .unwrap();
