@@ -2,8 +2,9 @@
 //!
 //! Each read model is a consumer with a row in `projection_checkpoints`: its generation
 //! (which set of tables is live) and the last event it applied. A batch is read after the
-//! checkpoint, applied, and the checkpoint advanced in one transaction that holds the row
-//! locked, so two runners can never apply the same batch and a crash repeats a batch but
+//! checkpoint, applied, and the checkpoint advanced in one transaction that holds the
+//! consumer's lock (a transaction-scoped advisory lock on PostgreSQL, the write lock on
+//! SQLite), so two runners can never apply the same batch and a crash repeats a batch but
 //! never doubles it. On PostgreSQL one runner per consumer is active at a time (advisory
 //! lock on a dedicated session); a standby takes over when that session ends.
 //!
@@ -196,13 +197,22 @@ async fn lock_checkpoint(
     name: &str,
 ) -> Result<(Generation, Checkpoint), ProjectionError> {
     let row = match tx {
-        Tx::Postgres(t) => sqlx::query(
-            "SELECT generation, transaction_id, position FROM projection_checkpoints WHERE name = $1 FOR UPDATE",
-        )
-        .bind(name)
-        .fetch_one(&mut **t)
-        .await
-        .map(|r| (r.try_get(0), r.try_get(1), r.try_get(2)))?,
+        Tx::Postgres(t) => {
+            // A transaction-scoped advisory lock rather than FOR UPDATE: a row lock would give
+            // this transaction an id at once, and while it stays open (a relay waiting on
+            // NATS) every consumer's `pg_snapshot_xmin` would stop below it.
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':checkpoint:' || $1))",
+            )
+            .bind(name)
+            .execute(&mut **t)
+            .await?;
+            sqlx::query("SELECT generation, transaction_id, position FROM projection_checkpoints WHERE name = $1")
+                .bind(name)
+                .fetch_one(&mut **t)
+                .await
+                .map(|r| (r.try_get(0), r.try_get(1), r.try_get(2)))?
+        }
         Tx::Sqlite(t) => {
             // The write takes SQLite's write lock now rather than at the end of the batch.
             sqlx::query("UPDATE projection_checkpoints SET name = name WHERE name = $1")

@@ -394,3 +394,79 @@ async fn transaction_ids_are_ordered_as_numbers_across_digit_boundaries() {
     .unwrap();
     assert_eq!(checkpoint, 100);
 }
+
+/// Waits inside its first batch, as a relay waiting on NATS does.
+struct Slow;
+
+#[async_trait]
+impl Projection for Slow {
+    fn name(&self) -> &'static str {
+        "test_slow"
+    }
+    fn tables(&self) -> Vec<TableDef> {
+        Vec::new()
+    }
+    async fn apply(
+        &self,
+        _tx: &mut Tx,
+        _generation: Generation,
+        _events: &[StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        Ok(())
+    }
+}
+
+/// A consumer inside a long batch must not hold the others back: its transaction takes no
+/// id until it writes, so it does not lower their `pg_snapshot_xmin`.
+#[tokio::test]
+async fn a_consumer_waiting_inside_a_batch_does_not_hold_back_the_others() {
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let log: EventLog = db.event_log().await;
+    log.append(
+        "first",
+        0,
+        Complaint::default(),
+        vec![lesson(1)],
+        HashMap::new(),
+    )
+    .await
+    .unwrap();
+    let slow = Runner::new(log.pool().clone(), Arc::new(Slow));
+    complaints_projections::ensure(log.pool(), &Slow)
+        .await
+        .unwrap();
+    let waiting = tokio::spawn(async move { slow.step().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    log.append(
+        "second",
+        0,
+        Complaint::default(),
+        vec![lesson(2)],
+        HashMap::new(),
+    )
+    .await
+    .unwrap();
+    let ledger = Arc::new(Ledger::default());
+    let fast = Runner::new(log.pool().clone(), ledger);
+    // Other tests' transactions on the same server also lower xmin for a moment: poll, but
+    // finish well before the slow consumer's batch ends.
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let mut applied = 0;
+    while applied < 2 && Instant::now() < deadline {
+        applied += fast.catch_up().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        applied, 2,
+        "the second event must not wait for the slow consumer"
+    );
+    assert!(
+        !waiting.is_finished(),
+        "the slow consumer was meant to be still inside its batch"
+    );
+    assert_eq!(waiting.await.unwrap().unwrap(), 1);
+}
