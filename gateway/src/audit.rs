@@ -16,6 +16,7 @@ use complaints_projections::models::sealer::{
 };
 use complaints_projections::{on_pool, Pool};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -211,7 +212,7 @@ pub fn verify_signature(public_key: &str, message: &[u8], signature: &str) -> Re
 
 /// A point of the chain signed with the sealing key: hand it out, keep it elsewhere, and
 /// `complaints verify --against` it later.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SignedCheckpoint {
     /// Chain index (0: the empty chain).
     pub chain_index: i64,
@@ -225,7 +226,8 @@ pub struct SignedCheckpoint {
     pub algorithm: String,
     /// The sealing key's public half, hex.
     pub public_key: String,
-    /// Signature over [`SignedCheckpoint::message`], hex.
+    /// Signature, hex, over `complaints-audit-checkpoint/v1`, a newline and the canonical JSON
+    /// of `{chain_index, link, position, signed_at}` (see `schemas/audit-chain.md`).
     pub signature: String,
 }
 
@@ -427,6 +429,23 @@ pub(crate) fn keys(state: &AppState) -> Result<&Arc<AuditKeys>, ApiError> {
         .ok_or_else(|| ApiError::Unavailable("the audit sealing key is not configured".into()))
 }
 
+/// The chain's head with a signed checkpoint of it (`GET /v1/audit/head`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AuditHead {
+    /// Chain index of the head (0: the empty chain).
+    chain_index: i64,
+    /// Global position of the event at the head (0 for the empty chain).
+    position: i64,
+    /// The link at the head, hex.
+    link: String,
+    /// The head signed with the sealing key.
+    checkpoint: SignedCheckpoint,
+    /// The sealing key's public half, hex.
+    public_key: String,
+    /// The log position the sealer has reached.
+    sealed_through_position: i64,
+}
+
 #[tracing::instrument(skip_all)]
 async fn head(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(HEAD_ROLES)?;
@@ -435,38 +454,66 @@ async fn head(State(state): State<AppState>, caller: Caller) -> Result<Response,
     let checkpoint = checkpoint_head(pool, keys, state.now()).await?;
     let sealed =
         complaints_projections::models::case_views::reflected_position(pool, sealer::NAME).await?;
-    Ok(Json(json!({
-        "chain_index": checkpoint.chain_index,
-        "position": checkpoint.position,
-        "link": checkpoint.link,
-        "checkpoint": checkpoint,
-        "public_key": keys.public_key_hex(),
-        "sealed_through_position": sealed,
-    }))
+    Ok(Json(AuditHead {
+        chain_index: checkpoint.chain_index,
+        position: checkpoint.position,
+        link: checkpoint.link.clone(),
+        checkpoint,
+        public_key: keys.public_key_hex(),
+        sealed_through_position: sealed,
+    })
     .into_response())
+}
+
+/// The key that signs checkpoints and export manifests (`GET /v1/audit/key`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AuditKey {
+    /// `Ed25519`.
+    algorithm: &'static str,
+    /// The sealing key's public half.
+    public_key: String,
+    /// How `public_key` is written: `hex`.
+    encoding: &'static str,
 }
 
 async fn key(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(&Role::ALL)?;
     let keys = keys(&state)?;
-    Ok(Json(json!({
-        "algorithm": ALGORITHM,
-        "public_key": keys.public_key_hex(),
-        "encoding": "hex",
-    }))
+    Ok(Json(AuditKey {
+        algorithm: ALGORITHM,
+        public_key: keys.public_key_hex(),
+        encoding: "hex",
+    })
     .into_response())
 }
 
+/// A page of the access log (`GET /v1/audit/access-log`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AccessLog {
+    /// Reads of the caller's organisations' complaints, newest first.
+    items: Vec<AccessRecord>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<i64>,
+}
+
 /// One read recorded in the access log.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AccessRecord {
+    /// The record's id.
     id: i64,
+    /// When it was read (RFC 3339, UTC).
     accessed_at: String,
+    /// Who read it (the token subject).
     actor: String,
+    /// The role they read it in.
     role: String,
+    /// The complaint's organisation.
     organisation_id: String,
+    /// The complaint read.
     complaint_id: String,
+    /// What was read: `history`.
     action: String,
+    /// The request's correlation id.
     correlation_id: Option<String>,
 }
 
@@ -529,7 +576,11 @@ async fn access_log(
         ));
     }
     if caller.organisations.is_empty() {
-        return Ok(Json(json!({ "items": [], "next_cursor": null })).into_response());
+        return Ok(Json(AccessLog {
+            items: Vec::new(),
+            next_cursor: None,
+        })
+        .into_response());
     }
     // Newest first; only the caller's organisations' complaints.
     let n = caller.organisations.len();
@@ -580,7 +631,7 @@ async fn access_log(
     } else {
         None
     };
-    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })).into_response())
+    Ok(Json(AccessLog { items, next_cursor }).into_response())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -135,9 +135,35 @@ async fn correlate(mut request: Request, next: axum::middleware::Next) -> Respon
     response
 }
 
+/// What `/readyz` answers when the event log answers.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Readiness {
+    /// `ready`.
+    status: &'static str,
+    /// `ok`: the event log answered.
+    database: &'static str,
+    /// The consumers running in this process.
+    consumers: Vec<ConsumerReadiness>,
+}
+
+/// A consumer's position and lag, as `/readyz` reports them.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ConsumerReadiness {
+    /// Consumer name.
+    name: String,
+    /// Whether this process is the active instance.
+    active: bool,
+    /// The global log position it has applied.
+    position: i64,
+    /// Events written but not yet applied.
+    lag_events: i64,
+    /// Seconds since the oldest unapplied event was recorded (0 when caught up).
+    lag_seconds: f64,
+}
+
 async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
     state.cases.log().ping().await?;
-    let consumers: Vec<serde_json::Value> = state
+    let consumers: Vec<ConsumerReadiness> = state
         .consumers
         .iter()
         .map(|c| {
@@ -147,19 +173,21 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
                 .lock()
                 .map(|cp| cp.position)
                 .unwrap_or_default();
-            serde_json::json!({
-                "name": c.name,
-                "active": c.active.load(Relaxed),
-                "position": position,
-                "lag_events": c.lag_events.load(Relaxed),
-                "lag_seconds": c.lag_millis.load(Relaxed) as f64 / 1000.0,
-            })
+            ConsumerReadiness {
+                name: c.name.clone(),
+                active: c.active.load(Relaxed),
+                position,
+                lag_events: c.lag_events.load(Relaxed),
+                lag_seconds: c.lag_millis.load(Relaxed) as f64 / 1000.0,
+            }
         })
         .collect();
-    Ok(
-        Json(serde_json::json!({ "status": "ready", "database": "ok", "consumers": consumers }))
-            .into_response(),
-    )
+    Ok(Json(Readiness {
+        status: "ready",
+        database: "ok",
+        consumers,
+    })
+    .into_response())
 }
 
 /// A JSON request body, checked for media type (415) and size (413) on extraction and

@@ -2,9 +2,9 @@
 //! `/openapi.json`; `schemas/openapi.json` is its checked-in copy.
 //!
 //! Bodies are the JSON Schemas (2020-12, which OpenAPI 3.1 takes as is) that schemars
-//! generates from the Rust types: request bodies as they are deserialised, the case view and
-//! problems as they are serialised. Paths come from [`OPERATIONS`], one row per route the
-//! router in `http.rs` serves: a new route gets a row here.
+//! generates from the Rust types: request bodies as they are deserialised, answers (the case
+//! view, query answers, problems) as they are serialised. Paths come from [`OPERATIONS`], one
+//! row per route the router in `http.rs` serves: a new route gets a row here.
 
 use crate::auth::Role;
 use crate::error::{Problem, PROBLEM_BASE};
@@ -17,7 +17,8 @@ use serde_json::{json, Map, Value};
 /// Where the schemas live in the document; schemars writes its `$ref`s against it.
 const COMPONENTS: &str = "/components/schemas";
 
-/// The schema of a body type, as a `$ref` into `components/schemas`.
+/// The schema of a body type, as a `$ref` into `components/schemas`: of a request body when
+/// given the request-side generator, of an answer when given the response-side one.
 type BodySchema = fn(&mut SchemaGenerator) -> Schema;
 
 fn body<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
@@ -26,11 +27,13 @@ fn body<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
 
 /// What an operation takes and answers.
 enum Shape {
-    /// Plain text, no authentication.
+    /// A probe, no authentication.
     Text {
         /// Media type of the 200 answer.
         media_type: &'static str,
-        /// An example answer.
+        /// The 200 answer's schema when it is JSON; a string otherwise.
+        schema: Option<BodySchema>,
+        /// An example answer (JSON text when `schema` is given).
         example: &'static str,
         /// Whether a failed dependency answers 503.
         may_be_unavailable: bool,
@@ -60,6 +63,10 @@ enum Shape {
         by_complaint: bool,
         /// What the answer holds.
         answer: &'static str,
+        /// The 200 answer's schema.
+        schema: BodySchema,
+        /// Other media types the answer may come in (as text), besides JSON.
+        alternatives: &'static [&'static str],
     },
 }
 
@@ -113,6 +120,7 @@ const OPERATIONS: &[Operation] = &[
         roles: &[],
         shape: Shape::Text {
             media_type: "text/plain",
+            schema: None,
             example: "ok",
             may_be_unavailable: false,
         },
@@ -125,6 +133,7 @@ const OPERATIONS: &[Operation] = &[
         roles: &[],
         shape: Shape::Text {
             media_type: "application/json",
+            schema: Some(body::<crate::http::Readiness>),
             example: r#"{"status":"ready","database":"ok","consumers":[{"name":"case_views","active":true,"position":42,"lag_events":0,"lag_seconds":0.0}]}"#,
             may_be_unavailable: true,
         },
@@ -137,6 +146,7 @@ const OPERATIONS: &[Operation] = &[
         roles: &[],
         shape: Shape::Text {
             media_type: "text/plain; version=0.0.4",
+            schema: None,
             example: "# TYPE http_requests_total counter\n",
             may_be_unavailable: false,
         },
@@ -183,6 +193,8 @@ const OPERATIONS: &[Operation] = &[
             ],
             by_complaint: false,
             answer: "`items` (rows of `rm_case_list`), `next_cursor`, and the log `position` the read model reflects",
+            schema: body::<crate::queries::CaseList>,
+            alternatives: &[],
         },
     },
     Operation {
@@ -200,6 +212,8 @@ const OPERATIONS: &[Operation] = &[
             ],
             by_complaint: false,
             answer: "`items` (rows of `rm_deadlines` with `state` judged as of `as_of`), `as_of`, and `position`",
+            schema: body::<crate::queries::DeadlineList>,
+            alternatives: &[],
         },
     },
     Operation {
@@ -212,6 +226,8 @@ const OPERATIONS: &[Operation] = &[
             params: &[],
             by_complaint: true,
             answer: "`complaint_id` and `events`: sequence, position, event_type, event_version, recorded_at, occurred_on, actor, role, organisation_id, command, command_id, correlation_id, causation_id, data, seal (chain_index, leaf, link: the event's place in the audit hash chain, once sealed). Each read is recorded in the access log",
+            schema: body::<crate::queries::ComplaintHistory>,
+            alternatives: &[],
         },
     },
     Operation {
@@ -227,6 +243,8 @@ const OPERATIONS: &[Operation] = &[
             ],
             by_complaint: false,
             answer: "`report` (received, well_founded, by_outcome, referred_to_ombudsman, by_subject_area, by_channel, acknowledged_within_3_working_days, responded_within_agreed_period, learning, …) and `position`",
+            schema: body::<crate::queries::AnnualReportAnswer>,
+            alternatives: &[],
         },
     },
     Operation {
@@ -245,6 +263,8 @@ const OPERATIONS: &[Operation] = &[
             ],
             by_complaint: false,
             answer: "`report` with one return per collection (brought_forward, new, resolved by outcome, closed_without_outcome, carried_forward and breakdowns) and `position`; or CSV rows collection,section,item,count",
+            schema: body::<crate::queries::WrittenComplaintsAnswer>,
+            alternatives: &["text/csv"],
         },
     },
     Operation {
@@ -273,6 +293,8 @@ const OPERATIONS: &[Operation] = &[
             params: &[],
             by_complaint: false,
             answer: "`chain_index`, `position`, `link` (hex), `checkpoint` (chain_index, position, link, signed_at, algorithm, public_key, signature; see schemas/audit-chain.md), `public_key`, `sealed_through_position`",
+            schema: body::<crate::audit::AuditHead>,
+            alternatives: &[],
         },
     },
     Operation {
@@ -285,6 +307,8 @@ const OPERATIONS: &[Operation] = &[
             params: &[],
             by_complaint: false,
             answer: "`algorithm` (Ed25519), `public_key` (hex), `encoding`",
+            schema: body::<crate::audit::AuditKey>,
+            alternatives: &[],
         },
     },
     Operation {
@@ -301,6 +325,8 @@ const OPERATIONS: &[Operation] = &[
             ],
             by_complaint: false,
             answer: "`items` (id, accessed_at, actor, role, organisation_id, complaint_id, action, correlation_id) of the caller's organisations' complaints, and `next_cursor`",
+            schema: body::<crate::audit::AccessLog>,
+            alternatives: &[],
         },
     },
     Operation {
@@ -533,22 +559,33 @@ fn case_response(description: &str, view: &Value, location: bool) -> Value {
     })
 }
 
-fn operation(op: &Operation, requests: &mut SchemaGenerator, view: &Value) -> Value {
+fn operation(
+    op: &Operation,
+    requests: &mut SchemaGenerator,
+    answers: &mut SchemaGenerator,
+    view: &Value,
+) -> Value {
     let mut parameters = Vec::new();
     let mut responses = Map::new();
     let mut request_body = None;
     match &op.shape {
         Shape::Text {
             media_type,
+            schema,
             example,
             ..
         } => {
+            let content = match schema {
+                Some(schema) => {
+                    let example = serde_json::from_str::<Value>(example)
+                        .unwrap_or_else(|_| (*example).into());
+                    json!({ "schema": schema(answers), "example": example })
+                }
+                None => json!({ "schema": { "type": "string" }, "example": example }),
+            };
             responses.insert(
                 "200".into(),
-                json!({
-                    "description": "OK",
-                    "content": { *media_type: { "schema": { "type": "string" }, "example": example } },
-                }),
+                json!({ "description": "OK", "content": { *media_type: content } }),
             );
         }
         Shape::Document => {
@@ -580,6 +617,8 @@ fn operation(op: &Operation, requests: &mut SchemaGenerator, view: &Value) -> Va
             params,
             by_complaint,
             answer,
+            schema: answer_schema,
+            alternatives,
         } => {
             if *by_complaint {
                 parameters.push(component("parameters", "ComplaintId"));
@@ -592,12 +631,20 @@ fn operation(op: &Operation, requests: &mut SchemaGenerator, view: &Value) -> Va
                 };
                 parameters.push(json!({ "name": name, "in": "query", "required": false, "description": meaning, "schema": schema }));
             }
+            let mut content = Map::new();
+            content.insert(
+                "application/json".into(),
+                json!({ "schema": answer_schema(answers) }),
+            );
+            for media_type in alternatives.iter() {
+                content.insert(
+                    media_type.to_string(),
+                    json!({ "schema": { "type": "string" } }),
+                );
+            }
             responses.insert(
                 "200".into(),
-                json!({
-                    "description": answer,
-                    "content": { "application/json": { "schema": { "type": "object" } } },
-                }),
+                json!({ "description": answer, "content": content }),
             );
         }
         Shape::Download {
@@ -756,7 +803,10 @@ pub fn openapi() -> Value {
             .entry(op.path)
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(item) = item {
-            item.insert(op.method.into(), operation(op, &mut requests, &view));
+            item.insert(
+                op.method.into(),
+                operation(op, &mut requests, &mut responses, &view),
+            );
         }
     }
     let mut paths = Value::Object(paths);
@@ -924,6 +974,24 @@ mod tests {
             "#/components/schemas/PersonInput"
         );
         assert_eq!(body["$ref"], "#/components/schemas/PersonInput");
+    }
+
+    #[test]
+    fn every_json_answer_but_the_document_is_a_named_schema() {
+        let doc = openapi();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let json = &operation["responses"]["200"]["content"]["application/json"];
+                if json.is_null() || path == "/openapi.json" {
+                    continue;
+                }
+                assert!(
+                    json["schema"]["$ref"].is_string(),
+                    "{method} {path} answers {}",
+                    json["schema"]
+                );
+            }
+        }
     }
 
     #[test]

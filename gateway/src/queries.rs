@@ -15,8 +15,9 @@ use complaints_domain::{evolve, Complaint};
 use complaints_projections::models::case_views::{
     self, CaseFilter, CaseListRow, DeadlineFilter, DeadlineRow,
 };
-use complaints_projections::models::reporting;
+use complaints_projections::models::reporting::{self, AnnualReport, WrittenComplaintsReport};
 use complaints_projections::{read_stream, ProjectionError};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -81,10 +82,12 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Page<T> {
-    items: Vec<T>,
-    /// Pass as `cursor` for the next page; absent on the last page.
+/// A page of the case list (`GET /v1/complaints`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CaseList {
+    /// Rows of `rm_case_list`, newest received first.
+    items: Vec<CaseListRow>,
+    /// Pass as `cursor` for the next page; null on the last page.
     next_cursor: Option<String>,
     /// The global log position the read model reflects.
     position: i64,
@@ -132,7 +135,7 @@ pub async fn list(
     } else {
         None
     };
-    Ok(Json(Page {
+    Ok(Json(CaseList {
         items,
         next_cursor,
         position,
@@ -151,11 +154,14 @@ pub struct DeadlineQuery {
     kind: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Deadlines {
+/// Deadlines of open complaints (`GET /v1/deadlines`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeadlineList {
+    /// Rows of `rm_deadlines`, soonest first, with `state` judged as of `as_of`.
     items: Vec<DeadlineRow>,
     /// The day "overdue" was judged on (England).
     as_of: NaiveDate,
+    /// The global log position the read model reflects.
     position: i64,
 }
 
@@ -177,7 +183,7 @@ async fn deadlines(
         today,
     };
     let items = case_views::list_deadlines(pool, &filter).await?;
-    Ok(Json(Deadlines {
+    Ok(Json(DeadlineList {
         items,
         as_of: today,
         position,
@@ -185,32 +191,58 @@ async fn deadlines(
     .into_response())
 }
 
+/// A complaint's history (`GET /v1/complaints/{id}/history`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ComplaintHistory {
+    /// The complaint's id.
+    complaint_id: String,
+    /// Every event of the complaint, in order.
+    events: Vec<HistoryEntry>,
+}
+
 /// One entry of a case's history.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct HistoryEntry {
+    /// The event's place in the complaint's stream, from 1.
     sequence: i64,
+    /// The event's global log position.
     position: i64,
+    /// The event type (see `schemas/events/`).
     event_type: String,
+    /// The event type's schema version.
     event_version: String,
+    /// When the event was recorded.
     recorded_at: DateTime<Utc>,
+    /// The business day it happened on.
     occurred_on: Option<String>,
+    /// Who recorded it (the token subject).
     actor: Option<String>,
+    /// The role they acted in.
     role: Option<String>,
+    /// The organisation they acted for.
     organisation_id: Option<String>,
+    /// The command that recorded it.
     command: Option<String>,
+    /// The command's id (`Idempotency-Key` or NATS message id), when given.
     command_id: Option<String>,
+    /// Correlation id of the request chain.
     correlation_id: Option<String>,
+    /// The message or event that caused the command, when there is one.
     causation_id: Option<String>,
+    /// The event as recorded (its schema is under `schemas/events/`).
     data: serde_json::Value,
     /// The event's place in the audit hash chain, once the sealer has reached it.
     seal: Option<Seal>,
 }
 
 /// An event's link in the audit hash chain (see `schemas/audit-chain.md`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Seal {
+    /// The event's index in the chain, from 1.
     chain_index: i64,
+    /// The event's leaf hash, hex.
     leaf: String,
+    /// The chain link at the event, hex.
     link: String,
 }
 
@@ -303,7 +335,11 @@ async fn history(
             }
         })
         .collect();
-    Ok(Json(serde_json::json!({ "complaint_id": id, "events": entries })).into_response())
+    Ok(Json(ComplaintHistory {
+        complaint_id: id,
+        events: entries,
+    })
+    .into_response())
 }
 
 /// The case as it stood at `as_of`: its stream folded up to the last event recorded then.
@@ -337,6 +373,15 @@ pub struct AnnualQuery {
     year: i32,
 }
 
+/// The annual report with the log position it reflects (`GET /v1/reports/annual`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AnnualReportAnswer {
+    /// The report.
+    report: AnnualReport,
+    /// The global log position the read model reflects.
+    position: i64,
+}
+
 async fn annual_report(
     State(state): State<AppState>,
     caller: Caller,
@@ -348,7 +393,7 @@ async fn annual_report(
     let pool = state.cases.log().pool();
     let position = case_views::reflected_position(pool, reporting::NAME).await?;
     let report = reporting::annual_report_for(pool, &query.organisation, query.year).await?;
-    Ok(Json(serde_json::json!({ "report": report, "position": position })).into_response())
+    Ok(Json(AnnualReportAnswer { report, position }).into_response())
 }
 
 /// Query of `GET /v1/reports/written-complaints`.
@@ -362,6 +407,16 @@ pub struct WrittenComplaintsQuery {
     to: Option<NaiveDate>,
     /// `json` (default) or `csv`.
     format: Option<String>,
+}
+
+/// The written complaints return with the log position it reflects
+/// (`GET /v1/reports/written-complaints` as JSON).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WrittenComplaintsAnswer {
+    /// The return, one entry per collection.
+    report: WrittenComplaintsReport,
+    /// The global log position the read model reflects.
+    position: i64,
 }
 
 async fn written_complaints(
@@ -407,5 +462,5 @@ async fn written_complaints(
             .into_response());
     }
     let position = case_views::reflected_position(pool, reporting::NAME).await?;
-    Ok(Json(serde_json::json!({ "report": report, "position": position })).into_response())
+    Ok(Json(WrittenComplaintsAnswer { report, position }).into_response())
 }

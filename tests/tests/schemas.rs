@@ -8,7 +8,7 @@
 
 use complaints_domain::{event_schemas, ComplaintEvent, JSON_SCHEMA_DIALECT};
 use complaints_gateway::Role;
-use complaints_tests::{minimal_complaint, spawn_app, Backend, TestApp};
+use complaints_tests::{minimal_complaint, spawn_app, Backend, Reply, TestApp};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -293,6 +293,144 @@ async fn case_views_and_problems_match_the_document() {
         .await;
     assert_eq!(stale.status, 412);
     assert_matches(&doc, "Problem", &stale.body);
+}
+
+/// Where `body` departs from the 200 JSON answer documented for `GET <template>`.
+fn answer_errors(doc: &Value, template: &str, body: &Value) -> Vec<String> {
+    let documented =
+        &doc["paths"][template]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+    assert!(
+        documented.get("$ref").is_some(),
+        "GET {template} documents its answer as {documented}"
+    );
+    let schema = json!({
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$ref": "#/answer",
+        "answer": documented,
+        "components": { "schemas": doc["components"]["schemas"] },
+    });
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    validator
+        .iter_errors(body)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// Checks that `reply` is a 200 whose JSON body matches the 200 answer documented for
+/// `GET <template>`.
+fn assert_documented_answer(doc: &Value, template: &str, path: &str, reply: &Reply) {
+    assert_eq!(reply.status, 200, "GET {path}: {:?}", reply.body);
+    assert!(
+        reply.content_type.starts_with("application/json"),
+        "GET {path}: {}",
+        reply.content_type
+    );
+    let errors = answer_errors(doc, template, &reply.body);
+    assert!(
+        errors.is_empty(),
+        "GET {path} does not match its documented answer:\n  {}\n{:#}",
+        errors.join("\n  "),
+        reply.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_answers_match_the_document() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let doc = complaints_gateway::openapi();
+    let created = app
+        .post_complaint(&minimal_complaint("RAL", "2026-04-02"))
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    for (command, body) in [
+        ("acknowledgement", json!({"acknowledged_on": "2026-04-07"})),
+        (
+            "learning",
+            json!({"recorded_on": "2026-05-01", "kind": "action", "summary": "Track discharge letters", "action_due_on": "2026-12-01"}),
+        ),
+    ] {
+        let done = app.command(&id, command, &body).await;
+        assert_eq!(done.status, 200, "{command}: {:?}", done.body);
+    }
+    app.settle().await;
+    let reporting = app.token_for(&["RAL"], &[Role::Reporting]);
+
+    let queries = [
+        ("/v1/complaints", "/v1/complaints".to_string(), &reporting),
+        ("/v1/deadlines", "/v1/deadlines".to_string(), &reporting),
+        (
+            "/v1/complaints/{id}/history",
+            format!("/v1/complaints/{id}/history"),
+            &app.token,
+        ),
+        (
+            "/v1/reports/annual",
+            "/v1/reports/annual?organisation=RAL&year=2026".to_string(),
+            &reporting,
+        ),
+        (
+            "/v1/reports/written-complaints",
+            "/v1/reports/written-complaints?organisation=RAL&period=2026".to_string(),
+            &reporting,
+        ),
+        ("/v1/audit/head", "/v1/audit/head".to_string(), &app.token),
+        ("/v1/audit/key", "/v1/audit/key".to_string(), &app.token),
+        (
+            "/v1/audit/access-log",
+            "/v1/audit/access-log".to_string(),
+            &app.token,
+        ),
+    ];
+    for (template, path, token) in queries {
+        let reply = app.get_as(token, &path).await;
+        assert_documented_answer(&doc, template, &path, &reply);
+    }
+
+    // The answers were not vacuous: rows, events and learning were there to check.
+    let list = app.get_as(&reporting, "/v1/complaints").await.body;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let mut wrong = list.clone();
+    wrong["items"][0]["received_on"] = json!(42);
+    assert!(!answer_errors(&doc, "/v1/complaints", &wrong).is_empty());
+    let deadlines = app.get_as(&reporting, "/v1/deadlines").await.body;
+    assert!(!deadlines["items"].as_array().unwrap().is_empty());
+    let history = app.get(&format!("/v1/complaints/{id}/history")).await.body;
+    assert_eq!(history["events"].as_array().unwrap().len(), 3);
+    assert!(history["events"][0]["seal"].is_object(), "{history:#}");
+    let annual = app
+        .get_as(&reporting, "/v1/reports/annual?organisation=RAL&year=2026")
+        .await
+        .body;
+    assert_eq!(annual["report"]["received"], 1);
+    assert_eq!(
+        annual["report"]["learning"]["actions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let (status, ready) = get_anonymously(&app, "/readyz").await;
+    let ready = Reply {
+        status,
+        etag: None,
+        content_type: "application/json".into(),
+        body: ready,
+    };
+    assert_documented_answer(&doc, "/readyz", "/readyz", &ready);
+    let example = Reply {
+        body: doc["paths"]["/readyz"]["get"]["responses"]["200"]["content"]["application/json"]
+            ["example"]
+            .clone(),
+        ..ready
+    };
+    assert_documented_answer(&doc, "/readyz", "the /readyz example", &example);
 }
 
 fn operations(doc: &Value) -> Vec<(String, String, Value)> {

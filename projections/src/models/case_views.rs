@@ -19,6 +19,7 @@ use crate::{
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use complaints_domain::{deadline_statuses, ComplaintServices, DeadlineState};
+use schemars::JsonSchema;
 use serde::Serialize;
 use sqlx::Row;
 
@@ -26,7 +27,7 @@ use sqlx::Row;
 pub const NAME: &str = "case_views";
 
 /// One row of `rm_case_list`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CaseListRow {
     /// Complaint id.
     pub complaint_id: String,
@@ -59,7 +60,7 @@ pub struct CaseListRow {
 }
 
 /// One row of `rm_deadlines`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DeadlineRow {
     /// Complaint id.
     pub complaint_id: String,

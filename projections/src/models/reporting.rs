@@ -58,6 +58,7 @@ use complaints_domain::{
     ExclusionCategory, LearningKind, Ombudsman, Outcome, ResponseDue, ServiceArea, StaffGroup,
     SubjectArea,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
@@ -339,7 +340,7 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 // ---------------------------------------------------------------------------------------
 
 /// First responses by outcome.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OutcomeCounts {
     /// Upheld.
     pub upheld: u64,
@@ -370,7 +371,7 @@ impl OutcomeCounts {
 }
 
 /// Complaints the body was told were referred to each ombudsman.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OmbudsmanCounts {
     /// Parliamentary and Health Service Ombudsman.
     pub phso: u64,
@@ -379,7 +380,7 @@ pub struct OmbudsmanCounts {
 }
 
 /// Excluded complaints (reg 8) other than oral next-working-day resolutions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExcludedCounts {
     /// How many.
     pub total: u64,
@@ -388,13 +389,13 @@ pub struct ExcludedCounts {
 }
 
 /// How many of a set met their deadline.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Share {
     /// Met the deadline.
     pub met: u64,
     /// In the set.
     pub total: u64,
-    /// `met / total`; `None` when the set is empty.
+    /// `met / total`; null when the set is empty.
     pub share: Option<f64>,
 }
 
@@ -406,7 +407,7 @@ impl Share {
 }
 
 /// A lesson or action for items 5 and 6 of the report; aggregate, no complaint id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LearningItem {
     /// When recorded.
     pub recorded_on: NaiveDate,
@@ -417,7 +418,7 @@ pub struct LearningItem {
 }
 
 /// Learning recorded in the year.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LearningReport {
     /// Lessons and matters of general importance (item 5).
     pub lessons: Vec<LearningItem>,
@@ -427,7 +428,7 @@ pub struct LearningReport {
 
 /// The regulation 18 annual report of one organisation for one financial year (R-AR-1,
 /// counted by R-AR-2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AnnualReport {
     /// Organisation.
     pub organisation_id: String,
@@ -614,7 +615,9 @@ pub fn annual_report(
 // ---------------------------------------------------------------------------------------
 
 /// Which national return a complaint is counted in (R-KO-1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum Collection {
     /// Hospital and community health services.
     #[serde(rename = "KO41a")]
@@ -647,7 +650,7 @@ impl Collection {
 }
 
 /// One collection's return for a period (R-KO-3, R-KO-5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CollectionReturn {
     /// KO41a or KO41b.
     pub collection: Collection,
@@ -733,7 +736,7 @@ impl CollectionReturn {
 }
 
 /// The written complaints return of one organisation for a period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WrittenComplaintsReport {
     /// Organisation.
     pub organisation_id: String,
