@@ -11,10 +11,10 @@
 //!   not_required; a pending row whose `due_on` has passed is overdue), `met_on`,
 //!   `calendar_version`.
 
+use super::sql::{codes_column, date_text, date_type, parse_codes};
 use crate::state::{fold_batch, state_table, FoldedCase};
 use crate::{
-    on_pool, on_tx, Backend, Generation, Pool, Projection, ProjectionError, StoredEvent, TableDef,
-    Tx,
+    on_pool, on_tx, Generation, Pool, Projection, ProjectionError, StoredEvent, TableDef, Tx,
 };
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -151,13 +151,6 @@ impl CaseViews {
     }
 }
 
-fn date_type(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => "DATE",
-        Backend::Sqlite => "TEXT",
-    }
-}
-
 #[async_trait]
 impl Projection for CaseViews {
     fn name(&self) -> &'static str {
@@ -226,7 +219,7 @@ impl Projection for CaseViews {
         );
         for (id, folded) in &touched {
             if let Some(row) = case_row(id, folded) {
-                let subjects = format!(",{},", row.subject_areas.join(","));
+                let subjects = codes_column(&row.subject_areas);
                 on_tx!(tx, |c| sqlx::query(&upsert)
                     .bind(&row.complaint_id)
                     .bind(&row.organisation_id)
@@ -309,10 +302,7 @@ pub async fn list_cases(
         return Ok(Vec::new());
     }
     // Dates are compared as text so one query serves both backends.
-    let date = |col: &str| match pool.backend() {
-        Backend::Postgres => format!("to_char({col}, 'YYYY-MM-DD')"),
-        Backend::Sqlite => col.to_string(),
-    };
+    let date = |col: &str| date_text(pool.backend(), col);
     let mut sql = format!(
         "SELECT complaint_id, organisation_id, status, stage, channel, subject_areas, service_area, risk_rating,
            {} AS received_on, {} AS acknowledged_on, {} AS closed_on, closure_reason, last_activity_at, version
@@ -385,11 +375,7 @@ pub async fn list_cases(
                     status: r.try_get("status")?,
                     stage: r.try_get("stage")?,
                     channel: r.try_get("channel")?,
-                    subject_areas: subjects
-                        .split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect(),
+                    subject_areas: parse_codes(&subjects),
                     service_area: r.try_get("service_area")?,
                     risk_rating: r.try_get("risk_rating")?,
                     received_on: parse_row_date(received).unwrap_or(NaiveDate::MIN),
@@ -428,14 +414,8 @@ pub async fn list_deadlines(
     if filter.organisations.is_empty() {
         return Ok(Vec::new());
     }
-    let due = match pool.backend() {
-        Backend::Postgres => "to_char(due_on, 'YYYY-MM-DD')",
-        Backend::Sqlite => "due_on",
-    };
-    let met = match pool.backend() {
-        Backend::Postgres => "to_char(met_on, 'YYYY-MM-DD')",
-        Backend::Sqlite => "met_on",
-    };
+    let due = date_text(pool.backend(), "due_on");
+    let met = date_text(pool.backend(), "met_on");
     let mut sql = format!(
         "SELECT complaint_id, organisation_id, kind, {due} AS due_on, state, {met} AS met_on, calendar_version
          FROM rm_deadlines WHERE organisation_id IN ({})",

@@ -3,3 +3,5 @@
 pub mod case_views;
 pub mod reporting;
 pub mod sealer;
+
+mod sql;

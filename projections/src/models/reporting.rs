@@ -46,6 +46,7 @@
 //!   `not_recorded`: a complaint without a service area, or without a staff group, counts
 //!   there, so service areas sum to `new` and subject and staff-group totals are `>= new`.
 
+use super::sql::{codes_column, date_text, date_type, parse_codes};
 use crate::state::{fold_batch, state_table, FoldedCase};
 use crate::{
     on_pool, on_tx, Backend, Generation, Pool, Projection, ProjectionError, StoredEvent, TableDef,
@@ -881,24 +882,6 @@ impl Reporting {
     }
 }
 
-fn date_type(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => "DATE",
-        Backend::Sqlite => "TEXT",
-    }
-}
-
-fn codes_column(codes: &[String]) -> String {
-    format!(",{},", codes.join(","))
-}
-
-fn parse_codes(raw: &str) -> Vec<String> {
-    raw.split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 #[async_trait]
 impl Projection for Reporting {
     fn name(&self) -> &'static str {
@@ -1065,10 +1048,7 @@ impl Projection for Reporting {
 
 /// A date column as `YYYY-MM-DD` text on either backend.
 fn date_expr(backend: Backend, column: &str) -> String {
-    match backend {
-        Backend::Postgres => format!("to_char({column}, 'YYYY-MM-DD') AS {column}"),
-        Backend::Sqlite => column.to_string(),
-    }
+    format!("{} AS {column}", date_text(backend, column))
 }
 
 fn decode_error(what: &str, raw: &str) -> ProjectionError {
