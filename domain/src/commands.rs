@@ -40,6 +40,8 @@ pub enum ComplaintAction {
     RecordLearning(RecordLearning),
     Close(CloseComplaint),
     Reopen(ReopenComplaint),
+    PlaceLegalHold(PlaceLegalHold),
+    ReleaseLegalHold(ReleaseLegalHold),
 }
 
 impl ComplaintAction {
@@ -64,6 +66,8 @@ impl ComplaintAction {
             ComplaintAction::RecordLearning(_) => "record_learning",
             ComplaintAction::Close(_) => "close",
             ComplaintAction::Reopen(_) => "reopen",
+            ComplaintAction::PlaceLegalHold(_) => "place_legal_hold",
+            ComplaintAction::ReleaseLegalHold(_) => "release_legal_hold",
         }
     }
 }
@@ -329,6 +333,26 @@ pub struct ReopenComplaint {
     pub reason: String,
 }
 
+/// Hold the case file beyond its retention period (R-RET-1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceLegalHold {
+    /// The day the hold starts.
+    pub placed_on: NaiveDate,
+    /// Litigation, ombudsman, public inquiry or other.
+    pub ground: LegalHoldGround,
+    /// What it is about (e.g. the claim or inquiry reference).
+    pub note: String,
+}
+
+/// End the legal hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseLegalHold {
+    /// The day the hold ends.
+    pub released_on: NaiveDate,
+}
+
 impl ComplaintAction {
     /// The business day the command says something happened on.
     pub fn occurred_on(&self) -> NaiveDate {
@@ -351,6 +375,8 @@ impl ComplaintAction {
             ComplaintAction::RecordLearning(c) => c.recorded_on,
             ComplaintAction::Close(c) => c.closed_on,
             ComplaintAction::Reopen(c) => c.reopened_on,
+            ComplaintAction::PlaceLegalHold(c) => c.placed_on,
+            ComplaintAction::ReleaseLegalHold(c) => c.released_on,
         }
     }
 }

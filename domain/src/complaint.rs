@@ -175,6 +175,17 @@ pub struct Complaint {
     pub learning: Vec<Learning>,
     pub closure: Option<Closure>,
     pub reopened_on: Vec<NaiveDate>,
+    /// The legal hold in force, if any (R-RET-1).
+    #[serde(default)]
+    pub legal_hold: Option<LegalHold>,
+}
+
+/// A hold keeping the case file beyond its retention period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct LegalHold {
+    pub placed_on: NaiveDate,
+    pub ground: LegalHoldGround,
 }
 
 impl Complaint {
@@ -428,6 +439,10 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
             case.closure = None;
             case.reopened_on.push(reopened_on);
         }
+        LegalHoldPlaced {
+            placed_on, ground, ..
+        } => case.legal_hold = Some(LegalHold { placed_on, ground }),
+        LegalHoldReleased { .. } => case.legal_hold = None,
     }
 }
 
@@ -918,6 +933,37 @@ pub fn decide(
             Ok(vec![E::ComplaintReopened {
                 reopened_on: cmd.reopened_on,
                 reason: Confidential(cmd.reason),
+            }])
+        }
+        A::PlaceLegalHold(cmd) => {
+            // Holds apply to the case file whatever its state, closed files above all.
+            case.receipt()?;
+            if case.legal_hold.is_some() {
+                return Err(ComplaintError::AlreadyOnLegalHold);
+            }
+            required_text("note", &cmd.note)?;
+            dates.on("placed_on", cmd.placed_on)?;
+            Ok(vec![E::LegalHoldPlaced {
+                placed_on: cmd.placed_on,
+                ground: cmd.ground,
+                note: Confidential(cmd.note),
+            }])
+        }
+        A::ReleaseLegalHold(cmd) => {
+            case.receipt()?;
+            let hold = case
+                .legal_hold
+                .as_ref()
+                .ok_or(ComplaintError::NotOnLegalHold)?;
+            dates.on("released_on", cmd.released_on)?;
+            dates.not_before(
+                "released_on",
+                cmd.released_on,
+                "placed_on",
+                Some(hold.placed_on),
+            )?;
+            Ok(vec![E::LegalHoldReleased {
+                released_on: cmd.released_on,
             }])
         }
     }

@@ -109,7 +109,8 @@ pub struct Deadlines {
     /// satisfaction and so need not be handled under the regulations (reg 8(1)(c)).
     pub oral_resolution_by: Option<NaiveDate>,
     /// When a closed case file is due for retention review: ten years after closure
-    /// (R-RET-1); moves on if the complaint is reopened and closed again.
+    /// (R-RET-1); moves on if the complaint is reopened and closed again; none while a
+    /// legal hold is in force.
     pub retention_review_due: Option<NaiveDate>,
 }
 
@@ -138,6 +139,7 @@ pub fn deadlines(case: &Complaint, services: &ComplaintServices) -> Option<Deadl
         retention_review_due: case
             .closure
             .as_ref()
+            .filter(|_| case.legal_hold.is_none())
             .map(|c| policy::retention_review_due(c.closed_on)),
     })
 }

@@ -87,6 +87,10 @@ pub enum ComplaintError {
     ResolvedWithoutResponse,
     #[error("closure reason `{reason}` does not apply: {why}")]
     ClosureReasonNotApplicable { reason: &'static str, why: String },
+    #[error("the case file is already on legal hold")]
+    AlreadyOnLegalHold,
+    #[error("the case file is not on legal hold")]
+    NotOnLegalHold,
     #[error("invalid calendar data: {reason}")]
     InvalidCalendar { reason: String },
 }
@@ -131,6 +135,8 @@ impl ComplaintError {
             OmbudsmanDecisionAlreadyRecorded { .. } => "ombudsman-decision-already-recorded",
             ResolvedWithoutResponse => "resolved-without-response",
             ClosureReasonNotApplicable { .. } => "closure-reason-not-applicable",
+            AlreadyOnLegalHold => "already-on-legal-hold",
+            NotOnLegalHold => "not-on-legal-hold",
             InvalidCalendar { .. } => "invalid-calendar",
         }
     }

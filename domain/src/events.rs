@@ -277,6 +277,14 @@ pub enum ComplaintEvent {
         reopened_on: NaiveDate,
         reason: Confidential<String>,
     },
+    /// The case file is held beyond its retention period (R-RET-1).
+    LegalHoldPlaced {
+        placed_on: NaiveDate,
+        ground: LegalHoldGround,
+        note: Confidential<String>,
+    },
+    /// The legal hold ended; the retention clock applies again.
+    LegalHoldReleased { released_on: NaiveDate },
 }
 
 impl ComplaintEvent {
@@ -301,6 +309,8 @@ impl ComplaintEvent {
         "LearningRecorded",
         "ComplaintClosed",
         "ComplaintReopened",
+        "LegalHoldPlaced",
+        "LegalHoldReleased",
     ];
 
     /// The payload version `event_type` is written at today (`1.0` unless listed in
@@ -334,6 +344,8 @@ impl ComplaintEvent {
             ComplaintEvent::LearningRecorded { .. } => "LearningRecorded",
             ComplaintEvent::ComplaintClosed { .. } => "ComplaintClosed",
             ComplaintEvent::ComplaintReopened { .. } => "ComplaintReopened",
+            ComplaintEvent::LegalHoldPlaced { .. } => "LegalHoldPlaced",
+            ComplaintEvent::LegalHoldReleased { .. } => "LegalHoldReleased",
         }
     }
 }

@@ -9,8 +9,8 @@
 pub use calendar::{easter_sunday, Calendar};
 pub use commands::*;
 pub use complaint::{
-    decide, evolve, ClockStop, Closure, Complaint, ConsentState, Learning, Receipt, Referral,
-    ResponsePlan, RiskGrade, SentResponse, Status,
+    decide, evolve, ClockStop, Closure, Complaint, ConsentState, Learning, LegalHold, Receipt,
+    Referral, ResponsePlan, RiskGrade, SentResponse, Status,
 };
 pub use deadlines::{
     deadline_statuses, deadlines, response_due, DeadlineKind, DeadlineState, DeadlineStatus,

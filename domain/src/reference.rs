@@ -410,6 +410,20 @@ code_list! {
 }
 
 code_list! {
+    /// Why a case file must be kept beyond its retention period (R-RET-1).
+    LegalHoldGround, "legal hold ground" {
+        /// Litigation, actual or expected.
+        Litigation = "litigation",
+        /// An ombudsman (PHSO or LGSCO) is considering the case.
+        Ombudsman = "ombudsman",
+        /// A public inquiry.
+        PublicInquiry = "public_inquiry",
+        /// Any other documented reason.
+        Other = "other",
+    }
+}
+
+code_list! {
     /// How likely the matter is to recur (R-RISK-1, R-RISK-2).
     Likelihood, "likelihood" {
         /// 1: rare.

@@ -52,6 +52,8 @@ commands! {
     "learning" => RecordLearning(complaints_domain::RecordLearning), CASE_ROLES;
     "closure" => Close(complaints_domain::CloseComplaint), CASE_ROLES;
     "reopening" => Reopen(complaints_domain::ReopenComplaint), CASE_ROLES;
+    "legal-hold" => PlaceLegalHold(complaints_domain::PlaceLegalHold), CASE_ROLES;
+    "legal-hold-release" => ReleaseLegalHold(complaints_domain::ReleaseLegalHold), CASE_ROLES;
 }
 
 /// The command called `name`.

@@ -465,6 +465,20 @@ const OPERATIONS: &[Operation] = &[
         CASEWORK,
         body::<ReopenComplaint>,
     ),
+    command(
+        "/v1/complaints/{id}/legal-hold",
+        "placeLegalHold",
+        "Hold the case file beyond its retention period (R-RET-1)",
+        CASEWORK,
+        body::<PlaceLegalHold>,
+    ),
+    command(
+        "/v1/complaints/{id}/legal-hold-release",
+        "releaseLegalHold",
+        "End the legal hold",
+        CASEWORK,
+        body::<ReleaseLegalHold>,
+    ),
 ];
 
 /// The error responses, by status: the name under `components/responses` and its meaning.

@@ -187,6 +187,16 @@ fn routes() -> Vec<(&'static str, Value, &'static [Role])> {
             CASE,
         ),
         (
+            "legal-hold",
+            json!({"placed_on": "2026-04-05", "ground": "litigation", "note": "claim"}),
+            CASE,
+        ),
+        (
+            "legal-hold-release",
+            json!({"released_on": "2026-04-06"}),
+            CASE,
+        ),
+        (
             "reopening",
             json!({"reopened_on": "2026-04-04", "reason": "x"}),
             CASE,

@@ -11,6 +11,7 @@ mod closure;
 mod consent;
 mod contract;
 mod deadlines;
+mod legal_hold;
 mod lifecycle;
 mod ombudsman;
 mod receive;

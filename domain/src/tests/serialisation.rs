@@ -90,6 +90,14 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             transferred_to: None,
         },
         reopened("2026-09-04"),
+        ComplaintEvent::LegalHoldPlaced {
+            placed_on: d("2026-09-05"),
+            ground: LegalHoldGround::Litigation,
+            note: Confidential("Claim QB-2026-001".into()),
+        },
+        ComplaintEvent::LegalHoldReleased {
+            released_on: d("2026-10-05"),
+        },
     ]
 }
 
