@@ -448,10 +448,6 @@ pub struct VerifyExportArgs {
 }
 
 /// Peak resident memory of this process in KiB (Linux), for the export summary.
-fn peak_rss_kib() -> Option<u64> {
-    crate::bench::peak_rss_kib()
-}
-
 /// `complaints export`: seals what is not sealed yet, then writes the export.
 pub async fn export_command(
     args: ExportArgs,
@@ -510,7 +506,7 @@ pub async fn export_command(
         summary.count,
         summary.bytes,
         started.elapsed().as_secs_f64(),
-        peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+        crate::bench::peak_rss_kib().unwrap_or(0) as f64 / 1024.0
     );
     Ok(summary)
 }

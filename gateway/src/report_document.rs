@@ -142,7 +142,7 @@ fn figures(report: &AnnualReport) -> Vec<Figure> {
         ),
         figure(
             "oral_resolved_next_working_day",
-            "Oral complaints resolved by the next working day (reg. 8(1)(b), not counted above)",
+            "Oral complaints resolved by the next working day (reg. 8(1)(c), not counted above)",
             report.oral_resolved_next_working_day.to_string(),
         ),
         figure(
