@@ -1,3 +1,4 @@
+// Over 600 lines: its tests carry the dated holiday tables of DOMAIN.md §4 and §1.11.
 //! The England-and-Wales working-day calendar (R-WD-1, R-BH-1..R-BH-6 in DOMAIN.md).
 //!
 //! A working day is any day except Saturday, Sunday and an England-and-Wales bank holiday;
@@ -13,7 +14,7 @@ use std::sync::OnceLock;
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::Deserialize;
 
-use crate::ComplaintError;
+use crate::error::ComplaintError;
 
 /// The data file shipped with the release (see `domain/data/README.md`).
 const SHIPPED_JSON: &str = include_str!("../data/bank-holidays-england-and-wales.json");

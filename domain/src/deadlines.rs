@@ -1,12 +1,40 @@
 //! Deadlines derived from a complaint's facts, the calendar in force and the
 //! organisation's policy. Nothing here is stored: a calendar correction moves them.
+//!
+//! Reads plain facts only ([`CaseFacts`]), never `Complaint`: the aggregate depends on these
+//! rules (consent lapse, overdue referral), so they must not depend on it.
 
-use crate::complaint::{Complaint, Receipt};
+use crate::calendar::Calendar;
+use crate::facts::{ClockStop, ConsentState, Receipt, ResponsePlan};
 use crate::policy::{self, day_after, ComplaintServices, OrganisationPolicy};
-use crate::Calendar;
 use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+/// What a received complaint's deadlines are derived from; `Complaint::deadline_facts`
+/// fills it in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CaseFacts<'a> {
+    pub receipt: &'a Receipt,
+    /// 1 for local resolution, 2 for internal review.
+    pub stage: u8,
+    /// Receipt, or the escalation that started stage 2.
+    pub stage_started_on: NaiveDate,
+    pub plans: &'a [ResponsePlan],
+    pub clock_stops: &'a [ClockStop],
+    /// The open clock stop, if any, belongs to the current stage.
+    pub clock_stopped: bool,
+    pub acknowledged_on: Option<NaiveDate>,
+    pub consent: &'a ConsentState,
+    /// When the current stage's response was sent.
+    pub responded_on: Option<NaiveDate>,
+    /// When the stage-1 response was sent.
+    pub first_responded_on: Option<NaiveDate>,
+    pub delay_notified_on: &'a [NaiveDate],
+    pub time_limit_ends_on: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+    pub on_legal_hold: bool,
+}
 
 /// The last day consent may arrive before a representative's complaint is closed
 /// (R-WHO-6); `None` when consent is not needed or the policy sets no deadline.
@@ -31,58 +59,6 @@ pub enum ResponseDue {
     Stopped,
     /// Not received.
     NotApplicable,
-}
-
-/// The current stage's response date: the latest agreed date for the stage, else the
-/// organisation's default period from the stage start, moved on by the working days the
-/// clock was stopped.
-pub fn response_due(case: &Complaint, services: &ComplaintServices) -> ResponseDue {
-    let (Some(receipt), Some(stage_start)) = (case.receipt.as_ref(), case.stage_started_on())
-    else {
-        return ResponseDue::NotApplicable;
-    };
-    if case
-        .open_clock_stop()
-        .is_some_and(|s| s.stage == case.stage)
-    {
-        return ResponseDue::Stopped;
-    }
-    let calendar = &services.calendar;
-    let policy = services.policies.for_organisation(&receipt.organisation_id);
-    let base = case
-        .plans
-        .iter()
-        .rev()
-        .find(|p| p.stage == case.stage)
-        .map(|p| p.response_due_on)
-        .unwrap_or_else(|| {
-            calendar.add_working_days(stage_start, policy.default_response_working_days)
-        });
-    // A stop covers the working days from `stopped_on` up to the day before `restarted_on`.
-    let stopped: u32 = case
-        .clock_stops
-        .iter()
-        .filter(|s| s.stage == case.stage)
-        .filter_map(|s| {
-            let restarted = s.restarted_on?;
-            Some(calendar.working_days_between(s.stopped_on.pred_opt()?, restarted.pred_opt()?))
-        })
-        .sum();
-    ResponseDue::Due(calendar.add_working_days(base, stopped))
-}
-
-/// The end of the statutory response period: six months from receipt, or a longer period
-/// agreed with the complainant before those six months ended (R-RESP-3, R-RESP-4).
-pub fn statutory_period_end(case: &Complaint) -> Option<NaiveDate> {
-    let receipt = case.receipt.as_ref()?;
-    let six_month_end = policy::six_month_end(receipt.received_on);
-    let extended = case
-        .plans
-        .iter()
-        .filter(|p| p.stage == 1 && p.agreed_on <= six_month_end)
-        .map(|p| p.response_due_on)
-        .max();
-    Some(extended.map_or(six_month_end, |e| e.max(six_month_end)))
 }
 
 /// Every date a complaint is held to, with the calendar version they were computed with.
@@ -112,36 +88,6 @@ pub struct Deadlines {
     /// (R-RET-1); moves on if the complaint is reopened and closed again; none while a
     /// legal hold is in force.
     pub retention_review_due: Option<NaiveDate>,
-}
-
-/// The dates for a received complaint; `None` before receipt.
-pub fn deadlines(case: &Complaint, services: &ComplaintServices) -> Option<Deadlines> {
-    let receipt = case.receipt.as_ref()?;
-    let calendar = &services.calendar;
-    let policy = services.policies.for_organisation(&receipt.organisation_id);
-    let statutory_end = statutory_period_end(case)?;
-    Some(Deadlines {
-        calendar_version: calendar.version().to_string(),
-        acknowledge_by: policy::acknowledge_by(receipt.received_on, calendar),
-        consent_lapses_on: consent_lapses_on(receipt, policy, calendar),
-        response_due: match response_due(case, services) {
-            ResponseDue::Due(day) => Some(day),
-            _ => None,
-        },
-        six_month_end: policy::six_month_end(receipt.received_on),
-        statutory_period_end: statutory_end,
-        delay_letter_due: day_after(statutory_end),
-        time_limit_ends_on: case.time_limit_ends_on(),
-        oral_resolution_by: receipt
-            .channel
-            .is_oral()
-            .then(|| policy::oral_resolution_cutoff(receipt.received_on, calendar)),
-        retention_review_due: case
-            .closure
-            .as_ref()
-            .filter(|_| case.legal_hold.is_none())
-            .map(|c| policy::retention_review_due(c.closed_on)),
-    })
 }
 
 /// Which obligation a deadline is.
@@ -191,6 +137,152 @@ pub struct DeadlineStatus {
     pub calendar_version: String,
 }
 
+impl CaseFacts<'_> {
+    /// The current stage's response date: the latest agreed date for the stage, else the
+    /// organisation's default period from the stage start, moved on by the working days the
+    /// clock was stopped.
+    pub fn response_due(&self, services: &ComplaintServices) -> ResponseDue {
+        if self.clock_stopped {
+            return ResponseDue::Stopped;
+        }
+        let calendar = &services.calendar;
+        let policy = services
+            .policies
+            .for_organisation(&self.receipt.organisation_id);
+        let base = self
+            .plans
+            .iter()
+            .rev()
+            .find(|p| p.stage == self.stage)
+            .map(|p| p.response_due_on)
+            .unwrap_or_else(|| {
+                calendar
+                    .add_working_days(self.stage_started_on, policy.default_response_working_days)
+            });
+        // A stop covers the working days from `stopped_on` up to the day before `restarted_on`.
+        let stopped: u32 = self
+            .clock_stops
+            .iter()
+            .filter(|s| s.stage == self.stage)
+            .filter_map(|s| {
+                let restarted = s.restarted_on?;
+                Some(calendar.working_days_between(s.stopped_on.pred_opt()?, restarted.pred_opt()?))
+            })
+            .sum();
+        ResponseDue::Due(calendar.add_working_days(base, stopped))
+    }
+
+    /// The end of the statutory response period: six months from receipt, or a longer
+    /// period agreed with the complainant before those six months ended (R-RESP-3, R-RESP-4).
+    fn statutory_period_end(&self) -> NaiveDate {
+        let six_month_end = policy::six_month_end(self.receipt.received_on);
+        let extended = self
+            .plans
+            .iter()
+            .filter(|p| p.stage == 1 && p.agreed_on <= six_month_end)
+            .map(|p| p.response_due_on)
+            .max();
+        extended.map_or(six_month_end, |e| e.max(six_month_end))
+    }
+
+    /// Every date the complaint is held to.
+    pub fn deadlines(&self, services: &ComplaintServices) -> Deadlines {
+        let receipt = self.receipt;
+        let calendar = &services.calendar;
+        let policy = services.policies.for_organisation(&receipt.organisation_id);
+        let statutory_end = self.statutory_period_end();
+        Deadlines {
+            calendar_version: calendar.version().to_string(),
+            acknowledge_by: policy::acknowledge_by(receipt.received_on, calendar),
+            consent_lapses_on: consent_lapses_on(receipt, policy, calendar),
+            response_due: match self.response_due(services) {
+                ResponseDue::Due(day) => Some(day),
+                _ => None,
+            },
+            six_month_end: policy::six_month_end(receipt.received_on),
+            statutory_period_end: statutory_end,
+            delay_letter_due: day_after(statutory_end),
+            time_limit_ends_on: self.time_limit_ends_on,
+            oral_resolution_by: receipt
+                .channel
+                .is_oral()
+                .then(|| policy::oral_resolution_cutoff(receipt.received_on, calendar)),
+            retention_review_due: self
+                .closed_on
+                .filter(|_| !self.on_legal_hold)
+                .map(policy::retention_review_due),
+        }
+    }
+
+    /// Each deadline that applies, judged as of `today`.
+    pub fn statuses(&self, services: &ComplaintServices, today: NaiveDate) -> Vec<DeadlineStatus> {
+        let dates = self.deadlines(services);
+        let closed_on = self.closed_on;
+        let version = dates.calendar_version.clone();
+        let status = |kind, due_on, state, met_on| DeadlineStatus {
+            kind,
+            due_on,
+            state,
+            met_on,
+            calendar_version: version.clone(),
+        };
+        let mut out = vec![status(
+            DeadlineKind::Acknowledgement,
+            Some(dates.acknowledge_by),
+            judge(dates.acknowledge_by, self.acknowledged_on, closed_on, today),
+            self.acknowledged_on,
+        )];
+
+        if let Some(lapses_on) = dates.consent_lapses_on {
+            let consent = self.consent;
+            let state = if consent.given_on.is_none()
+                && (consent.refused_on.is_some() || consent.lapsed_on.is_some())
+            {
+                DeadlineState::Missed
+            } else {
+                judge(lapses_on, consent.given_on, closed_on, today)
+            };
+            out.push(status(
+                DeadlineKind::Consent,
+                Some(lapses_on),
+                state,
+                consent.given_on,
+            ));
+        }
+
+        let responded_on = self.responded_on;
+        match dates.response_due {
+            Some(due) => out.push(status(
+                DeadlineKind::Response,
+                Some(due),
+                judge(due, responded_on, closed_on, today),
+                responded_on,
+            )),
+            None => out.push(status(
+                DeadlineKind::Response,
+                None,
+                DeadlineState::Stopped,
+                None,
+            )),
+        }
+
+        let delay_due = dates.delay_letter_due;
+        let state = match (self.first_responded_on, self.delay_notified_on.first()) {
+            (Some(sent), _) if sent <= dates.statutory_period_end => DeadlineState::NotRequired,
+            (_, Some(&notified)) => judge(delay_due, Some(notified), None, today),
+            (Some(sent), None) => judge(delay_due, None, Some(sent), today),
+            (None, None) => judge(delay_due, None, closed_on, today),
+        };
+        out.push(status(
+            DeadlineKind::DelayLetter,
+            Some(delay_due),
+            state,
+            self.delay_notified_on.first().copied(),
+        ));
+        out
+    }
+}
+
 fn judge(
     due_on: NaiveDate,
     met_on: Option<NaiveDate>,
@@ -205,79 +297,4 @@ fn judge(
         (None, None) if today > due_on => DeadlineState::Missed,
         (None, None) => DeadlineState::Pending,
     }
-}
-
-/// Each deadline that applies to the complaint, judged as of `today`.
-pub fn deadline_statuses(
-    case: &Complaint,
-    services: &ComplaintServices,
-    today: NaiveDate,
-) -> Vec<DeadlineStatus> {
-    let Some(dates) = deadlines(case, services) else {
-        return Vec::new();
-    };
-    let closed_on = case.closure.as_ref().map(|c| c.closed_on);
-    let version = dates.calendar_version.clone();
-    let status = |kind, due_on, state, met_on| DeadlineStatus {
-        kind,
-        due_on,
-        state,
-        met_on,
-        calendar_version: version.clone(),
-    };
-    let mut out = vec![status(
-        DeadlineKind::Acknowledgement,
-        Some(dates.acknowledge_by),
-        judge(dates.acknowledge_by, case.acknowledged_on, closed_on, today),
-        case.acknowledged_on,
-    )];
-
-    if let Some(lapses_on) = dates.consent_lapses_on {
-        let consent = &case.consent;
-        let state = if consent.given_on.is_none()
-            && (consent.refused_on.is_some() || consent.lapsed_on.is_some())
-        {
-            DeadlineState::Missed
-        } else {
-            judge(lapses_on, consent.given_on, closed_on, today)
-        };
-        out.push(status(
-            DeadlineKind::Consent,
-            Some(lapses_on),
-            state,
-            consent.given_on,
-        ));
-    }
-
-    let responded_on = case.current_response().map(|r| r.sent_on);
-    match dates.response_due {
-        Some(due) => out.push(status(
-            DeadlineKind::Response,
-            Some(due),
-            judge(due, responded_on, closed_on, today),
-            responded_on,
-        )),
-        None => out.push(status(
-            DeadlineKind::Response,
-            None,
-            DeadlineState::Stopped,
-            None,
-        )),
-    }
-
-    let first_response = case.first_response().map(|r| r.sent_on);
-    let delay_due = dates.delay_letter_due;
-    let state = match (first_response, case.delay_notified_on.first()) {
-        (Some(sent), _) if sent <= dates.statutory_period_end => DeadlineState::NotRequired,
-        (_, Some(&notified)) => judge(delay_due, Some(notified), None, today),
-        (Some(sent), None) => judge(delay_due, None, Some(sent), today),
-        (None, None) => judge(delay_due, None, closed_on, today),
-    };
-    out.push(status(
-        DeadlineKind::DelayLetter,
-        Some(delay_due),
-        state,
-        case.delay_notified_on.first().copied(),
-    ));
-    out
 }

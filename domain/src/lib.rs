@@ -1,23 +1,23 @@
 //! The complaints domain: the `Complaint` aggregate, its commands, events and rules, the
 //! England-and-Wales working-day calendar and the deadline policy.
 //!
-//! Pure: no I/O and no clock reads. Dates come in with commands; the calendar and the
-//! organisation policies come in as `Aggregate::Services`. Must not depend on sqlx, axum
-//! or NATS.
+//! Pure, so that every rule can be tested and replayed: no I/O and no clock reads. Dates
+//! come in with commands; the calendar and the organisation policies come in as
+//! `Aggregate::Services`. Must not depend on sqlx, axum or NATS.
 #![warn(missing_docs)]
 
 pub use calendar::{easter_sunday, Calendar};
 pub use commands::*;
 pub use complaint::{
-    decide, evolve, ClockStop, Closure, Complaint, ConsentState, Learning, LegalHold, Receipt,
-    Referral, ResponsePlan, RiskGrade, SentResponse, Status,
+    deadline_statuses, deadlines, decide, evolve, response_due, Complaint, Status,
 };
-pub use deadlines::{
-    deadline_statuses, deadlines, response_due, DeadlineKind, DeadlineState, DeadlineStatus,
-    Deadlines, ResponseDue,
-};
+pub use deadlines::{DeadlineKind, DeadlineState, DeadlineStatus, Deadlines, ResponseDue};
 pub use error::ComplaintError;
 pub use events::*;
+pub use facts::{
+    ClockStop, Closure, ConsentState, Learning, LegalHold, Receipt, Referral, ResponsePlan,
+    RiskGrade, SentResponse,
+};
 pub use policy::{ComplaintServices, OrganisationPolicy, PolicyBook, RiskMatrix};
 pub use redact::strip_personal_data;
 pub use reference::*;
@@ -29,6 +29,7 @@ mod complaint;
 mod deadlines;
 mod error;
 mod events;
+mod facts;
 pub mod policy;
 mod redact;
 mod reference;

@@ -4,8 +4,9 @@
 //! deadline, default response period, risk matrix) comes from an [`OrganisationPolicy`]
 //! per organisation, defaulting to the values DOMAIN.md gives.
 
+use crate::calendar::Calendar;
+use crate::error::ComplaintError;
 use crate::reference::{Likelihood, RiskRating};
-use crate::{Calendar, ComplaintError};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

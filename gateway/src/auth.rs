@@ -289,7 +289,8 @@ fn read(path: &Path) -> Result<String, ApiError> {
 
 /// Reads the HS256 secret from `data_dir`, creating it (owner-only) on first run.
 pub fn load_or_create_secret(data_dir: &Path) -> Result<Vec<u8>, ApiError> {
-    let secret = crate::secrets::load_or_create(data_dir, SECRET_FILE, "a token signing secret")?;
+    let secret =
+        complaints_audit::secrets::load_or_create(data_dir, SECRET_FILE, "a token signing secret")?;
     if secret.len() < 32 {
         return Err(ApiError::Config(format!(
             "{} is too short to be a secret",

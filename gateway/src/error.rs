@@ -3,7 +3,10 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use complaints_audit::AuditError;
 use complaints_domain::ComplaintError;
+use complaints_eventlog::EventLogError;
+use complaints_projections::ProjectionError;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -229,5 +232,80 @@ impl IntoResponse for ApiError {
             }
         }
         response
+    }
+}
+
+impl From<EventLogError> for ApiError {
+    fn from(error: EventLogError) -> Self {
+        match error {
+            EventLogError::Rule(rule) => ApiError::Rule(rule),
+            EventLogError::Conflict => ApiError::Conflict,
+            EventLogError::Unavailable(why) => ApiError::Unavailable(why),
+            EventLogError::Database(e) if is_connection_failure(&e) => {
+                ApiError::Unavailable(e.to_string())
+            }
+            EventLogError::Config(why) => ApiError::Config(why),
+            EventLogError::InvalidQuery(why) => ApiError::BadRequest(why),
+            EventLogError::UnknownConsumer(name) => {
+                ApiError::BadRequest(format!("unknown projection `{name}`"))
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+/// Whether a database error means the database could not be reached (retry later) rather
+/// than that the statement failed.
+fn is_connection_failure(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_)
+    )
+}
+
+impl From<ProjectionError> for ApiError {
+    fn from(error: ProjectionError) -> Self {
+        match error {
+            ProjectionError::Log(e) => e.into(),
+            ProjectionError::InvalidQuery(why) => ApiError::BadRequest(why),
+            ProjectionError::Database(e) if is_connection_failure(&e) => {
+                ApiError::Unavailable(e.to_string())
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(error: AuditError) -> Self {
+        match error {
+            AuditError::Log(e) => e.into(),
+            AuditError::IntegrityCheck(why) => ApiError::IntegrityCheck(why),
+            AuditError::ChainBroken {
+                kind,
+                position,
+                detail,
+            } => ApiError::ChainBroken {
+                kind,
+                position,
+                detail,
+            },
+            AuditError::InvalidRequest(why) => ApiError::BadRequest(why),
+            AuditError::Config(why) => ApiError::Config(why),
+            AuditError::Database(e) if is_connection_failure(&e) => {
+                ApiError::Unavailable(e.to_string())
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        EventLogError::Database(error).into()
     }
 }

@@ -1,33 +1,28 @@
-//! The complaints gateway: the axum HTTP API, the event log wiring (postgres-es or
-//! sqlite-es), and the `complaints` command line. Depends on the domain and projections;
-//! nothing depends on it but the binary and the end-to-end tests.
+//! The edges of the complaints service: the axum HTTP API (`http`), NATS JetStream relay and
+//! intake (`nats`), the command line (`cli`), and what they share (`app`: the one command
+//! runner, the table of commands, the clock, the consumers and the scheduler), with
+//! authentication, settings and telemetry. The rules live in the domain, the log in
+//! `complaints-eventlog`, read models in `complaints-projections`, tamper evidence in
+//! `complaints-audit`; this crate only wires them to the outside.
 
+pub use app::cases::{CaseState, Cases, CommandContext, Executed};
+pub use app::clock::{london_date, Clock};
 pub use auth::{AuthSettings, Authenticator, Caller, Role};
-pub use cases::{complaint_id_for_source, meta, CaseState, Cases, CommandContext, Executed};
 pub use error::{ApiError, FieldError, PROBLEM_BASE};
-pub use http::{london_date, parse_json, router, AppState, Clock, ComplaintView, BODY_LIMIT_BYTES};
-pub use openapi::openapi;
-pub use settings::Settings;
-pub use store::{Database, EventLog, Pool};
+pub use http::openapi::openapi;
+pub use http::{parse_json, router, AppState, ComplaintView, BODY_LIMIT_BYTES};
+pub use settings::{AuditSettings, Settings};
 
-pub mod audit;
-mod auth;
-pub mod bench;
-mod cases;
-pub mod commands;
-pub mod consumers;
-mod error;
-pub mod export;
-mod http;
+pub mod app;
+pub mod cli;
+pub mod http;
 pub mod nats;
-mod openapi;
-mod queries;
 pub mod report_document;
-pub mod scheduler;
-mod secrets;
-mod settings;
-mod store;
 pub mod telemetry;
+
+mod auth;
+mod error;
+mod settings;
 
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -35,17 +30,17 @@ use tokio_util::sync::CancellationToken;
 /// Opens the event log for `settings`, migrating it.
 pub async fn open_cases(settings: &Settings) -> Result<Cases, ApiError> {
     let services = settings.services()?;
-    let log = EventLog::connect(&settings.database()).await?;
+    let log = complaints_eventlog::EventLog::connect(&settings.database()).await?;
     log.migrate().await?;
-    consumers::prepare(log.pool(), &services).await?;
-    Ok(Cases::new(log, services))
+    app::consumers::prepare(log.pool(), &services).await?;
+    Ok(Cases::new(log, services).with_id_key(settings.id_key()?))
 }
 
 /// Serves the API until `stop` is cancelled, then finishes in-flight requests.
 pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let cases = Arc::new(open_cases(&settings).await?);
     let auth = Arc::new(settings.authenticator()?);
-    let audit_keys = Arc::new(audit::AuditKeys::load(&settings.audit, &settings.data_dir)?);
+    let audit_keys = Arc::new(settings.audit_keys()?);
     let listener = tokio::net::TcpListener::bind(settings.bind).await?;
     tracing::info!(
         address = %listener.local_addr()?,
@@ -57,14 +52,14 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
     let consumer_stop = stop.child_token();
     let js = settings.nats.connect().await?;
     let running = settings.consumers.then(|| {
-        consumers::spawn_all(
+        app::consumers::spawn_all(
             cases.log().pool(),
             consumer_list(&settings, cases.services(), js.as_ref()),
             &consumer_stop,
         )
     });
     let intake = js.clone().map(|js| {
-        let clock: http::Clock = Arc::new(chrono::Utc::now);
+        let clock = app::clock::system_clock();
         tokio::spawn(nats::run_intake(
             cases.clone(),
             auth.clone(),
@@ -79,8 +74,8 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
         .map(|r| r.statuses.clone())
         .unwrap_or_default();
     let scheduler_task = settings.consumers.then(|| {
-        let clock: http::Clock = Arc::new(chrono::Utc::now);
-        tokio::spawn(scheduler::run(
+        let clock = app::clock::system_clock();
+        tokio::spawn(app::scheduler::run(
             cases.clone(),
             clock,
             SCHEDULER_INTERVAL,
@@ -88,7 +83,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
         ))
     });
     let notary = settings.consumers.then(|| {
-        tokio::spawn(audit::run_notary(
+        tokio::spawn(complaints_audit::run_notary(
             cases.log().pool().clone(),
             audit_keys.clone(),
             settings.audit.checkpoint_every,
@@ -121,8 +116,8 @@ fn consumer_list(
     settings: &Settings,
     services: &complaints_domain::ComplaintServices,
     js: Option<&async_nats::jetstream::Context>,
-) -> Vec<Arc<dyn complaints_projections::Projection>> {
-    let mut list = consumers::projections(services);
+) -> Vec<Arc<dyn complaints_eventlog::Consumer>> {
+    let mut list = app::consumers::projections(services);
     if let Some(js) = js {
         list.push(Arc::new(nats::Relay::new(
             js.clone(),
@@ -138,23 +133,23 @@ const SCHEDULER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(6
 /// Runs the consumers alone (a separate deployment of `complaints project`) until `stop`.
 pub async fn project(settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let cases = open_cases(&settings).await?;
-    let audit_keys = Arc::new(audit::AuditKeys::load(&settings.audit, &settings.data_dir)?);
+    let audit_keys = Arc::new(settings.audit_keys()?);
     tracing::info!(database = settings.database().kind(), "running consumers");
     let cases = Arc::new(cases);
     let js = settings.nats.connect().await?;
-    let running = consumers::spawn_all(
+    let running = app::consumers::spawn_all(
         cases.log().pool(),
         consumer_list(&settings, cases.services(), js.as_ref()),
         &stop,
     );
-    let clock: http::Clock = Arc::new(chrono::Utc::now);
-    let scheduler_task = tokio::spawn(scheduler::run(
+    let clock = app::clock::system_clock();
+    let scheduler_task = tokio::spawn(app::scheduler::run(
         cases.clone(),
         clock,
         SCHEDULER_INTERVAL,
         stop.clone(),
     ));
-    let notary = tokio::spawn(audit::run_notary(
+    let notary = tokio::spawn(complaints_audit::run_notary(
         cases.log().pool().clone(),
         audit_keys,
         settings.audit.checkpoint_every,

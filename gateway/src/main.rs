@@ -1,7 +1,9 @@
 //! `complaints`: the service and its operational commands.
 
 use clap::{Parser, Subcommand};
-use complaints_gateway::{consumers, nats, open_cases, project, run, telemetry, Role, Settings};
+use complaints_gateway::app::consumers;
+use complaints_gateway::cli;
+use complaints_gateway::{nats, open_cases, project, run, telemetry, Settings};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -36,7 +38,7 @@ enum Command {
     /// printing throughput, latency and memory (see benches/RESULTS.md).
     Bench {
         #[command(flatten)]
-        bench: complaints_gateway::bench::BenchArgs,
+        bench: cli::bench::BenchArgs,
         #[command(flatten)]
         settings: Settings,
     },
@@ -67,13 +69,13 @@ enum Command {
         settings: Settings,
     },
     /// Mint a bearer token with the embedded default's HS256 secret.
-    Token(TokenArgs),
+    Token(cli::token::TokenArgs),
     /// Recompute the audit hash chain from the log and compare it with the sealed links (and
     /// signed checkpoints given with --against); prints the verified head or names the first
     /// position where the chain breaks.
     Verify {
         #[command(flatten)]
-        args: complaints_gateway::audit::VerifyArgs,
+        args: cli::verify::VerifyArgs,
         #[command(flatten)]
         settings: Settings,
     },
@@ -81,87 +83,17 @@ enum Command {
     /// personal data removed, complaint ids pseudonymised, chain links and a signed manifest.
     Export {
         #[command(flatten)]
-        args: complaints_gateway::export::ExportArgs,
+        args: cli::export::ExportArgs,
         #[command(flatten)]
         settings: Settings,
     },
     /// Check a received export on its own: line hash, count, positions, manifest signature.
-    VerifyExport(complaints_gateway::export::VerifyExportArgs),
+    VerifyExport(cli::export::VerifyExportArgs),
     /// Render reports: the regulation 18 annual report, the national return.
     Report {
         #[command(subcommand)]
         report: complaints_gateway::report_document::ReportCommand,
     },
-}
-
-#[derive(clap::Args)]
-struct TokenArgs {
-    /// Organisation the token acts for (repeat or comma-separate for several).
-    #[arg(long = "org", required = true, value_delimiter = ',')]
-    organisations: Vec<String>,
-    /// Role: frontline, caseworker, auditor, reporting or regulator (repeat or
-    /// comma-separate for several).
-    #[arg(long = "role", required = true, value_delimiter = ',')]
-    roles: Vec<String>,
-    /// Token subject (who is acting).
-    #[arg(long, default_value = "local-user")]
-    subject: String,
-    /// Lifetime: seconds, or with a unit, e.g. 30m, 8h, 7d.
-    #[arg(long, default_value = "8h")]
-    ttl: String,
-    #[command(flatten)]
-    settings: Settings,
-}
-
-async fn relay(from_position: i64, settings: Settings) -> anyhow::Result<()> {
-    let cases = open_cases(&settings).await?;
-    let js = settings
-        .nats
-        .connect()
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("NATS_URL is not set"))?;
-    let relay = nats::Relay::new(js, settings.nats.clone());
-    let bar = indicatif::ProgressBar::new(0);
-    let progress = |done: u64, total: u64| {
-        bar.set_length(total);
-        bar.set_position(done);
-    };
-    let published = nats::republish(cases.log().pool(), &relay, from_position, &progress).await?;
-    bar.finish();
-    eprintln!("published {published} events from position {from_position}");
-    Ok(())
-}
-
-fn parse_ttl(raw: &str) -> anyhow::Result<chrono::Duration> {
-    let (number, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
-    let n: i64 = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("invalid --ttl `{raw}`: expected e.g. 30m, 8h, 7d"))?;
-    Ok(match unit {
-        "s" | "" => chrono::Duration::seconds(n),
-        "m" => chrono::Duration::minutes(n),
-        "h" => chrono::Duration::hours(n),
-        "d" => chrono::Duration::days(n),
-        _ => anyhow::bail!("invalid --ttl unit `{unit}`: use s, m, h or d"),
-    })
-}
-
-fn mint(args: TokenArgs) -> anyhow::Result<()> {
-    let roles = args
-        .roles
-        .iter()
-        .map(|r| Role::parse(r).ok_or_else(|| anyhow::anyhow!("unknown role `{r}`: use frontline, caseworker, auditor, reporting or regulator")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let ttl = parse_ttl(&args.ttl)?;
-    let token = args.settings.authenticator()?.mint(
-        &args.subject,
-        &args.organisations,
-        &roles,
-        chrono::Utc::now(),
-        ttl,
-    )?;
-    println!("{token}");
-    Ok(())
 }
 
 #[tokio::main]
@@ -181,22 +113,22 @@ async fn main() -> ExitCode {
                 .map(|_| tracing::info!(database = settings.database().kind(), "migrated"))
                 .map_err(Into::into)
         }
-        Command::Token(args) => mint(args),
+        Command::Token(args) => cli::token::mint(args),
         Command::Verify { args, settings } => {
             telemetry::init(&settings.log_format);
-            complaints_gateway::audit::verify_command(args, &settings)
+            cli::verify::verify_command(args, &settings)
                 .await
                 .map(|report| println!("{report}"))
                 .map_err(Into::into)
         }
         Command::Export { args, settings } => {
             telemetry::init(&settings.log_format);
-            complaints_gateway::export::export_command(args, &settings)
+            cli::export::export_command(args, &settings)
                 .await
                 .map(|_| ())
                 .map_err(Into::into)
         }
-        Command::VerifyExport(args) => complaints_gateway::export::verify_export_command(&args)
+        Command::VerifyExport(args) => cli::export::verify_export_command(&args)
             .map(|check| println!("{check}"))
             .map_err(Into::into),
         Command::Report { report } => {
@@ -208,7 +140,7 @@ async fn main() -> ExitCode {
         Command::Bench { bench, settings } => {
             telemetry::init(&settings.log_format);
             match open_cases(&settings).await {
-                Ok(cases) => complaints_gateway::bench::run(std::sync::Arc::new(cases), bench)
+                Ok(cases) => cli::bench::run(std::sync::Arc::new(cases), bench)
                     .await
                     .map_err(Into::into),
                 Err(e) => Err(e.into()),
@@ -219,7 +151,7 @@ async fn main() -> ExitCode {
             settings,
         } => {
             telemetry::init(&settings.log_format);
-            relay(from_position, settings).await
+            cli::relay::relay(from_position, settings).await
         }
         Command::Tail {
             subject,

@@ -1,8 +1,8 @@
 //! Typed settings from the environment and command-line flags.
 
 use crate::error::ApiError;
-use crate::store::Database;
 use complaints_domain::{Calendar, ComplaintServices, PolicyBook};
+use complaints_eventlog::Database;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,10 +34,18 @@ pub struct Settings {
     pub auth: crate::auth::AuthSettings,
     /// Audit sealing key, checkpoints and the export secret.
     #[command(flatten)]
-    pub audit: crate::audit::AuditSettings,
+    pub audit: AuditSettings,
     /// NATS JetStream relay and intake.
     #[command(flatten)]
     pub nats: crate::nats::NatsSettings,
+    /// Secret keying the complaint ids derived from source references (several gateways
+    /// must share one). When unset, `id-secret` in the data directory, generated on first run.
+    #[arg(
+        long = "id-secret",
+        env = "COMPLAINTS_ID_SECRET",
+        hide_env_values = true
+    )]
+    pub id_secret: Option<String>,
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "COMPLAINTS_LOG_FORMAT", default_value = "pretty")]
     pub log_format: String,
@@ -93,5 +101,70 @@ impl Settings {
             calendar: Arc::new(calendar),
             policies: Arc::new(policies),
         })
+    }
+}
+
+/// Name of the generated complaint id secret in the data directory.
+pub const ID_SECRET_FILE: &str = "id-secret";
+
+/// Sealing and export keys.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuditSettings {
+    /// Ed25519 sealing key: a file holding the 32-byte private seed as 64 hex digits. When
+    /// unset, `seal-key` in the data directory (generated on first run, owner-only).
+    #[arg(long = "seal-key-file", env = "COMPLAINTS_SEAL_KEY_FILE")]
+    pub seal_key_file: Option<PathBuf>,
+    /// Record a signed checkpoint once this many events were sealed since the last one.
+    #[arg(
+        long = "seal-checkpoint-every",
+        env = "COMPLAINTS_SEAL_CHECKPOINT_EVERY",
+        default_value_t = 1000
+    )]
+    pub checkpoint_every: i64,
+    /// …or once this many seconds passed since the last one and the chain has grown.
+    #[arg(
+        long = "seal-checkpoint-seconds",
+        env = "COMPLAINTS_SEAL_CHECKPOINT_SECONDS",
+        default_value_t = 300
+    )]
+    pub checkpoint_seconds: u64,
+    /// Secret keying the per-recipient pseudonyms of complaint ids in exports. When unset,
+    /// `export-secret` in the data directory (generated on first run); several gateways
+    /// must share one.
+    #[arg(
+        long = "export-secret",
+        env = "COMPLAINTS_EXPORT_SECRET",
+        hide_env_values = true
+    )]
+    pub export_secret: Option<String>,
+}
+
+impl Settings {
+    /// The key of complaint ids derived from source references.
+    pub fn id_key(&self) -> Result<Vec<u8>, ApiError> {
+        let secret = match self.id_secret.as_deref().filter(|s| !s.is_empty()) {
+            Some(secret) => secret.to_string(),
+            None => complaints_audit::secrets::load_or_create(
+                &self.data_dir,
+                ID_SECRET_FILE,
+                "a complaint id secret",
+            )?,
+        };
+        if secret.len() < 16 {
+            return Err(ApiError::Config(
+                "the complaint id secret is too short to be a secret".into(),
+            ));
+        }
+        Ok(secret.into_bytes())
+    }
+
+    /// The sealing key and export secret these settings name (generated on first run in the
+    /// data directory when not configured).
+    pub fn audit_keys(&self) -> Result<complaints_audit::AuditKeys, ApiError> {
+        Ok(complaints_audit::AuditKeys::load(
+            self.audit.seal_key_file.as_deref(),
+            self.audit.export_secret.as_deref(),
+            &self.data_dir,
+        )?)
     }
 }

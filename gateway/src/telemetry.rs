@@ -72,3 +72,12 @@ pub fn record_command(command: &'static str, outcome: &str) {
     )
     .increment(1);
 }
+
+/// Peak resident memory of this process in KiB (Linux), if known.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}

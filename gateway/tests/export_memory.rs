@@ -8,10 +8,10 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::NaiveDate;
+use complaints_audit::sealer::Sealer;
 use complaints_domain::*;
-use complaints_gateway::{Database, EventLog};
-use complaints_projections::models::sealer::Sealer;
-use complaints_projections::{Pool, Runner};
+use complaints_eventlog::{Database, EventLog};
+use complaints_eventlog::{Pool, Runner};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output};

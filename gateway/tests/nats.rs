@@ -8,9 +8,10 @@
 
 use async_nats::jetstream;
 use complaints_domain::{ComplaintAction, ComplaintServices, LearningKind, RecordLearning};
+use complaints_eventlog::Runner;
+use complaints_eventlog::{Database, EventLog};
 use complaints_gateway::nats::{NatsSettings, Relay};
-use complaints_gateway::{Authenticator, Cases, CommandContext, Database, EventLog, Role};
-use complaints_projections::Runner;
+use complaints_gateway::{Authenticator, Cases, CommandContext, Role};
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -289,7 +290,7 @@ async fn stream_contents(url: &str) -> Vec<(String, String, i64, String)> {
 
 async fn event_ids(cases: &Cases) -> HashSet<String> {
     let sql = "SELECT aggregate_id || ':' || sequence FROM events";
-    complaints_projections::on_pool!(cases.log().pool(), |p| sqlx::query_scalar::<_, String>(sql)
+    complaints_eventlog::on_pool!(cases.log().pool(), |p| sqlx::query_scalar::<_, String>(sql)
         .fetch_all(p)
         .await
         .unwrap())
@@ -337,7 +338,7 @@ async fn relayed_position(cases: &Cases) -> i64 {
 
 async fn event_count(cases: &Cases) -> i64 {
     let sql = "SELECT count(*) FROM events";
-    complaints_projections::on_pool!(cases.log().pool(), |p| sqlx::query_scalar::<_, i64>(sql)
+    complaints_eventlog::on_pool!(cases.log().pool(), |p| sqlx::query_scalar::<_, i64>(sql)
         .fetch_one(p)
         .await
         .unwrap())
@@ -345,7 +346,7 @@ async fn event_count(cases: &Cases) -> i64 {
 
 async fn head(cases: &Cases) -> i64 {
     let sql = "SELECT coalesce(max(global_position), 0) FROM events";
-    complaints_projections::on_pool!(cases.log().pool(), |p| sqlx::query_scalar::<_, i64>(sql)
+    complaints_eventlog::on_pool!(cases.log().pool(), |p| sqlx::query_scalar::<_, i64>(sql)
         .fetch_one(p)
         .await
         .unwrap())

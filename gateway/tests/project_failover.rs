@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use complaints_domain::{ComplaintAction, ComplaintServices};
-use complaints_gateway::{Cases, CommandContext, Database, EventLog};
+use complaints_eventlog::{Database, EventLog};
+use complaints_gateway::{Cases, CommandContext};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

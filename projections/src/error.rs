@@ -1,8 +1,13 @@
 //! The one error type of the projections crate.
 
-/// What can go wrong reading the log or maintaining a read model.
+use complaints_eventlog::EventLogError;
+
+/// What can go wrong maintaining or querying a read model.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
+    /// Reading the log or running the consumer failed.
+    #[error(transparent)]
+    Log(#[from] EventLogError),
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -14,13 +19,20 @@ pub enum ProjectionError {
         /// Why it failed.
         reason: String,
     },
-    /// No read model of that name.
-    #[error("unknown projection `{0}`")]
-    UnknownProjection(String),
-    /// A consumer's effect outside the database failed (e.g. NATS unreachable); retried.
-    #[error("downstream: {0}")]
-    Downstream(String),
     /// A request for a read model was invalid.
     #[error("{0}")]
     InvalidQuery(String),
+}
+
+// The runner sees read-model failures as its own, so a failed batch is retried the same way
+// whichever layer failed.
+impl From<ProjectionError> for EventLogError {
+    fn from(error: ProjectionError) -> Self {
+        match error {
+            ProjectionError::Log(e) => e,
+            ProjectionError::Database(e) => EventLogError::Database(e),
+            ProjectionError::Decode { what, reason } => EventLogError::Decode { what, reason },
+            ProjectionError::InvalidQuery(q) => EventLogError::InvalidQuery(q),
+        }
+    }
 }

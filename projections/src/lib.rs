@@ -1,21 +1,12 @@
-//! Read models as pure folds over complaint events, their storage, and the checkpointed
-//! consumer runner that feeds them from the event log in commit-safe order.
+//! Read models: pure folds over complaint events into tables (case list, deadlines, the
+//! annual report and the national return), fed by the event log's consumer runner.
 //!
-//! Depends on the domain and sqlx only; knows nothing of HTTP or NATS.
+//! Depends on the domain and the event log only; knows nothing of HTTP, NATS or the audit
+//! chain.
 
-pub use db::{Backend, Pool, Tx};
 pub use error::ProjectionError;
-pub use log::{
-    backlog, read_after, read_raw_after, read_stream, Checkpoint, RawEvent, StoredEvent,
-};
-pub use runner::{
-    ensure, rebuild, ConsumerStatus, Generation, Lease, Progress, Projection, Runner, TableDef,
-};
 
 pub mod models;
 pub mod state;
 
-mod db;
 mod error;
-mod log;
-mod runner;

@@ -1,8 +1,9 @@
 //! Per-complaint fold state kept by read models that derive rows from the whole case
 //! (deadlines need every fact, not just the latest event).
 
-use crate::{on_tx, Generation, ProjectionError, StoredEvent, TableDef, Tx};
+use crate::ProjectionError;
 use complaints_domain::{evolve, Complaint};
+use complaints_eventlog::{on_tx, Generation, StoredEvent, TableDef, Tx};
 use sqlx::Row;
 use std::collections::BTreeMap;
 

@@ -1,130 +1,16 @@
 //! Test harness: fresh databases per test, the service on port 0, typed helpers.
 //!
-//! PostgreSQL tests run when `DATABASE_URL` is set (each test gets its own schema); when
-//! `CI` is set they fail rather than skip if it is missing or unreachable. SQLite tests
-//! always run, each in its own temporary directory. Set `TEST_LOG=1` to see logs.
+//! Databases come from the test kit (a schema per test on PostgreSQL, a file per test on
+//! SQLite; PostgreSQL tests fail rather than skip under `CI`). Set `TEST_LOG=1` to see logs.
 #![allow(clippy::unwrap_used)]
 
 use complaints_domain::ComplaintServices;
-use complaints_gateway::{AppState, Authenticator, Cases, Database, EventLog, Pool, Role};
+use complaints_eventlog::Pool;
+use complaints_gateway::{AppState, Authenticator, Cases, Role};
+pub use complaints_testkit::{postgres_base_url, Backend, TestDatabase};
 use serde_json::Value;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-/// Which event-log backend a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// The embedded default.
-    Sqlite,
-    /// PostgreSQL at `DATABASE_URL`.
-    Postgres,
-}
-
-fn init_logging() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        complaints_gateway::telemetry::init("pretty");
-    }
-}
-
-/// The PostgreSQL URL to test against, or `None` to skip. Panics under CI when missing or
-/// unreachable, so a broken CI database never turns into silently skipped tests.
-pub async fn postgres_base_url() -> Option<String> {
-    let in_ci = std::env::var_os("CI").is_some();
-    let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
-        assert!(
-            !in_ci,
-            "CI is set but DATABASE_URL is not: PostgreSQL tests must run in CI"
-        );
-        eprintln!("DATABASE_URL not set: skipping PostgreSQL test");
-        return None;
-    };
-    match sqlx::PgPool::connect(&url).await {
-        Ok(pool) => {
-            pool.close().await;
-            Some(url)
-        }
-        Err(e) if in_ci => panic!("CI is set and PostgreSQL at DATABASE_URL is unreachable: {e}"),
-        Err(e) => {
-            eprintln!("PostgreSQL unreachable ({e}): skipping PostgreSQL test");
-            None
-        }
-    }
-}
-
-/// Drops test schemas left by runs more than an hour old, so the test database does not
-/// grow without bound; schemas of tests still running are younger.
-async fn drop_stale_schemas(admin: &sqlx::PgPool, now: i64) {
-    let schemas: Vec<String> =
-        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 't\\_%'")
-            .fetch_all(admin)
-            .await
-            .unwrap_or_default();
-    for schema in schemas {
-        let created = schema.split('_').nth(1).and_then(|s| s.parse::<i64>().ok());
-        // Schemas without a timestamp come from older harness versions.
-        if created.is_none_or(|t| now - t > 3600) {
-            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                .execute(admin)
-                .await;
-        }
-    }
-}
-
-/// A database of its own for one test: a fresh schema on PostgreSQL, a temporary file
-/// for SQLite. Keep it alive for the test's duration.
-pub struct TestDatabase {
-    /// How to reach it.
-    pub database: Database,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestDatabase {
-    /// A fresh database, or `None` when the backend is not available (never under CI).
-    pub async fn create(backend: Backend) -> Option<Self> {
-        init_logging();
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let path = dir.path().join("complaints.db");
-                Some(Self {
-                    database: Database::Sqlite(path),
-                    _dir: Some(dir),
-                })
-            }
-            Backend::Postgres => {
-                let base = postgres_base_url().await?;
-                let now = chrono::Utc::now().timestamp();
-                let schema = format!("t_{now}_{}", uuid::Uuid::new_v4().simple());
-                let admin = sqlx::PgPool::connect(&base).await.unwrap();
-                drop_stale_schemas(&admin, now).await;
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&admin)
-                    .await
-                    .unwrap();
-                admin.close().await;
-                let separator = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-                Some(Self {
-                    database: Database::Postgres(url),
-                    _dir: None,
-                })
-            }
-        }
-    }
-
-    /// A migrated event log on this database.
-    pub async fn event_log(&self) -> EventLog {
-        let log = EventLog::connect(&self.database).await.unwrap();
-        log.migrate().await.unwrap();
-        log
-    }
-
-    /// A second, independent pool to the same database (for raw SQL).
-    pub async fn raw_pool(&self) -> Pool {
-        let log = EventLog::connect(&self.database).await.unwrap();
-        log.pool().clone()
-    }
-}
 
 /// The service running on a free port over a fresh database.
 pub struct TestApp {
@@ -137,7 +23,7 @@ pub struct TestApp {
     /// Signs tokens the service accepts.
     pub auth: Arc<Authenticator>,
     /// The sealing key and export secret the service uses.
-    pub audit_keys: Arc<complaints_gateway::audit::AuditKeys>,
+    pub audit_keys: Arc<complaints_audit::AuditKeys>,
     cases: Arc<Cases>,
     /// The database behind it.
     pub db: TestDatabase,
@@ -161,11 +47,12 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let stop = CancellationToken::new();
-    complaints_gateway::consumers::prepare(cases.log().pool(), cases.services())
+    complaints_gateway::app::consumers::prepare(cases.log().pool(), cases.services())
         .await
         .unwrap();
-    let running = complaints_gateway::consumers::spawn(cases.log().pool(), cases.services(), &stop);
-    let audit_keys = Arc::new(complaints_gateway::audit::AuditKeys::generate().unwrap());
+    let running =
+        complaints_gateway::app::consumers::spawn(cases.log().pool(), cases.services(), &stop);
+    let audit_keys = Arc::new(complaints_audit::AuditKeys::generate().unwrap());
     let state = AppState::new(cases.clone(), auth.clone())
         .with_consumers(running.statuses.clone())
         .with_audit(audit_keys.clone());
@@ -329,7 +216,7 @@ impl TestApp {
         let pool = self.db.raw_pool().await;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
-            let behind: i64 = complaints_projections::on_pool!(&pool, |p| sqlx::query_scalar(
+            let behind: i64 = complaints_eventlog::on_pool!(&pool, |p| sqlx::query_scalar(
                 "SELECT count(*) FROM projection_checkpoints
                  WHERE position < (SELECT coalesce(max(global_position), 0) FROM events)"
             )

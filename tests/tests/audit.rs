@@ -5,10 +5,11 @@
 //! personal data and verify on their own; the annual report renders as a document.
 #![allow(clippy::unwrap_used)]
 
-use complaints_gateway::audit::{self, SignedCheckpoint};
-use complaints_gateway::{ApiError, Pool, Role};
-use complaints_projections::models::sealer::{self, Sealer};
-use complaints_projections::on_pool;
+use complaints_audit::sealer::{self, Sealer};
+use complaints_audit::{AuditError, SignedCheckpoint, VerifyReport};
+use complaints_eventlog::on_pool;
+use complaints_eventlog::Pool;
+use complaints_gateway::Role;
 use complaints_tests::{on_both_backends, spawn_app, Backend, TestApp};
 use serde_json::{json, Value};
 
@@ -81,12 +82,9 @@ async fn seed(app: &TestApp) -> Vec<String> {
     ids
 }
 
-async fn verify(
-    app: &TestApp,
-    against: &[SignedCheckpoint],
-) -> Result<audit::VerifyReport, ApiError> {
+async fn verify(app: &TestApp, against: &[SignedCheckpoint]) -> Result<VerifyReport, AuditError> {
     let pool = app.db.raw_pool().await;
-    audit::verify(&pool, against, None, &|_, _| {}).await
+    complaints_audit::verify(&pool, against, None, &|_, _| {}).await
 }
 
 async fn positions(pool: &Pool) -> Vec<i64> {
@@ -146,9 +144,9 @@ async fn alter_payload(pool: &Pool, position: i64) {
     assert_eq!(changed, 1);
 }
 
-fn broken_at(result: Result<audit::VerifyReport, ApiError>) -> (&'static str, i64, String) {
+fn broken_at(result: Result<VerifyReport, AuditError>) -> (&'static str, i64, String) {
     match result {
-        Err(ApiError::ChainBroken {
+        Err(AuditError::ChainBroken {
             kind,
             position,
             detail,
@@ -293,7 +291,7 @@ on_both_backends! {
         lift_guard(&pool).await;
         alter_payload(&pool, target).await;
         // The attacker recomputes the stored chain over the altered log.
-        complaints_projections::rebuild(&pool, &Sealer, &|_, _| {}).await.unwrap();
+        complaints_eventlog::rebuild(&pool, &Sealer, &|_, _| {}).await.unwrap();
 
         assert!(verify(&app, &[]).await.is_ok(), "the stored links were recomputed");
         let (kind, position, detail) = broken_at(verify(&app, std::slice::from_ref(&checkpoint)).await);
@@ -364,7 +362,7 @@ on_both_backends! {
         assert!(first.get("chainlink").is_some());
         assert_eq!(manifest["count"], events.len());
 
-        let check = complaints_gateway::export::verify_export(
+        let check = complaints_audit::export::verify_export(
             body.as_slice(),
             Some(&app.audit_keys.public_key_hex()),
         )
@@ -372,7 +370,7 @@ on_both_backends! {
         assert_eq!(check.count as usize, events.len());
         let mut flipped = body.clone();
         flipped[body.len() / 3] ^= 0x20;
-        assert!(complaints_gateway::export::verify_export(flipped.as_slice(), None).is_err());
+        assert!(complaints_audit::export::verify_export(flipped.as_slice(), None).is_err());
 
         // Pseudonyms differ per recipient; other organisations and roles are refused.
         let (_, _, other) = app

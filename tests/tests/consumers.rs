@@ -5,12 +5,12 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use complaints_domain::*;
-use complaints_gateway::{Cases, CommandContext, EventLog};
-use complaints_projections::models::case_views::CaseViews;
-use complaints_projections::{
-    on_pool, on_tx, Generation, Pool, Projection, ProjectionError, Runner, StoredEvent, TableDef,
-    Tx,
+use complaints_eventlog::{
+    on_pool, on_tx, Consumer, EventLog, EventLogError, Generation, Pool, Runner, StoredEvent,
+    TableDef, Tx,
 };
+use complaints_gateway::{Cases, CommandContext};
+use complaints_projections::models::case_views::CaseViews;
 use complaints_tests::{minimal_complaint, on_both_backends, Backend, TestDatabase};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -30,7 +30,7 @@ struct Ledger {
 }
 
 #[async_trait]
-impl Projection for Ledger {
+impl Consumer for Ledger {
     fn name(&self) -> &'static str {
         "test_ledger"
     }
@@ -50,7 +50,7 @@ impl Projection for Ledger {
         tx: &mut Tx,
         generation: Generation,
         events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<(), EventLogError> {
         let sql = format!(
             "INSERT INTO {} (complaint_id, sequence, position) VALUES ($1, $2, $3)",
             generation.table("t_ledger")
@@ -202,7 +202,7 @@ on_both_backends! {
         restarted.catch_up().await.unwrap();
         let live = snapshot(&pool).await;
 
-        let rebuilt = complaints_projections::rebuild(&pool, &CaseViews::new(ComplaintServices::standard()), &|_, _| {}).await.unwrap();
+        let rebuilt = complaints_eventlog::rebuild(&pool, &CaseViews::new(ComplaintServices::standard()), &|_, _| {}).await.unwrap();
         assert_eq!(rebuilt as i64, count(&pool, "SELECT count(*) FROM events").await);
         let fresh = snapshot(&pool).await;
         assert_eq!(live.len(), 3);
@@ -223,7 +223,7 @@ struct CrashAfter {
 }
 
 #[async_trait]
-impl Projection for CrashAfter {
+impl Consumer for CrashAfter {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
@@ -235,7 +235,7 @@ impl Projection for CrashAfter {
         tx: &mut Tx,
         generation: Generation,
         events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<(), EventLogError> {
         self.inner.apply(tx, generation, events).await?;
         if self.batches.fetch_add(1, Ordering::SeqCst) + 1 == self.crash_on {
             panic!("killed mid-batch");
@@ -297,7 +297,7 @@ async fn a_consumer_never_passes_an_open_transaction_and_delivers_it_once_commit
     };
     let ledger = Arc::new(Ledger::default());
     let runner = Runner::new(log.pool().clone(), ledger.clone());
-    complaints_projections::ensure(log.pool(), ledger.as_ref())
+    complaints_eventlog::ensure(log.pool(), ledger.as_ref())
         .await
         .unwrap();
 
@@ -399,7 +399,7 @@ async fn transaction_ids_are_ordered_as_numbers_across_digit_boundaries() {
 struct Slow;
 
 #[async_trait]
-impl Projection for Slow {
+impl Consumer for Slow {
     fn name(&self) -> &'static str {
         "test_slow"
     }
@@ -411,7 +411,7 @@ impl Projection for Slow {
         _tx: &mut Tx,
         _generation: Generation,
         _events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<(), EventLogError> {
         tokio::time::sleep(Duration::from_secs(6)).await;
         Ok(())
     }
@@ -435,7 +435,7 @@ async fn a_consumer_waiting_inside_a_batch_does_not_hold_back_the_others() {
     .await
     .unwrap();
     let slow = Runner::new(log.pool().clone(), Arc::new(Slow));
-    complaints_projections::ensure(log.pool(), &Slow)
+    complaints_eventlog::ensure(log.pool(), &Slow)
         .await
         .unwrap();
     let waiting = tokio::spawn(async move { slow.step().await });

@@ -3,7 +3,8 @@
 
 use chrono::{NaiveDate, Utc};
 use complaints_domain::*;
-use complaints_gateway::{ApiError, Cases, CommandContext, Pool};
+use complaints_eventlog::{EventLogError, Pool};
+use complaints_gateway::{ApiError, Cases, CommandContext};
 use complaints_tests::{on_both_backends, Backend, TestDatabase};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -96,7 +97,7 @@ on_both_backends! {
         };
         cases.log().append(&id, 1, case.clone(), vec![event.clone()], HashMap::new()).await.unwrap();
         let err = cases.log().append(&id, 1, case, vec![event], HashMap::new()).await.unwrap_err();
-        assert!(matches!(err, ApiError::Conflict), "{err:?}");
+        assert!(matches!(err, EventLogError::Conflict), "{err:?}");
         assert_eq!(cases.log().load(&id).await.unwrap().len(), 2);
     }
 

@@ -1,7 +1,8 @@
 //! Reports over HTTP and the time-driven consent lapse, on both backends.
 #![allow(clippy::unwrap_used)]
 
-use complaints_gateway::{scheduler, Role};
+use complaints_gateway::app::scheduler;
+use complaints_gateway::Role;
 use complaints_tests::{minimal_complaint, on_both_backends, spawn_app, Backend, TestApp};
 use serde_json::{json, Value};
 

@@ -1,3 +1,4 @@
+// Over 600 lines: one small builder per event and per command, shared by every test file.
 //! Domain unit tests, written as given (events), when (a command), then (events or an error),
 //! through cqrs-es's `TestFramework`. Builders below keep each test to its point: an event
 //! builder per fact, a command builder per action, `d("2026-04-02")` for dates.

@@ -13,12 +13,13 @@
 
 use super::sql::{codes_column, date_text, date_type, parse_codes};
 use crate::state::{fold_batch, state_table, FoldedCase};
-use crate::{
-    on_pool, on_tx, Generation, Pool, Projection, ProjectionError, StoredEvent, TableDef, Tx,
-};
+use crate::ProjectionError;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use complaints_domain::{deadline_statuses, ComplaintServices, DeadlineState};
+use complaints_eventlog::{
+    on_pool, on_tx, Consumer, EventLogError, Generation, Pool, StoredEvent, TableDef, Tx,
+};
 use schemars::JsonSchema;
 use serde::Serialize;
 use sqlx::Row;
@@ -152,7 +153,7 @@ impl CaseViews {
 }
 
 #[async_trait]
-impl Projection for CaseViews {
+impl Consumer for CaseViews {
     fn name(&self) -> &'static str {
         NAME
     }
@@ -196,7 +197,7 @@ impl Projection for CaseViews {
         tx: &mut Tx,
         generation: Generation,
         events: &[StoredEvent],
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<(), EventLogError> {
         let touched = fold_batch(tx, &generation.table("rm_case_state"), events).await?;
         let list = generation.table("rm_case_list");
         let deadlines = generation.table("rm_deadlines");

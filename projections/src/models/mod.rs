@@ -2,6 +2,5 @@
 
 pub mod case_views;
 pub mod reporting;
-pub mod sealer;
 
 mod sql;

@@ -1,6 +1,6 @@
 //! SQL pieces the read models share, so one statement serves both backends.
 
-use crate::Backend;
+use complaints_eventlog::Backend;
 
 /// Column type of a calendar date: `DATE` on PostgreSQL (readable by BI tools), ISO text
 /// on SQLite.

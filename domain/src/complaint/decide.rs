@@ -1,0 +1,42 @@
+//! Turns a command into events: dispatches each action to the module for its part of the
+//! procedure.
+
+use super::checks::DateCheck;
+use super::state::Complaint;
+use super::{closure, consent, ombudsman, receive, response};
+use crate::commands::{ComplaintAction as A, ComplaintCommand};
+use crate::error::ComplaintError;
+use crate::events::ComplaintEvent;
+use crate::policy::ComplaintServices;
+
+/// Turns a command into the events it produces, or the rule it breaks. Pure.
+pub fn decide(
+    case: &Complaint,
+    command: ComplaintCommand,
+    services: &ComplaintServices,
+) -> Result<Vec<ComplaintEvent>, ComplaintError> {
+    let dates = &DateCheck::new(command.issued_on, case);
+    let calendar = &services.calendar;
+    match command.action {
+        A::Receive(cmd) => receive::receive(case, cmd, dates),
+        A::AcceptOutOfTime(cmd) => receive::accept_out_of_time(case, cmd, dates),
+        A::Acknowledge(cmd) => receive::acknowledge(case, cmd, dates, calendar),
+        A::AssessRisk(cmd) => receive::assess_risk(case, cmd, dates, &services.policies),
+        A::AgreeResponsePlan(cmd) => receive::agree_response_plan(case, cmd, dates),
+        A::RequestConsent(cmd) => consent::request(case, cmd, dates),
+        A::RecordConsent(cmd) => consent::record(case, cmd, dates),
+        A::LapseConsent(cmd) => consent::lapse(case, cmd, dates, services),
+        A::StopClock(cmd) => response::stop_clock(case, cmd, dates),
+        A::RestartClock(cmd) => response::restart_clock(case, cmd, dates),
+        A::NotifyDelay(cmd) => response::notify_delay(case, cmd, dates),
+        A::SendResponse(cmd) => response::send(case, cmd, dates),
+        A::Escalate(cmd) => response::escalate(case, cmd, dates),
+        A::ReferToOmbudsman(cmd) => ombudsman::refer(case, cmd, dates, services),
+        A::RecordOmbudsmanDecision(cmd) => ombudsman::record_decision(case, cmd, dates),
+        A::RecordLearning(cmd) => closure::record_learning(case, cmd, dates),
+        A::Close(cmd) => closure::close(case, cmd, dates, calendar),
+        A::Reopen(cmd) => closure::reopen(case, cmd, dates),
+        A::PlaceLegalHold(cmd) => closure::place_legal_hold(case, cmd, dates),
+        A::ReleaseLegalHold(cmd) => closure::release_legal_hold(case, cmd, dates),
+    }
+}

@@ -1,0 +1,185 @@
+//! How each recorded event changes the state.
+
+use super::state::Complaint;
+use crate::events::ComplaintEvent;
+use crate::facts::{
+    ClockStop, Closure, Learning, LegalHold, Receipt, Referral, ResponsePlan, RiskGrade,
+    SentResponse,
+};
+
+/// Applies one event. Total: an event that was recorded is a fact, never refused here.
+pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
+    use ComplaintEvent::*;
+    match event {
+        ComplaintReceived {
+            organisation_id,
+            received_on,
+            channel,
+            route,
+            representation_basis,
+            consent_required,
+            subject_areas,
+            service_area,
+            staff_groups,
+            matter_occurred_on,
+            matter_came_to_notice_on,
+            source,
+            particulars,
+        } => {
+            case.receipt = Some(Receipt {
+                organisation_id,
+                received_on,
+                channel,
+                route,
+                representation_basis,
+                consent_required,
+                subject_areas,
+                service_area,
+                staff_groups,
+                matter_occurred_on,
+                matter_came_to_notice_on,
+                source,
+            });
+            case.particulars = Some(particulars.0);
+            case.stage = 1;
+        }
+        OutOfTimeAccepted { accepted_on, .. } => case.out_of_time_accepted_on = Some(accepted_on),
+        ComplaintAcknowledged {
+            acknowledged_on,
+            late,
+            ..
+        } => {
+            case.acknowledged_on = Some(acknowledged_on);
+            case.acknowledged_late = late;
+        }
+        ConsentRequested { requested_on } => case.consent.requested_on = Some(requested_on),
+        ConsentGiven { given_on, .. } => case.consent.given_on = Some(given_on),
+        ConsentRefused { refused_on } => case.consent.refused_on = Some(refused_on),
+        ConsentLapsed { lapsed_on } => case.consent.lapsed_on = Some(lapsed_on),
+        RiskAssessed {
+            assessed_on,
+            seriousness,
+            likelihood,
+            rating,
+            matrix,
+        } => {
+            case.risk = Some(RiskGrade {
+                assessed_on,
+                seriousness,
+                likelihood,
+                rating,
+                matrix,
+            })
+        }
+        ResponsePlanAgreed {
+            agreed_on,
+            response_due_on,
+            discussion_outcome,
+        } => case.plans.push(ResponsePlan {
+            stage: case.stage,
+            agreed_on,
+            response_due_on,
+            discussion_outcome,
+        }),
+        ClockStopped { stopped_on, .. } => case.clock_stops.push(ClockStop {
+            stage: case.stage,
+            stopped_on,
+            restarted_on: None,
+        }),
+        ClockRestarted { restarted_on } => {
+            if let Some(stop) = case
+                .clock_stops
+                .iter_mut()
+                .find(|s| s.restarted_on.is_none())
+            {
+                stop.restarted_on = Some(restarted_on);
+            }
+        }
+        DelayNotified { notified_on, .. } => case.delay_notified_on.push(notified_on),
+        ResponseSent {
+            sent_on,
+            stage,
+            outcome,
+            ombudsman_rights,
+            ..
+        } => {
+            // The response ends any stop still open at its stage.
+            for stop in case
+                .clock_stops
+                .iter_mut()
+                .filter(|s| s.restarted_on.is_none())
+            {
+                stop.restarted_on = Some(sent_on);
+            }
+            case.responses.push(SentResponse {
+                stage,
+                sent_on,
+                outcome,
+                ombudsman_rights,
+            })
+        }
+        ComplaintEscalated { escalated_on, .. } => {
+            case.stage = 2;
+            case.escalated_on = Some(escalated_on);
+        }
+        ReferredToOmbudsman {
+            ombudsman,
+            informed_on,
+            ombudsman_reference,
+        } => case.referrals.push(Referral {
+            ombudsman,
+            informed_on,
+            ombudsman_reference,
+            decided_on: None,
+            decision: None,
+        }),
+        OmbudsmanDecisionRecorded {
+            ombudsman,
+            decided_on,
+            decision,
+            ..
+        } => {
+            if let Some(referral) = case
+                .referrals
+                .iter_mut()
+                .rev()
+                .find(|r| r.ombudsman == ombudsman && r.decision.is_none())
+            {
+                referral.decided_on = Some(decided_on);
+                referral.decision = Some(decision);
+            }
+        }
+        LearningRecorded {
+            recorded_on,
+            kind,
+            summary,
+            action_due_on,
+        } => case.learning.push(Learning {
+            recorded_on,
+            kind,
+            summary,
+            action_due_on,
+        }),
+        ComplaintClosed {
+            closed_on,
+            reason,
+            exclusion_category,
+            transferred_to,
+        } => {
+            case.closure = Some(Closure {
+                closed_on,
+                reason,
+                exclusion_category,
+                transferred_to,
+            })
+        }
+        ComplaintReopened { reopened_on, .. } => {
+            case.closure = None;
+            case.reopened_on.push(reopened_on);
+        }
+        LegalHoldPlaced {
+            placed_on, ground, ..
+        } => case.legal_hold = Some(LegalHold { placed_on, ground }),
+        LegalHoldReleased { .. } => case.legal_hold = None,
+    }
+}

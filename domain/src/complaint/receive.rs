@@ -1,0 +1,225 @@
+//! Taking a complaint in: receipt, out-of-time acceptance, acknowledgement, risk grading and
+//! the response period agreed at the start.
+
+use super::checks::{open, required_text, valid_organisation_id, DateCheck, Decision};
+use super::state::Complaint;
+use crate::calendar::Calendar;
+use crate::commands::{
+    AcceptOutOfTime, AcknowledgeComplaint, AgreeResponsePlan, AssessRisk, ReceiveComplaint,
+};
+use crate::error::ComplaintError;
+use crate::events::{ComplaintEvent, ComplaintParticulars, Confidential, OutOfTimeDecision};
+use crate::policy::{self, PolicyBook};
+use crate::reference::{RepresentationBasis, Route};
+
+pub(super) fn receive(case: &Complaint, cmd: ReceiveComplaint, dates: &DateCheck) -> Decision {
+    // Integrity: one receipt per complaint id.
+    if case.receipt.is_some() {
+        return Err(ComplaintError::AlreadyReceived);
+    }
+    valid_organisation_id("organisation_id", &cmd.organisation_id)?;
+    dates.on("received_on", cmd.received_on)?;
+    required_text("description", &cmd.description)?;
+    required_text("complainant.name", &cmd.complainant.name)?;
+    // R-KO-7: every complaint is counted under at least one subject area.
+    if cmd.subject_areas.is_empty() {
+        return Err(ComplaintError::InvalidField {
+            field: "subject_areas",
+            reason: "at least one subject area is needed".into(),
+        });
+    }
+    for (field, day) in [
+        ("matter_occurred_on", cmd.matter_occurred_on),
+        ("matter_came_to_notice_on", cmd.matter_came_to_notice_on),
+    ] {
+        if let Some(day) = day {
+            // R-FACT-1: a matter complained of cannot postdate the complaint.
+            if day > cmd.received_on {
+                return Err(ComplaintError::InvalidField {
+                    field,
+                    reason: "must not be after received_on".into(),
+                });
+            }
+        }
+    }
+    if let (Some(occurred), Some(noticed)) = (cmd.matter_occurred_on, cmd.matter_came_to_notice_on)
+    {
+        // R-FACT-1: nobody notices a matter before it happens.
+        if noticed < occurred {
+            return Err(ComplaintError::DateOutOfOrder {
+                field: "matter_came_to_notice_on",
+                earlier: "matter_occurred_on",
+                earlier_on: occurred,
+            });
+        }
+    }
+    if let Some(source) = &cmd.source {
+        required_text("source.system", &source.system)?;
+        required_text("source.reference", &source.reference)?;
+    }
+    let basis = cmd.representation_basis;
+    // R-WHO-2: a representative complains only on one of the regulation 5 bases.
+    if basis.is_none() && (cmd.person_affected.is_some() || cmd.consent_required == Some(true)) {
+        return Err(ComplaintError::RepresentationBasisMissing);
+    }
+    if let Some(person) = &cmd.person_affected {
+        required_text("person_affected.name", &person.name)?;
+    }
+    let consent_required = cmd
+        .consent_required
+        .unwrap_or_else(|| basis.is_some_and(RepresentationBasis::consent_normally_required));
+
+    let mut subject_areas = cmd.subject_areas;
+    subject_areas.sort();
+    subject_areas.dedup();
+    let mut staff_groups = cmd.staff_groups;
+    staff_groups.sort();
+    staff_groups.dedup();
+
+    let limit = policy::time_limit_ends_on(cmd.matter_occurred_on, cmd.matter_came_to_notice_on);
+    let in_time = limit.is_none_or(|limit| cmd.received_on <= limit);
+    let acceptance = match (cmd.out_of_time_decision, in_time) {
+        // R-TL-2: only a complaint made after the time limit needs accepting.
+        (Some(_), true) => return Err(ComplaintError::NotOutOfTime),
+        (Some(decision), false) => {
+            check_out_of_time_decision(&decision)?;
+            Some(ComplaintEvent::OutOfTimeAccepted {
+                accepted_on: cmd.received_on,
+                decision,
+            })
+        }
+        (None, _) => None,
+    };
+
+    let mut events = vec![ComplaintEvent::ComplaintReceived {
+        organisation_id: cmd.organisation_id,
+        received_on: cmd.received_on,
+        channel: cmd.channel,
+        route: cmd.route.unwrap_or(Route::Provider),
+        representation_basis: basis,
+        consent_required,
+        subject_areas,
+        service_area: cmd.service_area,
+        staff_groups,
+        matter_occurred_on: cmd.matter_occurred_on,
+        matter_came_to_notice_on: cmd.matter_came_to_notice_on,
+        source: cmd.source,
+        particulars: Confidential(ComplaintParticulars {
+            complainant: cmd.complainant,
+            person_affected: cmd.person_affected,
+            description: cmd.description,
+        }),
+    }];
+    events.extend(acceptance);
+    Ok(events)
+}
+
+pub(super) fn accept_out_of_time(
+    case: &Complaint,
+    cmd: AcceptOutOfTime,
+    dates: &DateCheck,
+) -> Decision {
+    open(case)?;
+    // R-TL-2: only a complaint made after the time limit needs accepting.
+    if case.in_time() {
+        return Err(ComplaintError::NotOutOfTime);
+    }
+    // R-TL-2: the decision is taken once.
+    if case.out_of_time_accepted_on.is_some() {
+        return Err(ComplaintError::OutOfTimeAlreadyAccepted);
+    }
+    dates.on("accepted_on", cmd.accepted_on)?;
+    let decision = OutOfTimeDecision {
+        good_reason_for_delay: cmd.good_reason_for_delay,
+        fair_investigation_possible: cmd.fair_investigation_possible,
+        decided_by: cmd.decided_by,
+        rationale: Confidential(cmd.rationale),
+    };
+    check_out_of_time_decision(&decision)?;
+    Ok(vec![ComplaintEvent::OutOfTimeAccepted {
+        accepted_on: cmd.accepted_on,
+        decision,
+    }])
+}
+
+/// R-TL-2: the decision names its maker and rationale, and needs both findings.
+fn check_out_of_time_decision(decision: &OutOfTimeDecision) -> Result<(), ComplaintError> {
+    required_text("decided_by", &decision.decided_by)?;
+    required_text("rationale", &decision.rationale.0)?;
+    if !(decision.good_reason_for_delay && decision.fair_investigation_possible) {
+        return Err(ComplaintError::OutOfTimeGroundsNotMet);
+    }
+    Ok(())
+}
+
+pub(super) fn acknowledge(
+    case: &Complaint,
+    cmd: AcknowledgeComplaint,
+    dates: &DateCheck,
+    calendar: &Calendar,
+) -> Decision {
+    let receipt = open(case)?;
+    // R-ACK-3: one acknowledgement; a late one is recorded as late, not refused.
+    if case.acknowledged_on.is_some() {
+        return Err(ComplaintError::AlreadyAcknowledged);
+    }
+    dates.on("acknowledged_on", cmd.acknowledged_on)?;
+    let due = policy::acknowledge_by(receipt.received_on, calendar);
+    Ok(vec![ComplaintEvent::ComplaintAcknowledged {
+        acknowledged_on: cmd.acknowledged_on,
+        late: cmd.acknowledged_on > due,
+        discussion_offered: cmd.discussion_offered,
+    }])
+}
+
+pub(super) fn assess_risk(
+    case: &Complaint,
+    cmd: AssessRisk,
+    dates: &DateCheck,
+    policies: &PolicyBook,
+) -> Decision {
+    let receipt = open(case)?;
+    dates.on("assessed_on", cmd.assessed_on)?;
+    let matrix = &policies
+        .for_organisation(&receipt.organisation_id)
+        .risk_matrix;
+    // R-RISK-1/2: the grade comes from the organisation's matrix, which refuses unknown levels.
+    let rating = matrix.grade(&cmd.seriousness, cmd.likelihood)?;
+    Ok(vec![ComplaintEvent::RiskAssessed {
+        assessed_on: cmd.assessed_on,
+        seriousness: cmd.seriousness.trim().to_ascii_lowercase(),
+        likelihood: cmd.likelihood,
+        rating,
+        matrix: matrix.versioned_id(),
+    }])
+}
+
+pub(super) fn agree_response_plan(
+    case: &Complaint,
+    cmd: AgreeResponsePlan,
+    dates: &DateCheck,
+) -> Decision {
+    open(case)?;
+    // R-ACK-5: the period is for a response still to come at this stage.
+    if case.current_response().is_some() {
+        return Err(ComplaintError::ResponseAlreadySent);
+    }
+    dates.on("agreed_on", cmd.agreed_on)?;
+    dates.not_before(
+        "agreed_on",
+        cmd.agreed_on,
+        "escalated_on",
+        case.escalated_on,
+    )?;
+    dates.not_before(
+        "response_due_on",
+        cmd.response_due_on,
+        "agreed_on",
+        Some(cmd.agreed_on),
+    )?;
+    Ok(vec![ComplaintEvent::ResponsePlanAgreed {
+        agreed_on: cmd.agreed_on,
+        response_due_on: cmd.response_due_on,
+        discussion_outcome: cmd.discussion_outcome,
+    }])
+}

@@ -1,0 +1,156 @@
+//! The complaint's state: the facts folded so far, and what they say about where it stands.
+
+use crate::error::ComplaintError;
+use crate::events::ComplaintParticulars;
+use crate::facts::{
+    ClockStop, Closure, ConsentState, Learning, LegalHold, Receipt, Referral, ResponsePlan,
+    RiskGrade, SentResponse,
+};
+use crate::policy;
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Where a complaint stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Received, not yet acknowledged.
+    Received,
+    /// Out of time and awaiting the decision whether to investigate (R-TL-2).
+    AwaitingTimeLimitDecision,
+    /// Waiting for the person affected to consent.
+    AwaitingConsent,
+    /// Acknowledged and being looked into.
+    Investigating,
+    /// At internal review (stage 2), response outstanding.
+    UnderReview,
+    /// The response for the current stage has been sent.
+    Responded,
+    /// Closed.
+    Closed,
+}
+
+impl Status {
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::AwaitingTimeLimitDecision => "awaiting_time_limit_decision",
+            Status::AwaitingConsent => "awaiting_consent",
+            Status::Investigating => "investigating",
+            Status::UnderReview => "under_review",
+            Status::Responded => "responded",
+            Status::Closed => "closed",
+        }
+    }
+}
+
+/// A complaint, folded from its events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Complaint {
+    pub receipt: Option<Receipt>,
+    pub particulars: Option<ComplaintParticulars>,
+    pub out_of_time_accepted_on: Option<NaiveDate>,
+    pub acknowledged_on: Option<NaiveDate>,
+    pub acknowledged_late: bool,
+    pub consent: ConsentState,
+    pub risk: Option<RiskGrade>,
+    /// 1 for local resolution, 2 for internal review; 0 before receipt.
+    pub stage: u8,
+    pub escalated_on: Option<NaiveDate>,
+    pub plans: Vec<ResponsePlan>,
+    pub clock_stops: Vec<ClockStop>,
+    pub delay_notified_on: Vec<NaiveDate>,
+    pub responses: Vec<SentResponse>,
+    pub referrals: Vec<Referral>,
+    pub learning: Vec<Learning>,
+    pub closure: Option<Closure>,
+    pub reopened_on: Vec<NaiveDate>,
+    /// The legal hold in force, if any (R-RET-1).
+    #[serde(default)]
+    pub legal_hold: Option<LegalHold>,
+}
+
+impl Complaint {
+    /// The receipt facts, or `NotReceived` (integrity: nothing is done to a complaint before
+    /// it is received).
+    pub fn receipt(&self) -> Result<&Receipt, ComplaintError> {
+        self.receipt.as_ref().ok_or(ComplaintError::NotReceived)
+    }
+
+    /// Whether the complaint is closed.
+    pub fn is_closed(&self) -> bool {
+        self.closure.is_some()
+    }
+
+    /// The last day the complaint could be made in time (R-TL-1).
+    pub fn time_limit_ends_on(&self) -> Option<NaiveDate> {
+        let r = self.receipt.as_ref()?;
+        policy::time_limit_ends_on(r.matter_occurred_on, r.matter_came_to_notice_on)
+    }
+
+    /// Whether it was made within 12 months (R-TL-1); unknown dates count as in time.
+    pub fn in_time(&self) -> bool {
+        match (self.receipt.as_ref(), self.time_limit_ends_on()) {
+            (Some(r), Some(limit)) => r.received_on <= limit,
+            _ => true,
+        }
+    }
+
+    /// In time, or accepted out of time (R-TL-2).
+    pub fn may_be_investigated(&self) -> bool {
+        self.in_time() || self.out_of_time_accepted_on.is_some()
+    }
+
+    /// Consent is needed and has not been given.
+    pub fn consent_outstanding(&self) -> bool {
+        self.receipt.as_ref().is_some_and(|r| r.consent_required) && self.consent.given_on.is_none()
+    }
+
+    /// The day the current stage started: receipt, or the escalation.
+    pub fn stage_started_on(&self) -> Option<NaiveDate> {
+        self.escalated_on
+            .or_else(|| self.receipt.as_ref().map(|r| r.received_on))
+    }
+
+    /// The response sent at the current stage.
+    pub fn current_response(&self) -> Option<&SentResponse> {
+        self.responses.iter().rev().find(|r| r.stage == self.stage)
+    }
+
+    /// The first response (stage 1): the statutory response of regulation 14.
+    pub fn first_response(&self) -> Option<&SentResponse> {
+        self.responses.iter().find(|r| r.stage == 1)
+    }
+
+    /// The latest response at any stage.
+    pub fn final_response(&self) -> Option<&SentResponse> {
+        self.responses.last()
+    }
+
+    /// The clock stop still open, if any.
+    pub fn open_clock_stop(&self) -> Option<&ClockStop> {
+        self.clock_stops.iter().find(|s| s.restarted_on.is_none())
+    }
+
+    /// Where the complaint stands.
+    pub fn status(&self) -> Status {
+        if self.is_closed() {
+            Status::Closed
+        } else if self.current_response().is_some() {
+            Status::Responded
+        } else if self.stage == 2 {
+            Status::UnderReview
+        } else if !self.may_be_investigated() {
+            Status::AwaitingTimeLimitDecision
+        } else if self.consent_outstanding() {
+            Status::AwaitingConsent
+        } else if self.acknowledged_on.is_some() {
+            Status::Investigating
+        } else {
+            Status::Received
+        }
+    }
+}

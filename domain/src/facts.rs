@@ -1,0 +1,126 @@
+//! The records a complaint's state is made of, one per kind of fact. Plain data, kept apart
+//! from `Complaint` so that the deadline rules can read them without depending on the
+//! aggregate that also depends on them.
+
+use crate::events::SourceReference;
+use crate::reference::{
+    Channel, ClosureReason, DiscussionOutcome, ExclusionCategory, LearningKind, LegalHoldGround,
+    Likelihood, Ombudsman, OmbudsmanDecision, Outcome, RepresentationBasis, RiskRating, Route,
+    ServiceArea, StaffGroup, SubjectArea,
+};
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Facts fixed at receipt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)] // as on `ReceiveComplaint`
+pub struct Receipt {
+    pub organisation_id: String,
+    pub received_on: NaiveDate,
+    pub channel: Channel,
+    pub route: Route,
+    pub representation_basis: Option<RepresentationBasis>,
+    pub consent_required: bool,
+    pub subject_areas: Vec<SubjectArea>,
+    pub service_area: Option<ServiceArea>,
+    pub staff_groups: Vec<StaffGroup>,
+    pub matter_occurred_on: Option<NaiveDate>,
+    pub matter_came_to_notice_on: Option<NaiveDate>,
+    pub source: Option<SourceReference>,
+}
+
+/// Where consent stands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct ConsentState {
+    pub requested_on: Option<NaiveDate>,
+    pub given_on: Option<NaiveDate>,
+    pub refused_on: Option<NaiveDate>,
+    pub lapsed_on: Option<NaiveDate>,
+}
+
+impl ConsentState {
+    pub(crate) fn decided(&self) -> bool {
+        self.given_on.is_some() || self.refused_on.is_some() || self.lapsed_on.is_some()
+    }
+}
+
+/// The current risk grade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct RiskGrade {
+    pub assessed_on: NaiveDate,
+    pub seriousness: String,
+    pub likelihood: Likelihood,
+    pub rating: RiskRating,
+    pub matrix: String,
+}
+
+/// An agreed response period, with the stage it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct ResponsePlan {
+    pub stage: u8,
+    pub agreed_on: NaiveDate,
+    pub response_due_on: NaiveDate,
+    pub discussion_outcome: Option<DiscussionOutcome>,
+}
+
+/// A period the response clock did not run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct ClockStop {
+    pub stage: u8,
+    pub stopped_on: NaiveDate,
+    pub restarted_on: Option<NaiveDate>,
+}
+
+/// A response sent at a stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct SentResponse {
+    pub stage: u8,
+    pub sent_on: NaiveDate,
+    pub outcome: Outcome,
+    pub ombudsman_rights: Vec<Ombudsman>,
+}
+
+/// An ombudsman referral and its decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct Referral {
+    pub ombudsman: Ombudsman,
+    pub informed_on: NaiveDate,
+    pub ombudsman_reference: Option<String>,
+    pub decided_on: Option<NaiveDate>,
+    pub decision: Option<OmbudsmanDecision>,
+}
+
+/// A lesson or action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct Learning {
+    pub recorded_on: NaiveDate,
+    pub kind: LearningKind,
+    pub summary: String,
+    pub action_due_on: Option<NaiveDate>,
+}
+
+/// How the complaint was closed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct Closure {
+    pub closed_on: NaiveDate,
+    pub reason: ClosureReason,
+    pub exclusion_category: Option<ExclusionCategory>,
+    pub transferred_to: Option<String>,
+}
+
+/// A hold keeping the case file beyond its retention period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct LegalHold {
+    pub placed_on: NaiveDate,
+    pub ground: LegalHoldGround,
+}

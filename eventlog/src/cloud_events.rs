@@ -1,0 +1,43 @@
+//! The CloudEvents 1.0 envelope of a stored event, shared by the NATS relay and exports.
+
+use crate::{metadata, StoredEvent};
+use complaints_domain::{strip_personal_data, ComplaintEvent};
+use serde_json::{json, Value};
+
+/// The organisation an event belongs to, from its metadata or its receipt.
+pub fn organisation_of(event: &StoredEvent) -> String {
+    event
+        .metadata
+        .get(metadata::ORGANISATION)
+        .cloned()
+        .or_else(|| match &event.event {
+            ComplaintEvent::ComplaintReceived {
+                organisation_id, ..
+            } => Some(organisation_id.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The CloudEvents 1.0 envelope of a stored event; personal data removed unless asked.
+pub fn cloud_event(event: &StoredEvent, include_personal_data: bool) -> Value {
+    let mut payload = serde_json::to_value(&event.event).unwrap_or(Value::Null);
+    if !include_personal_data {
+        strip_personal_data(&event.event_type, &event.event_version, &mut payload);
+    }
+    let data = payload.get(&event.event_type).cloned().unwrap_or(payload);
+    let organisation = organisation_of(event);
+    json!({
+        "specversion": "1.0",
+        "id": event.event_id(),
+        "source": format!("urn:complaints:organisation:{organisation}"),
+        "type": format!("uk.nhs.complaints.{}.v{}", event.event_type, event.event_version),
+        "subject": event.complaint_id,
+        "time": event.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "datacontenttype": "application/json",
+        "complaintsequence": event.sequence,
+        "logposition": event.checkpoint.position,
+        "occurredon": event.metadata.get(metadata::OCCURRED_ON),
+        "data": data,
+    })
+}

@@ -1,0 +1,26 @@
+//! The event log: the append-only table of complaint events on PostgreSQL or SQLite, its
+//! migrations, appending through postgres-es / sqlite-es, reading in commit-safe global
+//! order, and the checkpointed consumer runner that every downstream effect (read models,
+//! the NATS relay, the audit sealer) is built on.
+//!
+//! Depends on the domain and the database only: no HTTP, no NATS, no read model.
+
+pub use cloud_events::{cloud_event, organisation_of};
+pub use error::EventLogError;
+pub use pool::{Backend, Pool, Tx};
+pub use reader::{
+    backlog, read_after, read_raw_after, read_stream, Checkpoint, RawEvent, StoredEvent,
+};
+pub use runner::{
+    ensure, rebuild, Consumer, ConsumerStatus, Generation, Lease, Progress, Runner, TableDef,
+};
+pub use store::{Database, EventLog};
+
+pub mod metadata;
+
+mod cloud_events;
+mod error;
+mod pool;
+mod reader;
+mod runner;
+mod store;

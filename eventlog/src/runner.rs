@@ -1,0 +1,517 @@
+//! The checkpointed consumer runner.
+//!
+//! Each read model is a consumer with a row in `projection_checkpoints`: its generation
+//! (which set of tables is live) and the last event it applied. A batch is read after the
+//! checkpoint, applied, and the checkpoint advanced in one transaction that holds the
+//! consumer's lock (a transaction-scoped advisory lock on PostgreSQL, the write lock on
+//! SQLite), so two runners can never apply the same batch and a crash repeats a batch but
+//! never doubles it. On PostgreSQL one runner per consumer is active at a time (advisory
+//! lock on a dedicated session); a standby takes over when that session ends.
+//!
+//! Read models are read through views named after their tables (`rm_case_list`, …) that
+//! point at the live generation. `rebuild` fills the next generation from position zero
+//! while the old one keeps answering, catches up under the checkpoint lock, and swaps the
+//! views and the checkpoint in one transaction.
+
+use crate::reader::{backlog, read_after, Checkpoint, StoredEvent};
+use crate::{Backend, EventLogError, Pool, Tx};
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::Row;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// A table a read model owns; it lives as `{base}_g{generation}` behind a view `{base}`.
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    /// Stable name (the view BI tools read).
+    pub base: &'static str,
+    /// Column definitions and constraints for `CREATE TABLE … ( … )`.
+    pub columns: fn(Backend) -> String,
+    /// Column lists to index.
+    pub indexes: &'static [&'static str],
+}
+
+/// The live table names of one generation.
+#[derive(Debug, Clone, Copy)]
+pub struct Generation(pub i64);
+
+impl Generation {
+    /// The physical name of `base` in this generation.
+    pub fn table(&self, base: &str) -> String {
+        format!("{base}_g{}", self.0)
+    }
+}
+
+/// A read model: a fold over events into tables.
+#[async_trait]
+pub trait Consumer: Send + Sync {
+    /// Unique consumer name.
+    fn name(&self) -> &'static str;
+    /// The tables it maintains.
+    fn tables(&self) -> Vec<TableDef>;
+    /// Applies `events` (in commit-safe order) to the tables of `generation`, inside `tx`.
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        generation: Generation,
+        events: &[StoredEvent],
+    ) -> Result<(), EventLogError>;
+}
+
+/// What a consumer reports to `/metrics` and `/readyz`.
+#[derive(Debug, Default)]
+pub struct ConsumerStatus {
+    /// Consumer name.
+    pub name: String,
+    /// Whether this process is the active instance.
+    pub active: AtomicBool,
+    /// Events written but not yet applied.
+    pub lag_events: AtomicI64,
+    /// Milliseconds since the oldest unapplied event was recorded (0 when caught up).
+    pub lag_millis: AtomicI64,
+    /// Last applied checkpoint.
+    pub checkpoint: Mutex<Checkpoint>,
+    /// Total events applied by this process.
+    pub applied: AtomicI64,
+}
+
+impl ConsumerStatus {
+    fn record_lag(&self, events: i64, oldest: Option<chrono::DateTime<Utc>>) {
+        let millis = oldest.map_or(0, |t| (Utc::now() - t).num_milliseconds().max(0));
+        self.lag_events.store(events, Ordering::Relaxed);
+        self.lag_millis.store(millis, Ordering::Relaxed);
+        metrics::gauge!("consumer_lag_events", "consumer" => self.name.clone()).set(events as f64);
+        metrics::gauge!("consumer_lag_seconds", "consumer" => self.name.clone())
+            .set(millis as f64 / 1000.0);
+    }
+}
+
+const CHECKPOINTS_DDL: &str = "CREATE TABLE IF NOT EXISTS projection_checkpoints (
+    name           TEXT PRIMARY KEY,
+    generation     BIGINT NOT NULL,
+    transaction_id BIGINT NOT NULL,
+    position       BIGINT NOT NULL,
+    updated_at     TEXT   NOT NULL
+)";
+
+/// Creates the checkpoint table and, on first use, the consumer's row, tables and views.
+pub async fn ensure(pool: &Pool, projection: &dyn Consumer) -> Result<(), EventLogError> {
+    let mut tx = pool.begin().await?;
+    if let Tx::Postgres(t) = &mut tx {
+        // Serialises schema changes between consumers and processes starting together:
+        // CREATE … IF NOT EXISTS is not safe against a concurrent create.
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':projection-ddl'))",
+        )
+        .execute(&mut **t)
+        .await?;
+    }
+    tx.run(CHECKPOINTS_DDL).await?;
+    if read_generation(&mut tx, projection.name()).await?.is_none() {
+        let generation = Generation(1);
+        create_tables(&mut tx, projection, generation).await?;
+        point_views(&mut tx, projection, generation).await?;
+        insert_checkpoint(&mut tx, projection.name(), generation).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn read_generation(tx: &mut Tx, name: &str) -> Result<Option<i64>, EventLogError> {
+    Ok(crate::on_tx!(tx, |c| sqlx::query(
+        "SELECT generation FROM projection_checkpoints WHERE name = $1"
+    )
+    .bind(name)
+    .fetch_optional(c)
+    .await?
+    .map(|r| r.try_get::<i64, _>(0))
+    .transpose()?))
+}
+
+async fn insert_checkpoint(
+    tx: &mut Tx,
+    name: &str,
+    generation: Generation,
+) -> Result<(), EventLogError> {
+    crate::on_tx!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO projection_checkpoints (name, generation, transaction_id, position, updated_at)
+         VALUES ($1, $2, 0, 0, $3) ON CONFLICT (name) DO NOTHING"
+    )
+    .bind(name)
+    .bind(generation.0)
+    .bind(Utc::now().to_rfc3339())
+    .execute(c)
+    .await?
+    .rows_affected()
+    });
+    Ok(())
+}
+
+async fn create_tables(
+    tx: &mut Tx,
+    projection: &dyn Consumer,
+    generation: Generation,
+) -> Result<(), EventLogError> {
+    let backend = tx.backend();
+    for table in projection.tables() {
+        let name = generation.table(table.base);
+        tx.run(&format!("DROP TABLE IF EXISTS {name}")).await?;
+        tx.run(&format!(
+            "CREATE TABLE {name} ({})",
+            (table.columns)(backend)
+        ))
+        .await?;
+        for (i, columns) in table.indexes.iter().enumerate() {
+            tx.run(&format!("CREATE INDEX {name}_i{i} ON {name} ({columns})"))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn point_views(
+    tx: &mut Tx,
+    projection: &dyn Consumer,
+    generation: Generation,
+) -> Result<(), EventLogError> {
+    for table in projection.tables() {
+        tx.run(&format!("DROP VIEW IF EXISTS {}", table.base))
+            .await?;
+        tx.run(&format!(
+            "CREATE VIEW {} AS SELECT * FROM {}",
+            table.base,
+            generation.table(table.base)
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Locks the consumer's checkpoint row for the rest of `tx` and reads it.
+async fn lock_checkpoint(
+    tx: &mut Tx,
+    name: &str,
+) -> Result<(Generation, Checkpoint), EventLogError> {
+    let row = match tx {
+        Tx::Postgres(t) => {
+            // A transaction-scoped advisory lock rather than FOR UPDATE: a row lock would give
+            // this transaction an id at once, and while it stays open (a relay waiting on
+            // NATS) every consumer's `pg_snapshot_xmin` would stop below it.
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':checkpoint:' || $1))",
+            )
+            .bind(name)
+            .execute(&mut **t)
+            .await?;
+            sqlx::query("SELECT generation, transaction_id, position FROM projection_checkpoints WHERE name = $1")
+                .bind(name)
+                .fetch_one(&mut **t)
+                .await
+                .map(|r| (r.try_get(0), r.try_get(1), r.try_get(2)))?
+        }
+        Tx::Sqlite(t) => {
+            // The write takes SQLite's write lock now rather than at the end of the batch.
+            sqlx::query("UPDATE projection_checkpoints SET name = name WHERE name = $1")
+                .bind(name)
+                .execute(&mut **t)
+                .await?;
+            sqlx::query("SELECT generation, transaction_id, position FROM projection_checkpoints WHERE name = $1")
+                .bind(name)
+                .fetch_one(&mut **t)
+                .await
+                .map(|r| (r.try_get(0), r.try_get(1), r.try_get(2)))?
+        }
+    };
+    Ok((
+        Generation(row.0?),
+        Checkpoint {
+            transaction_id: row.1?,
+            position: row.2?,
+        },
+    ))
+}
+
+async fn save_checkpoint(
+    tx: &mut Tx,
+    name: &str,
+    generation: Generation,
+    checkpoint: Checkpoint,
+) -> Result<(), EventLogError> {
+    crate::on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE projection_checkpoints SET generation = $1, transaction_id = $2, position = $3, updated_at = $4 WHERE name = $5"
+    )
+    .bind(generation.0)
+    .bind(checkpoint.transaction_id)
+    .bind(checkpoint.position)
+    .bind(Utc::now().to_rfc3339())
+    .bind(name)
+    .execute(c)
+    .await?
+    .rows_affected()
+    });
+    Ok(())
+}
+
+/// Runs one consumer.
+pub struct Runner {
+    pool: Pool,
+    projection: Arc<dyn Consumer>,
+    status: Arc<ConsumerStatus>,
+    /// Events per transaction.
+    pub batch_size: i64,
+    /// Wait between polls when caught up.
+    pub poll_interval: Duration,
+}
+
+impl Runner {
+    /// A runner for `projection` over `pool`.
+    pub fn new(pool: Pool, projection: Arc<dyn Consumer>) -> Self {
+        let status = Arc::new(ConsumerStatus {
+            name: projection.name().to_string(),
+            ..Default::default()
+        });
+        Self {
+            pool,
+            projection,
+            status,
+            batch_size: 500,
+            poll_interval: Duration::from_millis(200),
+        }
+    }
+
+    /// The consumer's status, shared with the HTTP layer.
+    pub fn status(&self) -> Arc<ConsumerStatus> {
+        self.status.clone()
+    }
+
+    /// Applies at most one batch; returns how many events it applied.
+    pub async fn step(&self) -> Result<usize, EventLogError> {
+        let name = self.projection.name();
+        let mut tx = self.pool.begin().await?;
+        let (generation, checkpoint) = lock_checkpoint(&mut tx, name).await?;
+        let batch = read_after(&mut tx, checkpoint, self.batch_size).await?;
+        let Some(last) = batch.last().map(|e| e.checkpoint) else {
+            let (events, oldest) = backlog(&mut tx, checkpoint).await?;
+            tx.rollback().await?;
+            self.status.record_lag(events, oldest);
+            return Ok(0);
+        };
+        self.projection.apply(&mut tx, generation, &batch).await?;
+        save_checkpoint(&mut tx, name, generation, last).await?;
+        tx.commit().await?;
+        if let Ok(mut cp) = self.status.checkpoint.lock() {
+            *cp = last;
+        }
+        self.status
+            .applied
+            .fetch_add(batch.len() as i64, Ordering::Relaxed);
+        metrics::counter!("consumer_events_applied_total", "consumer" => name)
+            .increment(batch.len() as u64);
+        Ok(batch.len())
+    }
+
+    /// Applies batches until none is left.
+    pub async fn catch_up(&self) -> Result<usize, EventLogError> {
+        ensure(&self.pool, self.projection.as_ref()).await?;
+        let mut total = 0;
+        loop {
+            let n = self.step().await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
+    /// Runs until `stop`: waits to become the active instance, then consumes, polling when
+    /// caught up and backing off on errors.
+    pub fn run(
+        self,
+        stop: CancellationToken,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            let name = self.projection.name();
+            let mut backoff = Duration::from_millis(200);
+            while !stop.is_cancelled() {
+                if let Err(error) = ensure(&self.pool, self.projection.as_ref()).await {
+                    tracing::warn!(consumer = name, %error, "cannot prepare consumer; retrying");
+                    sleep_or_stop(&stop, backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    continue;
+                }
+                let Some(lease) = Lease::acquire(&self.pool, name, &stop).await else {
+                    return;
+                };
+                self.status.active.store(true, Ordering::Relaxed);
+                tracing::info!(consumer = name, "active");
+                loop {
+                    if stop.is_cancelled() {
+                        break;
+                    }
+                    match self.step().await {
+                        Ok(0) => {
+                            if !lease.still_held().await {
+                                tracing::warn!(
+                                    consumer = name,
+                                    "lost the consumer lock; standing by"
+                                );
+                                break;
+                            }
+                            backoff = Duration::from_millis(200);
+                            sleep_or_stop(&stop, self.poll_interval).await;
+                        }
+                        Ok(_) => backoff = Duration::from_millis(200),
+                        Err(error) => {
+                            tracing::warn!(consumer = name, %error, "batch failed; retrying");
+                            sleep_or_stop(&stop, backoff).await;
+                            backoff = (backoff * 2).min(Duration::from_secs(10));
+                            if !lease.still_held().await {
+                                break;
+                            }
+                        }
+                    }
+                }
+                self.status.active.store(false, Ordering::Relaxed);
+            }
+        })
+    }
+}
+
+async fn sleep_or_stop(stop: &CancellationToken, duration: Duration) {
+    tokio::select! {
+        _ = stop.cancelled() => {}
+        _ = tokio::time::sleep(duration) => {}
+    }
+}
+
+/// The right to be the active instance of a consumer (or any singleton task, such as the
+/// scheduler): on PostgreSQL a session advisory lock, released when the holder's session
+/// ends, so a standby takes over when the holder dies.
+pub enum Lease {
+    /// PostgreSQL: a session-level advisory lock on a connection taken out of the pool.
+    Postgres(tokio::sync::Mutex<sqlx::PgConnection>),
+    /// SQLite: one process owns the file; the checkpoint row lock still serialises batches.
+    Local,
+}
+
+impl Lease {
+    /// Waits until this process holds `name`; `None` if `stop` comes first.
+    pub async fn acquire(pool: &Pool, name: &str, stop: &CancellationToken) -> Option<Lease> {
+        let Pool::Postgres(pg) = pool else {
+            return Some(Lease::Local);
+        };
+        loop {
+            if stop.is_cancelled() {
+                return None;
+            }
+            match pg.acquire().await {
+                Ok(conn) => {
+                    let mut conn = conn.detach();
+                    let got: Result<bool, _> = sqlx::query_scalar(
+                        "SELECT pg_try_advisory_lock(hashtext(current_schema() || ':' || $1))",
+                    )
+                    .bind(name)
+                    .fetch_one(&mut conn)
+                    .await;
+                    match got {
+                        Ok(true) => return Some(Lease::Postgres(tokio::sync::Mutex::new(conn))),
+                        Ok(false) => tracing::debug!(
+                            consumer = name,
+                            "another instance is active; standing by"
+                        ),
+                        Err(error) => {
+                            tracing::warn!(consumer = name, %error, "cannot take the consumer lock")
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(consumer = name, %error, "cannot reach the database"),
+            }
+            sleep_or_stop(stop, Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Whether the lease is still held (its session still answers).
+    pub async fn still_held(&self) -> bool {
+        match self {
+            Lease::Local => true,
+            Lease::Postgres(conn) => {
+                let mut conn = conn.lock().await;
+                sqlx::query("SELECT 1").execute(&mut *conn).await.is_ok()
+            }
+        }
+    }
+}
+
+/// Progress of a rebuild: events applied so far and the total to apply.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
+
+/// Rebuilds `projection` from position zero into a new generation while the live one keeps
+/// answering, then swaps. Returns the number of events applied.
+pub async fn rebuild(
+    pool: &Pool,
+    projection: &dyn Consumer,
+    progress: Progress<'_>,
+) -> Result<u64, EventLogError> {
+    ensure(pool, projection).await?;
+    let name = projection.name();
+    let (live, total) = {
+        let mut tx = pool.begin().await?;
+        let row = read_generation(&mut tx, name)
+            .await?
+            .ok_or_else(|| EventLogError::UnknownConsumer(name.to_string()))?;
+        let (total, _) = backlog(&mut tx, Checkpoint::default()).await?;
+        tx.rollback().await?;
+        (Generation(row), total.max(0) as u64)
+    };
+    let next = Generation(live.0 + 1);
+    let mut tx = pool.begin().await?;
+    create_tables(&mut tx, projection, next).await?;
+    tx.commit().await?;
+
+    let mut checkpoint = Checkpoint::default();
+    let mut applied = 0u64;
+    loop {
+        let mut tx = pool.begin().await?;
+        let batch = read_after(&mut tx, checkpoint, 1000).await?;
+        let Some(last) = batch.last().map(|e| e.checkpoint) else {
+            tx.rollback().await?;
+            break;
+        };
+        projection.apply(&mut tx, next, &batch).await?;
+        tx.commit().await?;
+        checkpoint = last;
+        applied += batch.len() as u64;
+        progress(applied, total.max(applied));
+    }
+
+    // Swap: under the live checkpoint's lock, take what arrived meanwhile, then point the
+    // views and the checkpoint at the new generation together.
+    let mut tx = pool.begin().await?;
+    let (old, _) = lock_checkpoint(&mut tx, name).await?;
+    loop {
+        let batch = read_after(&mut tx, checkpoint, 1000).await?;
+        let Some(last) = batch.last().map(|e| e.checkpoint) else {
+            break;
+        };
+        projection.apply(&mut tx, next, &batch).await?;
+        checkpoint = last;
+        applied += batch.len() as u64;
+    }
+    point_views(&mut tx, projection, next).await?;
+    save_checkpoint(&mut tx, name, next, checkpoint).await?;
+    tx.commit().await?;
+    progress(applied, applied);
+
+    let mut tx = pool.begin().await?;
+    for table in projection.tables() {
+        tx.run(&format!("DROP TABLE IF EXISTS {}", old.table(table.base)))
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(applied)
+}

@@ -1,0 +1,187 @@
+//! Appending to and loading from the log through postgres-es or sqlite-es, over the
+//! project's own migrations (which add the global position, recording time and, on
+//! PostgreSQL, the writing transaction id the commit-safe reader needs).
+
+use crate::{EventLogError, Pool};
+use complaints_domain::{Complaint, ComplaintError};
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
+use cqrs_es::{AggregateError, EventEnvelope, EventStore};
+use postgres_es::PostgresEventRepository;
+use sqlite_es::SqliteEventRepository;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Where the event log lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// PostgreSQL at this URL.
+    Postgres(String),
+    /// The embedded default: a SQLite file.
+    Sqlite(PathBuf),
+}
+
+impl Database {
+    /// A short name for logs and metrics: `postgres` or `sqlite`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Database::Postgres(_) => "postgres",
+            Database::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+enum Store {
+    Postgres(PersistedEventStore<PostgresEventRepository, Complaint>),
+    Sqlite(PersistedEventStore<SqliteEventRepository, Complaint>),
+}
+
+/// The append-only log of complaint events.
+pub struct EventLog {
+    pool: Pool,
+    store: Store,
+}
+
+impl EventLog {
+    /// Connects to the database; does not migrate.
+    pub async fn connect(database: &Database) -> Result<Self, EventLogError> {
+        let pool = match database {
+            Database::Postgres(url) => {
+                let options = PgConnectOptions::from_str(url).map_err(|e| {
+                    EventLogError::Config(format!("DATABASE_URL is not a PostgreSQL URL: {e}"))
+                })?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| {
+                        EventLogError::Unavailable(format!("cannot connect to PostgreSQL: {e}"))
+                    })?;
+                Pool::Postgres(pool)
+            }
+            Database::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        EventLogError::Config(format!(
+                            "cannot create data directory {}: {e}",
+                            dir.display()
+                        ))
+                    })?;
+                }
+                // FULL sync: an acknowledged command survives power loss, not only a crash.
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| {
+                        EventLogError::Unavailable(format!("cannot open {}: {e}", path.display()))
+                    })?;
+                Pool::Sqlite(pool)
+            }
+        };
+        Ok(Self::with_pool(pool))
+    }
+
+    /// Wraps an existing pool.
+    pub fn with_pool(pool: Pool) -> Self {
+        let store = match &pool {
+            Pool::Postgres(p) => Store::Postgres(PersistedEventStore::new_event_store(
+                PostgresEventRepository::new(p.clone()),
+            )),
+            Pool::Sqlite(p) => Store::Sqlite(PersistedEventStore::new_event_store(
+                SqliteEventRepository::new(p.clone()),
+            )),
+        };
+        Self { pool, store }
+    }
+
+    /// The pool, for readers that query the log directly.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Applies the project's migrations (idempotent; safe from several processes).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn migrate(&self) -> Result<(), EventLogError> {
+        match &self.pool {
+            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+        }
+        .map_err(|e| EventLogError::Migration(e.to_string()))
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), EventLogError> {
+        let result = match &self.pool {
+            Pool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
+            Pool::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
+        };
+        result.map_err(|e| EventLogError::Unavailable(format!("database unreachable: {e}")))
+    }
+
+    /// Every event of one complaint, in sequence order, with metadata.
+    #[tracing::instrument(skip(self), err)]
+    pub async fn load(
+        &self,
+        complaint_id: &str,
+    ) -> Result<Vec<EventEnvelope<Complaint>>, EventLogError> {
+        let result = match &self.store {
+            Store::Postgres(s) => s.load_events(complaint_id).await,
+            Store::Sqlite(s) => s.load_events(complaint_id).await,
+        };
+        result.map_err(EventLogError::from_store)
+    }
+
+    /// Appends `events` after `expected_version`; a concurrent writer that got there first
+    /// makes this a [`EventLogError::Conflict`] and nothing is written.
+    #[tracing::instrument(skip(self, case, events, metadata), fields(events = events.len()), err)]
+    pub async fn append(
+        &self,
+        complaint_id: &str,
+        expected_version: usize,
+        case: Complaint,
+        events: Vec<complaints_domain::ComplaintEvent>,
+        metadata: HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<Complaint>>, EventLogError> {
+        let context = EventStoreAggregateContext {
+            aggregate_id: complaint_id.to_string(),
+            aggregate: case,
+            current_sequence: expected_version,
+            current_snapshot: None,
+        };
+        let result = match &self.store {
+            Store::Postgres(s) => s.commit(events, context, metadata).await,
+            Store::Sqlite(s) => s.commit(events, context, metadata).await,
+        };
+        result.map_err(EventLogError::from_store)
+    }
+}
+
+impl EventLogError {
+    fn from_store(error: AggregateError<ComplaintError>) -> Self {
+        match error {
+            AggregateError::UserError(rule) => EventLogError::Rule(rule),
+            AggregateError::AggregateConflict => EventLogError::Conflict,
+            AggregateError::DatabaseConnectionError(e) => EventLogError::Unavailable(e.to_string()),
+            AggregateError::DeserializationError(e) => EventLogError::Decode {
+                what: "stored event".into(),
+                reason: e.to_string(),
+            },
+            AggregateError::UnexpectedError(e) => EventLogError::Store(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The consumers of the event log this deployment runs: the read models, the audit sealer
+//! and (with NATS) the relay. Each runs as its own checkpointed consumer.
+
+use crate::error::ApiError;
+use complaints_domain::ComplaintServices;
+use complaints_eventlog::{Consumer, ConsumerStatus, Pool, Runner};
+use complaints_projections::models::case_views::CaseViews;
+use complaints_projections::models::reporting::Reporting;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Every read model, in the order they are started.
+pub fn projections(services: &ComplaintServices) -> Vec<Arc<dyn Consumer>> {
+    vec![
+        Arc::new(CaseViews::new(services.clone())),
+        Arc::new(Reporting::new(services.clone())),
+        Arc::new(complaints_audit::Sealer),
+    ]
+}
+
+/// Creates every read model's tables (first run) so reads work before the first batch.
+pub async fn prepare(pool: &Pool, services: &ComplaintServices) -> Result<(), ApiError> {
+    for projection in projections(services) {
+        complaints_eventlog::ensure(pool, projection.as_ref()).await?;
+    }
+    Ok(())
+}
+
+/// Running consumers: their statuses and tasks.
+pub struct Running {
+    /// Statuses for `/readyz` and `/metrics`.
+    pub statuses: Vec<Arc<ConsumerStatus>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Waits for every consumer to stop (after `stop` was cancelled).
+    pub async fn join(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts every read model until `stop`.
+pub fn spawn(pool: &Pool, services: &ComplaintServices, stop: &CancellationToken) -> Running {
+    spawn_all(pool, projections(services), stop)
+}
+
+/// Starts the given consumers until `stop`.
+pub fn spawn_all(
+    pool: &Pool,
+    consumers: Vec<Arc<dyn Consumer>>,
+    stop: &CancellationToken,
+) -> Running {
+    let mut statuses = Vec::new();
+    let mut tasks = Vec::new();
+    for projection in consumers {
+        let runner = Runner::new(pool.clone(), projection);
+        statuses.push(runner.status());
+        tasks.push(tokio::spawn(runner.run(stop.clone())));
+    }
+    Running { statuses, tasks }
+}
+
+/// Rebuilds one read model (or all) from position zero, showing progress on stderr.
+pub async fn rebuild(
+    pool: &Pool,
+    services: &ComplaintServices,
+    only: Option<&str>,
+) -> Result<(), ApiError> {
+    let all = projections(services);
+    let chosen: Vec<_> = all
+        .iter()
+        // The sealer is rebuilt only when named: a rebuild recomputes the chain from the log
+        // as it is now, so over a changed log only the signed checkpoints still tell.
+        .filter(|p| match only {
+            None => p.name() != complaints_audit::sealer::NAME,
+            Some(name) => p.name() == name,
+        })
+        .collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = all.iter().map(|p| p.name()).collect();
+        return Err(ApiError::Config(format!(
+            "unknown projection `{}`; known: {}",
+            only.unwrap_or_default(),
+            names.join(", ")
+        )));
+    }
+    for projection in chosen {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:>12} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_message(projection.name());
+        let progress = |done: u64, total: u64| {
+            bar.set_length(total);
+            bar.set_position(done);
+        };
+        let applied = complaints_eventlog::rebuild(pool, projection.as_ref(), &progress).await?;
+        bar.finish();
+        tracing::info!(projection = projection.name(), events = applied, "rebuilt");
+    }
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! The operational subcommands of `complaints`, one file each; `main.rs` parses and
+//! dispatches.
+
+pub mod bench;
+pub mod export;
+pub mod relay;
+pub mod token;
+pub mod verify;

@@ -1,0 +1,136 @@
+//! `POST /v1/complaints` (receive), `GET /v1/complaints/{id}`, and one route per command of
+//! the command table, all run through the shared runner.
+
+use crate::app::cases::CaseState;
+use crate::app::clock::london_date;
+use crate::app::commands::COMMANDS;
+use crate::app::runner::{self, Invocation, RECEIVE};
+use crate::auth::{Caller, Role};
+use crate::error::ApiError;
+use crate::http::body::{command_headers, JsonBody};
+use crate::http::{AppState, ComplaintView};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+
+/// The complaint routes.
+pub(crate) fn routes() -> Router<AppState> {
+    let router = Router::new()
+        .route(
+            "/v1/complaints",
+            post(receive).get(crate::http::queries::list),
+        )
+        .route("/v1/complaints/{id}", get(get_complaint));
+    COMMANDS.iter().fold(router, |router, spec| {
+        router.route(
+            &format!("/v1/complaints/{{id}}/{}", spec.name),
+            post(
+                move |state: State<AppState>,
+                      caller: Caller,
+                      path: Path<String>,
+                      headers: HeaderMap,
+                      body: JsonBody| {
+                    run_command(spec.name, state, caller, path, headers, body)
+                },
+            ),
+        )
+    })
+}
+
+/// Roles that may read a complaint.
+pub(crate) const READ_ROLES: &[Role] = &[Role::Caseworker, Role::Frontline, Role::Auditor];
+
+#[tracing::instrument(skip_all, fields(complaint_id, correlation_id))]
+async fn receive(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let headers = command_headers(&headers)?;
+    tracing::Span::current().record("correlation_id", headers.correlation_id.as_str());
+    let invocation = Invocation {
+        command: RECEIVE,
+        complaint_id: None,
+        body: &body.0,
+        command_id: headers.idempotency_key.clone(),
+        expected_version: None,
+        correlation_id: headers.correlation_id.clone(),
+        causation_id: None,
+        channel_organisation: None,
+        issued_at: state.now(),
+    };
+    let ran = runner::run(&state.cases, &caller, &invocation).await?;
+    let status = if ran.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = case_response(&state, &ran.state, status);
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/complaints/{}", ran.state.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+async fn run_command(
+    command: &'static str,
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let headers = command_headers(&headers)?;
+    let invocation = Invocation {
+        command,
+        complaint_id: Some(&id),
+        body: &body.0,
+        command_id: headers.idempotency_key.clone(),
+        expected_version: headers.if_match,
+        correlation_id: headers.correlation_id.clone(),
+        causation_id: None,
+        channel_organisation: None,
+        issued_at: state.now(),
+    };
+    let ran = runner::run(&state.cases, &caller, &invocation).await?;
+    Ok(case_response(&state, &ran.state, StatusCode::OK))
+}
+
+#[tracing::instrument(skip_all, fields(complaint_id = %id))]
+async fn get_complaint(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<AsOf>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if let Some(as_of) = query.as_of {
+        let found = crate::http::queries::case_as_of(&state, &caller, &id, as_of).await;
+        caller.require(READ_ROLES)?;
+        return found;
+    }
+    let found = runner::visible_case(&state.cases, &caller, &id).await?;
+    caller.require(READ_ROLES)?;
+    Ok(case_response(&state, &found, StatusCode::OK))
+}
+
+/// `?as_of=` on a case read.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsOf {
+    as_of: Option<DateTime<Utc>>,
+}
+
+pub(crate) fn case_response(state: &AppState, found: &CaseState, status: StatusCode) -> Response {
+    let today = london_date(state.now());
+    let view = ComplaintView::build(found, state.cases.services(), today);
+    let mut response = (status, Json(view)).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", found.version)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}

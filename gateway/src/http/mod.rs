@@ -1,0 +1,184 @@
+//! The HTTP API: shared state, the router, correlation ids, health and readiness. Routes
+//! live one file per group; every command goes through the shared runner in `app`.
+
+use crate::app::cases::Cases;
+use crate::app::clock::Clock;
+use crate::auth::{Authenticator, HasAuthenticator};
+use crate::error::ApiError;
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use complaints_eventlog::ConsumerStatus;
+use serde::Serialize;
+use std::sync::Arc;
+use tracing::Instrument;
+use uuid::Uuid;
+
+pub use body::{parse_json, JsonBody, BODY_LIMIT_BYTES};
+pub use view::ComplaintView;
+
+pub(crate) mod audit;
+mod body;
+mod complaints;
+pub(crate) mod export;
+pub(crate) mod openapi;
+pub(crate) mod queries;
+mod view;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The complaints.
+    pub cases: Arc<Cases>,
+    /// Checks bearer tokens.
+    pub auth: Arc<Authenticator>,
+    /// The clock the gateway reads "today" from (the domain never does).
+    pub clock: Clock,
+    /// Consumers running in this process.
+    pub consumers: Arc<Vec<Arc<ConsumerStatus>>>,
+    /// The sealing key and export secret; the audit and export routes answer 503 without.
+    pub audit: Option<Arc<complaints_audit::AuditKeys>>,
+}
+
+impl HasAuthenticator for AppState {
+    fn authenticator(&self) -> &Arc<Authenticator> {
+        &self.auth
+    }
+}
+
+impl AppState {
+    /// State over `cases` with the system clock.
+    pub fn new(cases: Arc<Cases>, auth: Arc<Authenticator>) -> Self {
+        Self {
+            cases,
+            auth,
+            clock: crate::app::clock::system_clock(),
+            consumers: Arc::new(Vec::new()),
+            audit: None,
+        }
+    }
+
+    /// The keys that sign checkpoints and export manifests and key export pseudonyms.
+    pub fn with_audit(mut self, keys: Arc<complaints_audit::AuditKeys>) -> Self {
+        self.audit = Some(keys);
+        self
+    }
+
+    /// Consumers whose lag `/readyz` reports.
+    pub fn with_consumers(mut self, consumers: Vec<Arc<ConsumerStatus>>) -> Self {
+        self.consumers = Arc::new(consumers);
+        self
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
+
+/// The API router, testable without a socket.
+pub fn router(state: AppState) -> Router {
+    // Install the registry before the first metric is recorded.
+    crate::telemetry::metrics_handle();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/openapi.json", get(|| async { Json(openapi::openapi()) }))
+        .route(
+            "/metrics",
+            get(|| async { crate::telemetry::render_metrics() }),
+        )
+        .merge(complaints::routes())
+        .merge(queries::routes())
+        .fallback(|| async { ApiError::NotFound })
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .route_layer(axum::middleware::from_fn(crate::telemetry::track_requests))
+        .layer(axum::middleware::from_fn(correlate))
+        .with_state(state)
+}
+
+const CORRELATION_ID: &str = "x-correlation-id";
+
+/// Gives every request a correlation id (the caller's `X-Correlation-Id`, or a new one),
+/// runs it inside a span carrying it, and echoes it on the response.
+async fn correlate(mut request: Request, next: axum::middleware::Next) -> Response {
+    let given = request
+        .headers()
+        .get(CORRELATION_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .and_then(|v| HeaderValue::from_str(v).ok());
+    let id = match given {
+        Some(id) => id,
+        None => HeaderValue::from_str(&Uuid::new_v4().to_string())
+            .unwrap_or(HeaderValue::from_static("unknown")),
+    };
+    request.headers_mut().insert(CORRELATION_ID, id.clone());
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        correlation_id = id.to_str().unwrap_or_default(),
+    );
+    let mut response = next.run(request).instrument(span).await;
+    response.headers_mut().insert(CORRELATION_ID, id);
+    response
+}
+
+/// What `/readyz` answers when the event log answers.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Readiness {
+    /// `ready`.
+    status: &'static str,
+    /// `ok`: the event log answered.
+    database: &'static str,
+    /// The consumers running in this process.
+    consumers: Vec<ConsumerReadiness>,
+}
+
+/// A consumer's position and lag, as `/readyz` reports them.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ConsumerReadiness {
+    /// Consumer name.
+    name: String,
+    /// Whether this process is the active instance.
+    active: bool,
+    /// The global log position it has applied.
+    position: i64,
+    /// Events written but not yet applied.
+    lag_events: i64,
+    /// Seconds since the oldest unapplied event was recorded (0 when caught up).
+    lag_seconds: f64,
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    state.cases.log().ping().await?;
+    let consumers: Vec<ConsumerReadiness> = state
+        .consumers
+        .iter()
+        .map(|c| {
+            use std::sync::atomic::Ordering::Relaxed;
+            let position = c
+                .checkpoint
+                .lock()
+                .map(|cp| cp.position)
+                .unwrap_or_default();
+            ConsumerReadiness {
+                name: c.name.clone(),
+                active: c.active.load(Relaxed),
+                position,
+                lag_events: c.lag_events.load(Relaxed),
+                lag_seconds: c.lag_millis.load(Relaxed) as f64 / 1000.0,
+            }
+        })
+        .collect();
+    Ok(Json(Readiness {
+        status: "ready",
+        database: "ok",
+        consumers,
+    })
+    .into_response())
+}

@@ -1,0 +1,73 @@
+//! A complaint as the API shows it: the facts, the status and every current deadline with the
+//! calendar it was computed on.
+
+use crate::app::cases::CaseState;
+use chrono::NaiveDate;
+use complaints_domain::*;
+use serde::Serialize;
+
+/// A complaint as the API shows it: the facts, the status and every current deadline.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ComplaintView<'a> {
+    id: &'a str,
+    version: usize,
+    status: Status,
+    stage: u8,
+    #[serde(flatten)]
+    receipt: Option<&'a Receipt>,
+    in_time: bool,
+    out_of_time_accepted_on: Option<NaiveDate>,
+    #[serde(flatten)]
+    particulars: Option<&'a ComplaintParticulars>,
+    acknowledged_on: Option<NaiveDate>,
+    acknowledged_late: bool,
+    consent: &'a complaints_domain::ConsentState,
+    risk: Option<&'a complaints_domain::RiskGrade>,
+    response_plans: &'a [complaints_domain::ResponsePlan],
+    clock_stops: &'a [complaints_domain::ClockStop],
+    delay_notified_on: &'a [NaiveDate],
+    responses: &'a [complaints_domain::SentResponse],
+    escalated_on: Option<NaiveDate>,
+    ombudsman_referrals: &'a [complaints_domain::Referral],
+    learning: &'a [complaints_domain::Learning],
+    closure: Option<&'a complaints_domain::Closure>,
+    reopened_on: &'a [NaiveDate],
+    legal_hold: Option<&'a complaints_domain::LegalHold>,
+    deadlines: Option<Deadlines>,
+    deadline_status: Vec<DeadlineStatus>,
+    as_of: NaiveDate,
+}
+
+impl<'a> ComplaintView<'a> {
+    /// The view of `found` with deadlines judged as of `today`.
+    pub fn build(found: &'a CaseState, services: &ComplaintServices, today: NaiveDate) -> Self {
+        let case = &found.case;
+        Self {
+            id: &found.id,
+            version: found.version,
+            status: case.status(),
+            stage: case.stage,
+            receipt: case.receipt.as_ref(),
+            in_time: case.in_time(),
+            out_of_time_accepted_on: case.out_of_time_accepted_on,
+            particulars: case.particulars.as_ref(),
+            acknowledged_on: case.acknowledged_on,
+            acknowledged_late: case.acknowledged_late,
+            consent: &case.consent,
+            risk: case.risk.as_ref(),
+            response_plans: &case.plans,
+            clock_stops: &case.clock_stops,
+            delay_notified_on: &case.delay_notified_on,
+            responses: &case.responses,
+            escalated_on: case.escalated_on,
+            ombudsman_referrals: &case.referrals,
+            learning: &case.learning,
+            closure: case.closure.as_ref(),
+            reopened_on: &case.reopened_on,
+            legal_hold: case.legal_hold.as_ref(),
+            deadlines: deadlines(case, services),
+            deadline_status: deadline_statuses(case, services, today),
+            as_of: today,
+        }
+    }
+}

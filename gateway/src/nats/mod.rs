@@ -1,0 +1,158 @@
+//! NATS JetStream: the outbound relay of committed events and the inbound intake of
+//! frontline commands.
+//!
+//! The database log is the record and JetStream a copy. The relay is one more checkpointed
+//! consumer: it publishes a batch, awaits every PubAck, and only then lets the runner
+//! commit its checkpoint; after a crash the batch is published again and JetStream drops
+//! the repeats by `Nats-Msg-Id` (the event id) within the stream's duplicate window.
+//! Commands never wait on NATS: when it is down the relay's batch fails, the runner backs
+//! off, and it resumes from its checkpoint.
+//!
+//! Intake: a durable pull consumer on `<prefix>.intake.<organisation>` runs the same
+//! commands as the HTTP API, authorised by the bearer token in the message's
+//! `Authorization` header, idempotent by message id, acknowledged only after the events are
+//! committed. A message that cannot be accepted gets a rejection published on
+//! `<prefix>.intake.rejected.<organisation>` (kept in the intake stream) and is then
+//! acknowledged; transient failures are redelivered with back-off, a bounded number of times.
+
+use crate::error::ApiError;
+use async_nats::jetstream::{self, stream};
+use std::time::Duration;
+
+pub use intake::run_intake;
+pub use relay::{republish, Relay, RELAY};
+pub use tail::tail;
+
+mod intake;
+mod relay;
+mod tail;
+
+/// NATS configuration.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NatsSettings {
+    /// NATS server URL; unset means no relay and no intake.
+    #[arg(long = "nats-url", env = "NATS_URL")]
+    pub url: Option<String>,
+    /// First subject token: events go to `<prefix>.events.<organisation>.<event_type>`.
+    #[arg(
+        long = "nats-prefix",
+        env = "COMPLAINTS_NATS_PREFIX",
+        default_value = "complaints"
+    )]
+    pub prefix: String,
+    /// The stream the relay publishes to (created if missing).
+    #[arg(
+        long = "nats-events-stream",
+        env = "COMPLAINTS_NATS_EVENTS_STREAM",
+        default_value = "COMPLAINTS_EVENTS"
+    )]
+    pub events_stream: String,
+    /// The intake stream (created if missing).
+    #[arg(
+        long = "nats-intake-stream",
+        env = "COMPLAINTS_NATS_INTAKE_STREAM",
+        default_value = "COMPLAINTS_INTAKE"
+    )]
+    pub intake_stream: String,
+    /// Duplicate window in seconds: keep it longer than any relay outage.
+    #[arg(
+        long = "nats-duplicate-window",
+        env = "COMPLAINTS_NATS_DUPLICATE_WINDOW_SECS",
+        default_value_t = 86_400
+    )]
+    pub duplicate_window_secs: u64,
+    /// Stream replicas (clustered JetStream).
+    #[arg(
+        long = "nats-replicas",
+        env = "COMPLAINTS_NATS_REPLICAS",
+        default_value_t = 1
+    )]
+    pub replicas: usize,
+    /// Days the events stream keeps messages; 0 keeps them until limits say otherwise.
+    #[arg(
+        long = "nats-max-age-days",
+        env = "COMPLAINTS_NATS_MAX_AGE_DAYS",
+        default_value_t = 0
+    )]
+    pub max_age_days: u64,
+    /// Publish personal data fields too (off: they are removed, as in exports).
+    #[arg(long = "nats-include-personal-data", env = "COMPLAINTS_NATS_INCLUDE_PERSONAL_DATA", default_value_t = false, action = clap::ArgAction::Set)]
+    pub include_personal_data: bool,
+    /// Deliveries of an intake message before it is rejected as undeliverable.
+    #[arg(
+        long = "nats-intake-max-deliver",
+        env = "COMPLAINTS_NATS_INTAKE_MAX_DELIVER",
+        default_value_t = 5
+    )]
+    pub intake_max_deliver: i64,
+}
+
+impl NatsSettings {
+    /// Connects lazily: the client keeps retrying in the background, so a server that is
+    /// down at start-up delays publishing, never the service.
+    pub async fn connect(&self) -> Result<Option<jetstream::Context>, ApiError> {
+        let Some(url) = self.url.as_deref().filter(|u| !u.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let client = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(5))
+            .name("complaints")
+            .connect(url)
+            .await
+            .map_err(|e| ApiError::Config(format!("NATS_URL: {e}")))?;
+        Ok(Some(jetstream::new(client)))
+    }
+
+    pub(crate) fn events_subjects(&self) -> String {
+        format!("{}.events.>", self.prefix)
+    }
+
+    pub(crate) fn intake_subjects(&self) -> String {
+        format!("{}.intake.>", self.prefix)
+    }
+
+    pub(crate) fn stream_config(
+        &self,
+        name: &str,
+        subjects: String,
+        max_age: Duration,
+    ) -> stream::Config {
+        stream::Config {
+            name: name.to_string(),
+            subjects: vec![subjects],
+            storage: stream::StorageType::File,
+            retention: stream::RetentionPolicy::Limits,
+            duplicate_window: Duration::from_secs(self.duplicate_window_secs),
+            num_replicas: self.replicas,
+            max_age,
+            ..Default::default()
+        }
+    }
+
+    /// Creates the events stream if it is missing.
+    pub async fn ensure_events_stream(&self, js: &jetstream::Context) -> Result<(), String> {
+        let max_age = Duration::from_secs(self.max_age_days * 86_400);
+        js.get_or_create_stream(self.stream_config(
+            &self.events_stream,
+            self.events_subjects(),
+            max_age,
+        ))
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("events stream {}: {e}", self.events_stream))
+    }
+}
+
+/// A subject token from an organisation id (`.` would split the token).
+pub(crate) fn token(raw: &str) -> String {
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,592 @@
+//! The regulation 18 annual report (R-AR-1..R-AR-3), counted purely from the facts: each
+//! figure in the year of the fact that decides it.
+
+use super::facts::{ComplaintFacts, LearningFact, ReferralFact};
+use super::period::{bump, financial_year, within, NOT_RECORDED};
+use chrono::NaiveDate;
+use complaints_domain::{ExclusionCategory, LearningKind, Ombudsman, Outcome};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// First responses by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OutcomeCounts {
+    /// Upheld.
+    pub upheld: u64,
+    /// Partially upheld.
+    pub partially_upheld: u64,
+    /// Not upheld.
+    pub not_upheld: u64,
+}
+
+impl OutcomeCounts {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Upheld => self.upheld += 1,
+            Outcome::PartiallyUpheld => self.partially_upheld += 1,
+            Outcome::NotUpheld => self.not_upheld += 1,
+        }
+    }
+
+    /// Upheld plus partially upheld (R-AR-1 item 2).
+    pub fn well_founded(&self) -> u64 {
+        self.upheld + self.partially_upheld
+    }
+
+    /// All three.
+    pub fn total(&self) -> u64 {
+        self.upheld + self.partially_upheld + self.not_upheld
+    }
+}
+
+/// Complaints the body was told were referred to each ombudsman.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OmbudsmanCounts {
+    /// Parliamentary and Health Service Ombudsman.
+    pub phso: u64,
+    /// Local Government and Social Care Ombudsman.
+    pub lgsco: u64,
+}
+
+/// Excluded complaints (reg 8) other than oral next-working-day resolutions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ExcludedCounts {
+    /// How many.
+    pub total: u64,
+    /// By reg 8(1) category code.
+    pub by_category: BTreeMap<String, u64>,
+}
+
+/// How many of a set met their deadline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Share {
+    /// Met the deadline.
+    pub met: u64,
+    /// In the set.
+    pub total: u64,
+    /// `met / total`; null when the set is empty.
+    pub share: Option<f64>,
+}
+
+impl Share {
+    fn of(met: u64, total: u64) -> Self {
+        let share = (total > 0).then(|| met as f64 / total as f64);
+        Self { met, total, share }
+    }
+}
+
+/// A lesson or action for items 5 and 6 of the report; aggregate, no complaint id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LearningItem {
+    /// When recorded.
+    pub recorded_on: NaiveDate,
+    /// Summary.
+    pub summary: String,
+    /// When an action is due.
+    pub action_due_on: Option<NaiveDate>,
+}
+
+/// Learning recorded in the year.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LearningReport {
+    /// Lessons and matters of general importance (item 5).
+    pub lessons: Vec<LearningItem>,
+    /// Actions taken or planned (item 6).
+    pub actions: Vec<LearningItem>,
+}
+
+/// The regulation 18 annual report of one organisation for one financial year (R-AR-1,
+/// counted by R-AR-2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AnnualReport {
+    /// Organisation.
+    pub organisation_id: String,
+    /// Financial year, named by the calendar year it starts in.
+    pub year: i32,
+    /// E.g. `2025-26`.
+    pub label: String,
+    /// 1 April.
+    pub period_start: NaiveDate,
+    /// 31 March.
+    pub period_end: NaiveDate,
+    /// Complaints received in the year, excluded ones and oral next-day resolutions aside
+    /// (item 1).
+    pub received: u64,
+    /// Complaints received in the year and excluded under reg 8 (not the oral next-day ones).
+    pub excluded: ExcludedCounts,
+    /// Oral complaints received in the year and resolved by the next working day.
+    pub oral_resolved_next_working_day: u64,
+    /// Of `received`, how many were transferred to another organisation.
+    pub transferred_out: u64,
+    /// First responses sent in the year that upheld or partially upheld the complaint
+    /// (item 2).
+    pub well_founded: u64,
+    /// First responses sent in the year, by outcome.
+    pub by_outcome: OutcomeCounts,
+    /// Review (stage-2) responses sent in the year.
+    pub reviews_responded: u64,
+    /// Review responses sent in the year whose outcome differs from the first response's.
+    pub outcome_changed_on_review: u64,
+    /// Complaints the body was told in the year were referred to each ombudsman (item 3).
+    pub referred_to_ombudsman: OmbudsmanCounts,
+    /// Complaints received in the year per subject area, one count per subject (item 4).
+    pub by_subject_area: BTreeMap<String, u64>,
+    /// Complaints received in the year per channel.
+    pub by_channel: BTreeMap<String, u64>,
+    /// Of the complaints acknowledged in the year, those acknowledged by the third working
+    /// day after receipt.
+    pub acknowledged_within_3_working_days: Share,
+    /// Of the complaints whose first response was sent in the year, those sent within the
+    /// response period in force.
+    pub responded_within_agreed_period: Share,
+    /// Lessons and actions recorded in the year (items 5 and 6).
+    pub learning: LearningReport,
+}
+
+/// Counts the annual report of `organisation` for financial `year` from the facts (rows of
+/// other organisations are ignored). Pure.
+///
+/// Each figure counts in the year of the fact that decides it (R-AR-2): `received`,
+/// `excluded`, `oral_resolved_next_working_day`, `by_subject_area` and `by_channel` by
+/// `received_on`; `by_outcome` and `well_founded` by the stage-1 response's day;
+/// `outcome_changed_on_review` by the review response's day; referrals by `informed_on`;
+/// the acknowledgement share by `acknowledged_on`; learning by `recorded_on`. Excluded
+/// complaints appear only in their own counts.
+pub fn annual_report(
+    organisation: &str,
+    year: i32,
+    facts: &[ComplaintFacts],
+    referrals: &[ReferralFact],
+    learning: &[LearningFact],
+) -> AnnualReport {
+    let (start, end) = financial_year(year).unwrap_or(if year < 0 {
+        (NaiveDate::MIN, NaiveDate::MIN)
+    } else {
+        (NaiveDate::MAX, NaiveDate::MAX)
+    });
+    let mut report = AnnualReport {
+        organisation_id: organisation.to_string(),
+        year,
+        label: format!("{year}-{:02}", (i64::from(year) + 1).rem_euclid(100)),
+        period_start: start,
+        period_end: end,
+        received: 0,
+        excluded: ExcludedCounts::default(),
+        oral_resolved_next_working_day: 0,
+        transferred_out: 0,
+        well_founded: 0,
+        by_outcome: OutcomeCounts::default(),
+        reviews_responded: 0,
+        outcome_changed_on_review: 0,
+        referred_to_ombudsman: OmbudsmanCounts::default(),
+        by_subject_area: BTreeMap::new(),
+        by_channel: BTreeMap::new(),
+        acknowledged_within_3_working_days: Share::default(),
+        responded_within_agreed_period: Share::default(),
+        learning: LearningReport::default(),
+    };
+    let (mut ack_met, mut ack_total, mut resp_met, mut resp_total) = (0, 0, 0, 0);
+    for f in facts.iter().filter(|f| f.organisation_id == organisation) {
+        if f.is_excluded() {
+            if within(Some(f.received_on), start, end) {
+                match f.exclusion_category {
+                    Some(ExclusionCategory::OralResolvedNextWorkingDay) => {
+                        report.oral_resolved_next_working_day += 1
+                    }
+                    other => {
+                        report.excluded.total += 1;
+                        bump(
+                            &mut report.excluded.by_category,
+                            other.map_or(NOT_RECORDED, |c| c.code()),
+                        );
+                    }
+                }
+            }
+            continue;
+        }
+        if within(Some(f.received_on), start, end) {
+            report.received += 1;
+            if f.is_transferred_out() {
+                report.transferred_out += 1;
+            }
+            bump(&mut report.by_channel, &f.channel);
+            let subjects: BTreeSet<&str> = f.subject_areas.iter().map(String::as_str).collect();
+            for subject in subjects {
+                bump(&mut report.by_subject_area, subject);
+            }
+        }
+        if within(f.acknowledged_on, start, end) {
+            ack_total += 1;
+            if f.acknowledged_in_time() == Some(true) {
+                ack_met += 1;
+            }
+        }
+        if let (true, Some(outcome)) = (within(f.first_response_on, start, end), f.first_outcome) {
+            report.by_outcome.add(outcome);
+            resp_total += 1;
+            if f.within_response_period() == Some(true) {
+                resp_met += 1;
+            }
+        }
+        if within(f.review_response_on, start, end) {
+            report.reviews_responded += 1;
+            if let (Some(review), Some(first)) = (f.review_outcome, f.first_outcome) {
+                if review != first {
+                    report.outcome_changed_on_review += 1;
+                }
+            }
+        }
+    }
+    report.well_founded = report.by_outcome.well_founded();
+    report.acknowledged_within_3_working_days = Share::of(ack_met, ack_total);
+    report.responded_within_agreed_period = Share::of(resp_met, resp_total);
+
+    let mut referred: BTreeSet<(&str, Ombudsman)> = BTreeSet::new();
+    for r in referrals {
+        if r.organisation_id == organisation && within(Some(r.informed_on), start, end) {
+            referred.insert((r.complaint_id.as_str(), r.ombudsman));
+        }
+    }
+    for (_, ombudsman) in referred {
+        match ombudsman {
+            Ombudsman::Phso => report.referred_to_ombudsman.phso += 1,
+            Ombudsman::Lgsco => report.referred_to_ombudsman.lgsco += 1,
+        }
+    }
+
+    let mut items: Vec<&LearningFact> = learning
+        .iter()
+        .filter(|l| l.organisation_id == organisation && within(Some(l.recorded_on), start, end))
+        .collect();
+    items.sort_by(|a, b| {
+        (a.recorded_on, &a.complaint_id, a.sequence).cmp(&(
+            b.recorded_on,
+            &b.complaint_id,
+            b.sequence,
+        ))
+    });
+    for l in items {
+        let item = LearningItem {
+            recorded_on: l.recorded_on,
+            summary: l.summary.clone(),
+            action_due_on: l.action_due_on,
+        };
+        match l.kind {
+            LearningKind::Lesson => report.learning.lessons.push(item),
+            LearningKind::Action => report.learning.actions.push(item),
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::models::reporting::fixtures::*;
+    use complaints_domain::*;
+
+    #[test]
+    fn a_year_is_labelled_by_both_calendar_years() {
+        assert_eq!(annual_report("RAL", 2099, &[], &[], &[]).label, "2099-00");
+    }
+
+    #[test]
+    fn the_worked_example_of_r_ar_3_counts_each_figure_in_the_year_of_its_fact() {
+        let facts = vec![
+            responded(
+                fact("a", "2025-03-31"),
+                "2025-05-02",
+                Outcome::Upheld,
+                "2025-05-06",
+            ),
+            responded(
+                fact("b", "2025-04-01"),
+                "2025-06-20",
+                Outcome::NotUpheld,
+                "2025-05-07",
+            ),
+        ];
+        let referrals = vec![referral("b", 6, Ombudsman::Phso, "2026-04-03")];
+
+        let y2024 = annual_report("RAL", 2024, &facts, &referrals, &[]);
+        assert_eq!(y2024.received, 1);
+        assert_eq!(y2024.well_founded, 0);
+        assert_eq!(y2024.by_outcome.total(), 0);
+
+        let y2025 = annual_report("RAL", 2025, &facts, &referrals, &[]);
+        assert_eq!(y2025.label, "2025-26");
+        assert_eq!(y2025.received, 1);
+        assert_eq!(y2025.well_founded, 1);
+        assert_eq!(
+            y2025.by_outcome,
+            OutcomeCounts {
+                upheld: 1,
+                partially_upheld: 0,
+                not_upheld: 1
+            }
+        );
+        assert_eq!(y2025.referred_to_ombudsman, OmbudsmanCounts::default());
+
+        let y2026 = annual_report("RAL", 2026, &facts, &referrals, &[]);
+        assert_eq!(y2026.received, 0);
+        assert_eq!(
+            y2026.referred_to_ombudsman,
+            OmbudsmanCounts { phso: 1, lgsco: 0 }
+        );
+    }
+
+    /// The seeded year of `a_mixed_year_counts_as_computed_by_hand`; comments give each
+    /// complaint's part in 2025-26.
+    fn mixed_year() -> (Vec<ComplaintFacts>, Vec<ReferralFact>, Vec<LearningFact>) {
+        use ClosureReason as C;
+        use Outcome::*;
+        let facts = vec![
+            // received; ack met (due 15 Apr); upheld 20 May, in time.
+            responded(
+                acknowledged(
+                    with(
+                        fact("a", "2025-04-10"),
+                        "letter",
+                        &["communications", "waiting_times"],
+                    ),
+                    "2025-04-11",
+                ),
+                "2025-05-20",
+                Upheld,
+                "2025-05-30",
+            ),
+            // received; ack late (due 24 Apr, Easter); not upheld late; review partially
+            // upheld 1 Aug: outcome changed on review.
+            reviewed(
+                responded(
+                    acknowledged(
+                        with(fact("b", "2025-04-17"), "email", &["clinical_treatment"]),
+                        "2025-04-25",
+                    ),
+                    "2025-06-10",
+                    NotUpheld,
+                    "2025-06-05",
+                ),
+                "2025-08-01",
+                PartiallyUpheld,
+            ),
+            // oral, resolved next working day: counted only as such.
+            closed(
+                with(fact("c", "2025-06-02"), "oral_phone", &["appointments"]),
+                "2025-06-03",
+                C::Excluded,
+                Some(ExclusionCategory::OralResolvedNextWorkingDay),
+            ),
+            // excluded (already investigated): counted only as excluded, its ack ignored.
+            closed(
+                acknowledged(
+                    with(fact("d", "2025-07-01"), "web_form", &["communications"]),
+                    "2025-07-02",
+                ),
+                "2025-07-05",
+                C::Excluded,
+                Some(ExclusionCategory::AlreadyInvestigated),
+            ),
+            // received; ack met; partially upheld in time; review agrees: no change.
+            reviewed(
+                responded(
+                    acknowledged(
+                        with(
+                            fact("e", "2025-09-15"),
+                            "email",
+                            &["clinical_treatment", "communications"],
+                        ),
+                        "2025-09-16",
+                    ),
+                    "2025-11-03",
+                    PartiallyUpheld,
+                    "2025-11-10",
+                ),
+                "2026-01-20",
+                PartiallyUpheld,
+            ),
+            // received late in the year, ack met, no response yet.
+            acknowledged(
+                with(
+                    fact("f", "2026-03-20"),
+                    "letter",
+                    &["values_and_behaviours"],
+                ),
+                "2026-03-23",
+            ),
+            // received the year before (and acknowledged then); upheld 22 Apr 2025 in time.
+            responded(
+                acknowledged(fact("g", "2025-03-25"), "2025-03-27"),
+                "2025-04-22",
+                Upheld,
+                "2025-04-29",
+            ),
+            // received, ack met, withdrawn.
+            closed(
+                acknowledged(
+                    with(fact("h", "2025-10-01"), "oral_in_person", &["other"]),
+                    "2025-10-02",
+                ),
+                "2025-10-05",
+                C::Withdrawn,
+                None,
+            ),
+            // received and transferred out.
+            closed(fact("i", "2025-11-11"), "2025-11-12", C::Transferred, None),
+            // received, ack met, not upheld 15 Jan in time; review upheld in 2026-27.
+            reviewed(
+                responded(
+                    acknowledged(
+                        with(fact("k", "2025-12-01"), "web_form", &["communications"]),
+                        "2025-12-03",
+                    ),
+                    "2026-01-15",
+                    NotUpheld,
+                    "2026-01-16",
+                ),
+                "2026-04-15",
+                Upheld,
+            ),
+            // another organisation's.
+            ComplaintFacts {
+                organisation_id: "RXX".into(),
+                ..responded(fact("j", "2025-05-01"), "2025-06-01", Upheld, "2025-06-30")
+            },
+        ];
+        let referrals = vec![
+            referral("b", 9, Ombudsman::Phso, "2025-09-01"),
+            referral("b", 10, Ombudsman::Lgsco, "2025-10-01"),
+            referral("g", 5, Ombudsman::Phso, "2025-05-01"),
+            referral("g", 8, Ombudsman::Phso, "2025-12-01"),
+            referral("e", 9, Ombudsman::Phso, "2026-04-02"),
+            ReferralFact {
+                organisation_id: "RXX".into(),
+                ..referral("j", 4, Ombudsman::Phso, "2025-07-01")
+            },
+        ];
+        let learning = vec![
+            lesson(
+                "a",
+                5,
+                LearningKind::Lesson,
+                "2025-06-01",
+                "Explain waiting lists at referral",
+            ),
+            lesson(
+                "b",
+                11,
+                LearningKind::Action,
+                "2026-03-31",
+                "Discharge checklist revised",
+            ),
+            lesson(
+                "b",
+                12,
+                LearningKind::Lesson,
+                "2026-04-01",
+                "Next year's lesson",
+            ),
+            lesson(
+                "g",
+                4,
+                LearningKind::Action,
+                "2025-03-31",
+                "Last year's action",
+            ),
+        ];
+        (facts, referrals, learning)
+    }
+
+    #[test]
+    fn a_mixed_year_counts_as_computed_by_hand() {
+        let (facts, referrals, learning) = mixed_year();
+        assert_eq!(facts[1].acknowledge_by, d("2025-04-24"));
+        let r = annual_report("RAL", 2025, &facts, &referrals, &learning);
+
+        assert_eq!(r.received, 7, "a b e f h i k");
+        assert_eq!(r.excluded.total, 1);
+        assert_eq!(
+            r.excluded.by_category,
+            BTreeMap::from([("already_investigated".to_string(), 1)])
+        );
+        assert_eq!(r.oral_resolved_next_working_day, 1);
+        assert_eq!(r.transferred_out, 1);
+        assert_eq!(
+            r.by_channel,
+            BTreeMap::from([
+                ("email".to_string(), 3),
+                ("letter".to_string(), 2),
+                ("oral_in_person".to_string(), 1),
+                ("web_form".to_string(), 1),
+            ])
+        );
+        assert_eq!(
+            r.by_subject_area,
+            BTreeMap::from([
+                ("clinical_treatment".to_string(), 2),
+                ("communications".to_string(), 4),
+                ("other".to_string(), 1),
+                ("values_and_behaviours".to_string(), 1),
+                ("waiting_times".to_string(), 1),
+            ])
+        );
+        assert_eq!(
+            r.by_outcome,
+            OutcomeCounts {
+                upheld: 2,
+                partially_upheld: 1,
+                not_upheld: 2
+            },
+            "g a | e | b k"
+        );
+        assert_eq!(r.well_founded, 3);
+        assert_eq!(r.reviews_responded, 2, "b e");
+        assert_eq!(r.outcome_changed_on_review, 1, "b");
+        assert_eq!(
+            r.referred_to_ombudsman,
+            OmbudsmanCounts { phso: 2, lgsco: 1 }
+        );
+        assert_eq!(
+            (
+                r.acknowledged_within_3_working_days.met,
+                r.acknowledged_within_3_working_days.total
+            ),
+            (5, 6),
+            "a e f h k met, b late"
+        );
+        assert_eq!(
+            (
+                r.responded_within_agreed_period.met,
+                r.responded_within_agreed_period.total
+            ),
+            (4, 5)
+        );
+        assert_eq!(r.responded_within_agreed_period.share, Some(0.8));
+        assert_eq!(r.learning.lessons.len(), 1);
+        assert_eq!(
+            r.learning.lessons[0].summary,
+            "Explain waiting lists at referral"
+        );
+        assert_eq!(r.learning.actions.len(), 1);
+        assert_eq!(r.learning.actions[0].recorded_on, d("2026-03-31"));
+
+        let next = annual_report("RAL", 2026, &facts, &referrals, &learning);
+        assert_eq!(next.outcome_changed_on_review, 1, "k's review");
+        assert_eq!(next.referred_to_ombudsman.phso, 1, "e");
+        assert_eq!(next.received, 0);
+        assert_eq!(next.acknowledged_within_3_working_days.share, None);
+    }
+
+    #[test]
+    fn the_annual_report_serialises_with_snake_case_fields() {
+        let (facts, referrals, learning) = mixed_year();
+        let json = serde_json::to_value(annual_report("RAL", 2025, &facts, &referrals, &learning))
+            .unwrap();
+        assert_eq!(json["acknowledged_within_3_working_days"]["total"], 6);
+        assert_eq!(json["by_outcome"]["partially_upheld"], 1);
+        assert_eq!(json["period_start"], "2025-04-01");
+        assert_eq!(json["referred_to_ombudsman"]["phso"], 2);
+    }
+}

@@ -1,0 +1,266 @@
+//! The reporting read model (consumer `reporting`): per-complaint facts, ombudsman referrals
+//! and learning, and the pure functions that count the regulation 18 annual report
+//! (R-AR-1..R-AR-3) and the Written Complaints Collection (KO41a/KO41b, R-KO-1..R-KO-9)
+//! from them.
+//!
+//! The consumer stores facts only; reports are counted at query time from the current facts,
+//! so a complaint closed as excluded, reopened or answered on review moves the figures of the
+//! years it touches the next time a report is asked for.
+//!
+//! Reporting interface (views, stable for BI tools; dates are `DATE` on PostgreSQL and
+//! `YYYY-MM-DD` text on SQLite; code lists are comma-separated and comma-wrapped, `,a,b,`):
+//! - `rm_report_complaints`: one row per received complaint: `complaint_id`,
+//!   `organisation_id`, `received_on`, `channel`, `route`, `subject_areas`, `service_area`,
+//!   `staff_groups`, `acknowledged_on`, `acknowledge_by` (3rd working day after receipt,
+//!   R-ACK-3), `first_response_on` / `first_outcome` (the stage-1 response),
+//!   `first_response_due` (the stage-1 response date in force: the latest stage-1 plan, else
+//!   the organisation's default period, moved on by stage-1 clock stops; R-REC-1's
+//!   "within the response period" is `first_response_on <= first_response_due`),
+//!   `review_response_on` / `review_outcome` (the stage-2 response), `closed_on`,
+//!   `closure_reason`, `exclusion_category`, `transferred_to` (the current closure, if
+//!   any), `calendar_version`, `version`, `last_event_at`.
+//! - `rm_report_referrals`: one row per `ReferredToOmbudsman` event: `complaint_id`,
+//!   `sequence`, `organisation_id`, `ombudsman` (`phso`, `lgsco`), `informed_on`.
+//! - `rm_report_learning`: one row per `LearningRecorded` event: `complaint_id`, `sequence`,
+//!   `organisation_id`, `recorded_on`, `kind` (`lesson`, `action`), `summary` (written for
+//!   the annual report, no personal data), `action_due_on`.
+//!
+//! (`rm_report_state` holds the fold state and is not part of the interface.) Due dates are
+//! computed with the consumer's calendar and policies: rebuild after changing either.
+//!
+//! Counting decisions beyond R-AR-2 and R-KO-3 (defaults, documented here and on the
+//! functions):
+//! - A year `Y` is 1 April `Y` to 31 March `Y+1`.
+//! - Excluded complaints (closed under reg 8, any category) are counted only in their own
+//!   figures, by the year received: they are not in `received`, the outcome counts or the
+//!   timeliness shares. Referrals and learning are counted whatever the complaint's closure.
+//! - A complaint transferred out (reg 6(5)) stays in `received` (R-AR-2 lists no such
+//!   exception) and is also shown as `transferred_out`; the KO41 counts leave it out (R-KO-2).
+//! - Ombudsman referrals count complaints: a complaint referred twice to the same ombudsman
+//!   in one year counts once for it.
+//! - KO41 `closed_without_outcome` (closed without a stage-1 outcome in the period, e.g.
+//!   withdrawn or consent not received) is an extra item so that `carried_forward`
+//!   reconciles; `carried_forward` then equals the complaints still open at the period end
+//!   and the next period's `brought_forward`.
+//! - KO41 breakdowns list every code of the current list (zero where none) plus
+//!   `not_recorded`: a complaint without a service area, or without a staff group, counts
+//!   there, so service areas sum to `new` and subject and staff-group totals are `>= new`.
+//!
+//! Layout: `facts` derives the rows and names their tables, `period` holds financial years
+//! and shared counting helpers, `annual` and `ko41` count the two reports from rows,
+//! `query` reads rows back and answers, and [`document`] renders the annual report; this
+//! module is the consumer that writes the rows. Everything but the renderer is re-exported
+//! here, so `reporting::X` stays the path to use.
+
+pub mod document;
+
+mod annual;
+mod facts;
+mod ko41;
+mod period;
+mod query;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod through_the_runner;
+
+pub use annual::{
+    annual_report, AnnualReport, ExcludedCounts, LearningItem, LearningReport, OmbudsmanCounts,
+    OutcomeCounts, Share,
+};
+pub use facts::{
+    complaint_facts, learning_fact, referral_fact, stage_one_response_due, ComplaintFacts,
+    LearningFact, ReferralFact,
+};
+pub use ko41::{
+    written_complaints, written_complaints_csv, Collection, CollectionReturn,
+    WrittenComplaintsReport,
+};
+pub use period::{financial_year, financial_year_of, NOT_RECORDED, REPORT_YEARS};
+pub use query::{annual_report_for, written_complaints_for};
+
+use crate::models::sql::{codes_column, date_type};
+use crate::state::{fold_batch, state_table};
+use async_trait::async_trait;
+use complaints_domain::{ClosureReason, ComplaintServices, ExclusionCategory, Outcome};
+use complaints_eventlog::{on_tx, Consumer, EventLogError, Generation, StoredEvent, TableDef, Tx};
+use facts::{COMPLAINTS, LEARNING, REFERRALS};
+
+/// Consumer name.
+pub const NAME: &str = "reporting";
+
+// The fold state; not part of the reporting interface.
+const STATE: &str = "rm_report_state";
+
+/// The `reporting` consumer.
+pub struct Reporting {
+    services: ComplaintServices,
+}
+
+impl Reporting {
+    /// Due dates are computed with `services`' calendar and policies; rebuild after changing them.
+    pub fn new(services: ComplaintServices) -> Self {
+        Self { services }
+    }
+}
+
+#[async_trait]
+impl Consumer for Reporting {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn tables(&self) -> Vec<TableDef> {
+        vec![
+            state_table(STATE),
+            TableDef {
+                base: COMPLAINTS,
+                columns: |b| {
+                    let d = date_type(b);
+                    format!(
+                        "complaint_id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL, received_on {d} NOT NULL,
+                         channel TEXT NOT NULL, route TEXT NOT NULL, subject_areas TEXT NOT NULL, service_area TEXT,
+                         staff_groups TEXT NOT NULL, acknowledged_on {d}, acknowledge_by {d} NOT NULL,
+                         first_response_on {d}, first_outcome TEXT, first_response_due {d},
+                         review_response_on {d}, review_outcome TEXT, closed_on {d}, closure_reason TEXT,
+                         exclusion_category TEXT, transferred_to TEXT, calendar_version TEXT NOT NULL,
+                         version BIGINT NOT NULL, last_event_at TEXT NOT NULL"
+                    )
+                },
+                indexes: &[
+                    "organisation_id, received_on",
+                    "organisation_id, first_response_on",
+                ],
+            },
+            TableDef {
+                base: REFERRALS,
+                columns: |b| {
+                    let d = date_type(b);
+                    format!(
+                        "complaint_id TEXT NOT NULL, sequence BIGINT NOT NULL, organisation_id TEXT NOT NULL,
+                         ombudsman TEXT NOT NULL, informed_on {d} NOT NULL, PRIMARY KEY (complaint_id, sequence)"
+                    )
+                },
+                indexes: &["organisation_id, informed_on"],
+            },
+            TableDef {
+                base: LEARNING,
+                columns: |b| {
+                    let d = date_type(b);
+                    format!(
+                        "complaint_id TEXT NOT NULL, sequence BIGINT NOT NULL, organisation_id TEXT NOT NULL,
+                         recorded_on {d} NOT NULL, kind TEXT NOT NULL, summary TEXT NOT NULL, action_due_on {d},
+                         PRIMARY KEY (complaint_id, sequence)"
+                    )
+                },
+                indexes: &["organisation_id, recorded_on"],
+            },
+        ]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        generation: Generation,
+        events: &[StoredEvent],
+    ) -> Result<(), EventLogError> {
+        let touched = fold_batch(tx, &generation.table(STATE), events).await?;
+        let complaints = generation.table(COMPLAINTS);
+        let upsert = format!(
+            "INSERT INTO {complaints} (complaint_id, organisation_id, received_on, channel, route, subject_areas,
+               service_area, staff_groups, acknowledged_on, acknowledge_by, first_response_on, first_outcome,
+               first_response_due, review_response_on, review_outcome, closed_on, closure_reason,
+               exclusion_category, transferred_to, calendar_version, version, last_event_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+             ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
+               received_on = excluded.received_on, channel = excluded.channel, route = excluded.route,
+               subject_areas = excluded.subject_areas, service_area = excluded.service_area,
+               staff_groups = excluded.staff_groups, acknowledged_on = excluded.acknowledged_on,
+               acknowledge_by = excluded.acknowledge_by, first_response_on = excluded.first_response_on,
+               first_outcome = excluded.first_outcome, first_response_due = excluded.first_response_due,
+               review_response_on = excluded.review_response_on, review_outcome = excluded.review_outcome,
+               closed_on = excluded.closed_on, closure_reason = excluded.closure_reason,
+               exclusion_category = excluded.exclusion_category, transferred_to = excluded.transferred_to,
+               calendar_version = excluded.calendar_version, version = excluded.version,
+               last_event_at = excluded.last_event_at"
+        );
+        for (id, folded) in &touched {
+            let Some(f) = complaint_facts(id, folded, &self.services) else {
+                continue;
+            };
+            let code = |o: Option<&'static str>| o.map(str::to_string);
+            on_tx!(tx, |c| sqlx::query(&upsert)
+                .bind(&f.complaint_id)
+                .bind(&f.organisation_id)
+                .bind(f.received_on)
+                .bind(&f.channel)
+                .bind(&f.route)
+                .bind(codes_column(&f.subject_areas))
+                .bind(&f.service_area)
+                .bind(codes_column(&f.staff_groups))
+                .bind(f.acknowledged_on)
+                .bind(f.acknowledge_by)
+                .bind(f.first_response_on)
+                .bind(code(f.first_outcome.map(Outcome::code)))
+                .bind(f.first_response_due)
+                .bind(f.review_response_on)
+                .bind(code(f.review_outcome.map(Outcome::code)))
+                .bind(f.closed_on)
+                .bind(code(f.closure_reason.map(ClosureReason::code)))
+                .bind(code(f.exclusion_category.map(ExclusionCategory::code)))
+                .bind(&f.transferred_to)
+                .bind(&f.calendar_version)
+                .bind(f.version)
+                .bind(&folded.last_event_at)
+                .execute(c)
+                .await?
+                .rows_affected());
+        }
+
+        // Keyed by (complaint, sequence): a repeated batch inserts nothing new.
+        let referrals = generation.table(REFERRALS);
+        let learning = generation.table(LEARNING);
+        let insert_referral = format!(
+            "INSERT INTO {referrals} (complaint_id, sequence, organisation_id, ombudsman, informed_on)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (complaint_id, sequence) DO NOTHING"
+        );
+        let insert_learning = format!(
+            "INSERT INTO {learning} (complaint_id, sequence, organisation_id, recorded_on, kind, summary, action_due_on)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (complaint_id, sequence) DO NOTHING"
+        );
+        for event in events {
+            let Some(receipt) = touched
+                .get(&event.complaint_id)
+                .and_then(|f| f.case.receipt.as_ref())
+            else {
+                continue;
+            };
+            if let Some(r) = referral_fact(event, &receipt.organisation_id) {
+                on_tx!(tx, |c| sqlx::query(&insert_referral)
+                    .bind(&r.complaint_id)
+                    .bind(r.sequence)
+                    .bind(&r.organisation_id)
+                    .bind(r.ombudsman.code())
+                    .bind(r.informed_on)
+                    .execute(c)
+                    .await?
+                    .rows_affected());
+            }
+            if let Some(l) = learning_fact(event, &receipt.organisation_id) {
+                on_tx!(tx, |c| sqlx::query(&insert_learning)
+                    .bind(&l.complaint_id)
+                    .bind(l.sequence)
+                    .bind(&l.organisation_id)
+                    .bind(l.recorded_on)
+                    .bind(l.kind.code())
+                    .bind(&l.summary)
+                    .bind(l.action_due_on)
+                    .execute(c)
+                    .await?
+                    .rows_affected());
+            }
+        }
+        Ok(())
+    }
+}
