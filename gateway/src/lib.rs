@@ -17,7 +17,7 @@ pub mod app;
 pub mod cli;
 pub mod http;
 pub mod nats;
-pub mod report_document;
+
 pub mod telemetry;
 
 mod auth;

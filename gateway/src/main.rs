@@ -92,7 +92,7 @@ enum Command {
     /// Render reports: the regulation 18 annual report, the national return.
     Report {
         #[command(subcommand)]
-        report: complaints_gateway::report_document::ReportCommand,
+        report: complaints_gateway::cli::report::ReportCommand,
     },
 }
 
@@ -133,7 +133,7 @@ async fn main() -> ExitCode {
             .map_err(Into::into),
         Command::Report { report } => {
             telemetry::init(&report.settings().log_format);
-            complaints_gateway::report_document::report_command(report)
+            complaints_gateway::cli::report::report_command(report)
                 .await
                 .map_err(Into::into)
         }

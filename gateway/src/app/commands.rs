@@ -11,7 +11,8 @@ pub const INTAKE_ROLES: &[Role] = &[Role::Frontline, Role::Caseworker];
 /// Roles that may run every case command.
 pub const CASE_ROLES: &[Role] = &[Role::Caseworker];
 
-/// One command on an existing complaint.
+/// One command on an existing complaint: everything the HTTP route, NATS intake and the
+/// OpenAPI document need to know of it, so adding a command means the domain and this table.
 pub struct CommandSpec {
     /// Route segment and intake name, e.g. `acknowledgement`.
     pub name: &'static str,
@@ -19,41 +20,69 @@ pub struct CommandSpec {
     pub roles: &'static [Role],
     /// Parses a JSON body into the action (400/422 with the field named on failure).
     pub parse: fn(&[u8]) -> Result<ComplaintAction, ApiError>,
+    /// OpenAPI `operationId`.
+    pub operation_id: &'static str,
+    /// One line for the OpenAPI document, citing the rule it serves.
+    pub summary: &'static str,
+    /// JSON Schema of the body.
+    pub schema: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
 }
 
 macro_rules! commands {
-    ($($name:literal => $variant:ident($body:ty), $roles:expr;)+) => {
+    ($($name:literal => $variant:ident($body:ty), $roles:expr, $operation_id:literal, $summary:literal;)+) => {
         /// Every command on an existing complaint.
         pub const COMMANDS: &[CommandSpec] = &[
             $(CommandSpec {
                 name: $name,
                 roles: $roles,
                 parse: |bytes| parse_json::<$body>(bytes).map(ComplaintAction::$variant),
+                operation_id: $operation_id,
+                summary: $summary,
+                schema: |generator| generator.subschema_for::<$body>(),
             },)+
         ];
     };
 }
 
 commands! {
-    "acknowledgement" => Acknowledge(complaints_domain::AcknowledgeComplaint), INTAKE_ROLES;
-    "out-of-time-acceptance" => AcceptOutOfTime(complaints_domain::AcceptOutOfTime), CASE_ROLES;
-    "consent-request" => RequestConsent(complaints_domain::RequestConsent), CASE_ROLES;
-    "consent" => RecordConsent(complaints_domain::RecordConsent), CASE_ROLES;
-    "consent-lapse" => LapseConsent(complaints_domain::LapseConsent), CASE_ROLES;
-    "risk-assessment" => AssessRisk(complaints_domain::AssessRisk), CASE_ROLES;
-    "response-plan" => AgreeResponsePlan(complaints_domain::AgreeResponsePlan), CASE_ROLES;
-    "clock-stops" => StopClock(complaints_domain::StopClock), CASE_ROLES;
-    "clock-restarts" => RestartClock(complaints_domain::RestartClock), CASE_ROLES;
-    "delay-notification" => NotifyDelay(complaints_domain::NotifyDelay), CASE_ROLES;
-    "response" => SendResponse(complaints_domain::SendResponse), CASE_ROLES;
-    "escalation" => Escalate(complaints_domain::EscalateComplaint), CASE_ROLES;
-    "ombudsman-referral" => ReferToOmbudsman(complaints_domain::ReferToOmbudsman), CASE_ROLES;
-    "ombudsman-decision" => RecordOmbudsmanDecision(complaints_domain::RecordOmbudsmanDecision), CASE_ROLES;
-    "learning" => RecordLearning(complaints_domain::RecordLearning), CASE_ROLES;
-    "closure" => Close(complaints_domain::CloseComplaint), CASE_ROLES;
-    "reopening" => Reopen(complaints_domain::ReopenComplaint), CASE_ROLES;
-    "legal-hold" => PlaceLegalHold(complaints_domain::PlaceLegalHold), CASE_ROLES;
-    "legal-hold-release" => ReleaseLegalHold(complaints_domain::ReleaseLegalHold), CASE_ROLES;
+    "acknowledgement" => Acknowledge(complaints_domain::AcknowledgeComplaint), INTAKE_ROLES,
+        "acknowledgeComplaint", "Acknowledge the complaint (R-ACK-3, R-ACK-5)";
+    "out-of-time-acceptance" => AcceptOutOfTime(complaints_domain::AcceptOutOfTime), CASE_ROLES,
+        "acceptOutOfTime", "Accept an out-of-time complaint for investigation (R-TL-2)";
+    "consent-request" => RequestConsent(complaints_domain::RequestConsent), CASE_ROLES,
+        "requestConsent", "Ask the person affected for consent";
+    "consent" => RecordConsent(complaints_domain::RecordConsent), CASE_ROLES,
+        "recordConsent", "Record the person affected's answer on consent";
+    "consent-lapse" => LapseConsent(complaints_domain::LapseConsent), CASE_ROLES,
+        "lapseConsent", "Record that consent did not arrive in time (R-WHO-6)";
+    "risk-assessment" => AssessRisk(complaints_domain::AssessRisk), CASE_ROLES,
+        "assessRisk", "Grade or regrade the risk (R-RISK-1, R-RISK-2)";
+    "response-plan" => AgreeResponsePlan(complaints_domain::AgreeResponsePlan), CASE_ROLES,
+        "agreeResponsePlan", "Agree or set the response period (R-ACK-5, R-RESP-4)";
+    "clock-stops" => StopClock(complaints_domain::StopClock), CASE_ROLES,
+        "stopClock", "Stop the response clock";
+    "clock-restarts" => RestartClock(complaints_domain::RestartClock), CASE_ROLES,
+        "restartClock", "Restart the response clock";
+    "delay-notification" => NotifyDelay(complaints_domain::NotifyDelay), CASE_ROLES,
+        "notifyDelay", "Tell the complainant why the response is delayed (R-RESP-3)";
+    "response" => SendResponse(complaints_domain::SendResponse), CASE_ROLES,
+        "sendResponse", "Send the signed written response (R-RESP-2)";
+    "escalation" => Escalate(complaints_domain::EscalateComplaint), CASE_ROLES,
+        "escalateComplaint", "Escalate to internal review (stage 2)";
+    "ombudsman-referral" => ReferToOmbudsman(complaints_domain::ReferToOmbudsman), CASE_ROLES,
+        "referToOmbudsman", "Record that the complaint went to an ombudsman (R-OMB-1)";
+    "ombudsman-decision" => RecordOmbudsmanDecision(complaints_domain::RecordOmbudsmanDecision), CASE_ROLES,
+        "recordOmbudsmanDecision", "Record an ombudsman's decision (R-OMB-2)";
+    "learning" => RecordLearning(complaints_domain::RecordLearning), CASE_ROLES,
+        "recordLearning", "Record a lesson learnt or an improvement action";
+    "closure" => Close(complaints_domain::CloseComplaint), CASE_ROLES,
+        "closeComplaint", "Close the complaint";
+    "reopening" => Reopen(complaints_domain::ReopenComplaint), CASE_ROLES,
+        "reopenComplaint", "Reopen a closed complaint";
+    "legal-hold" => PlaceLegalHold(complaints_domain::PlaceLegalHold), CASE_ROLES,
+        "placeLegalHold", "Hold the case file beyond its retention period (R-RET-1)";
+    "legal-hold-release" => ReleaseLegalHold(complaints_domain::ReleaseLegalHold), CASE_ROLES,
+        "releaseLegalHold", "End the legal hold";
 }
 
 /// The command called `name`.

@@ -4,5 +4,6 @@
 pub mod bench;
 pub mod export;
 pub mod relay;
+pub mod report;
 pub mod token;
 pub mod verify;

@@ -26,6 +26,7 @@ mod complaints;
 pub(crate) mod export;
 pub(crate) mod openapi;
 pub(crate) mod queries;
+pub(crate) mod reports;
 mod view;
 
 /// Shared state of every handler.

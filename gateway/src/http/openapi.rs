@@ -1,11 +1,14 @@
 //! The OpenAPI 3.1 document of the HTTP API, assembled in code and served at
-//! `/openapi.json`; `schemas/openapi.json` is its checked-in copy.
+//! `/openapi.json`; `schemas/openapi.json` is its checked-in copy. (Longer than most files:
+//! two thirds of it is the documentation table of the fixed routes, which is data.)
 //!
 //! Bodies are the JSON Schemas (2020-12, which OpenAPI 3.1 takes as is) that schemars
 //! generates from the Rust types: request bodies as they are deserialised, answers (the case
-//! view, query answers, problems) as they are serialised. Paths come from [`OPERATIONS`], one
-//! row per route the router in `http.rs` serves: a new route gets a row here.
+//! view, query answers, problems) as they are serialised. The command routes come from the
+//! command table (`app::commands::COMMANDS`) that the router and NATS intake also use; the
+//! fixed routes from [`OPERATIONS`], one row per route: a new fixed route gets a row here.
 
+use crate::app::commands::COMMANDS;
 use crate::auth::Role;
 use crate::error::{Problem, PROBLEM_BASE};
 use crate::http::{ComplaintView, BODY_LIMIT_BYTES};
@@ -13,6 +16,7 @@ use complaints_domain::*;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 
 /// Where the schemas live in the document; schemars writes its `$ref`s against it.
 const COMPONENTS: &str = "/components/schemas";
@@ -26,6 +30,7 @@ fn body<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
 }
 
 /// What an operation takes and answers.
+#[derive(Clone)]
 enum Shape {
     /// A probe, no authentication.
     Text {
@@ -73,7 +78,7 @@ enum Shape {
 /// One route of the router.
 struct Operation {
     method: &'static str,
-    path: &'static str,
+    path: Cow<'static, str>,
     operation_id: &'static str,
     summary: &'static str,
     /// Roles allowed; empty for the unauthenticated routes.
@@ -81,8 +86,7 @@ struct Operation {
     shape: Shape,
 }
 
-const INTAKE: &[Role] = &[Role::Frontline, Role::Caseworker];
-const CASEWORK: &[Role] = &[Role::Caseworker];
+const INTAKE: &[Role] = crate::app::commands::INTAKE_ROLES;
 const READ: &[Role] = &[Role::Caseworker, Role::Frontline, Role::Auditor];
 const LIST: &[Role] = &[
     Role::Caseworker,
@@ -93,28 +97,11 @@ const LIST: &[Role] = &[
 const HISTORY: &[Role] = &[Role::Auditor, Role::Caseworker];
 const REPORTS: &[Role] = &[Role::Reporting, Role::Caseworker, Role::Auditor];
 
-const fn command(
-    path: &'static str,
-    operation_id: &'static str,
-    summary: &'static str,
-    roles: &'static [Role],
-    schema: BodySchema,
-) -> Operation {
-    Operation {
-        method: "post",
-        path,
-        operation_id,
-        summary,
-        roles,
-        shape: Shape::Command(schema),
-    }
-}
-
 /// Every route the API serves.
 const OPERATIONS: &[Operation] = &[
     Operation {
         method: "get",
-        path: "/healthz",
+        path: Cow::Borrowed("/healthz"),
         operation_id: "healthz",
         summary: "Liveness: the process answers",
         roles: &[],
@@ -127,7 +114,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/readyz",
+        path: Cow::Borrowed("/readyz"),
         operation_id: "readyz",
         summary: "Readiness: the event log answers; each consumer's position and lag",
         roles: &[],
@@ -140,7 +127,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/metrics",
+        path: Cow::Borrowed("/metrics"),
         operation_id: "metrics",
         summary: "Prometheus metrics",
         roles: &[],
@@ -153,7 +140,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/openapi.json",
+        path: Cow::Borrowed("/openapi.json"),
         operation_id: "openapi",
         summary: "This OpenAPI document",
         roles: &[],
@@ -161,7 +148,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "post",
-        path: "/v1/complaints",
+        path: Cow::Borrowed("/v1/complaints"),
         operation_id: "receiveComplaint",
         summary: "Receive a complaint",
         roles: INTAKE,
@@ -169,7 +156,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/v1/complaints/{id}",
+        path: Cow::Borrowed("/v1/complaints/{id}"),
         operation_id: "getComplaint",
         summary: "Read a complaint with its status and deadlines",
         roles: READ,
@@ -177,7 +164,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/v1/complaints",
+        path: Cow::Borrowed("/v1/complaints"),
         operation_id: "listComplaints",
         summary: "The case list (read model), newest received first, keyset-paginated",
         roles: LIST,
@@ -199,7 +186,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/v1/deadlines",
+        path: Cow::Borrowed("/v1/deadlines"),
         operation_id: "listDeadlines",
         summary: "Deadlines of open complaints (read model), soonest first",
         roles: LIST,
@@ -218,7 +205,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/v1/complaints/{id}/history",
+        path: Cow::Borrowed("/v1/complaints/{id}/history"),
         operation_id: "complaintHistory",
         summary: "Every event of a complaint in order, with who, when recorded and when it happened",
         roles: HISTORY,
@@ -232,7 +219,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/v1/reports/annual",
+        path: Cow::Borrowed("/v1/reports/annual"),
         operation_id: "annualReport",
         summary: "Regulation 18 annual report figures for one organisation and financial year",
         roles: REPORTS,
@@ -249,7 +236,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/v1/reports/written-complaints",
+        path: Cow::Borrowed("/v1/reports/written-complaints"),
         operation_id: "writtenComplaintsReturn",
         summary: "Written Complaints Collection (KO41a/KO41b) counts, as JSON or CSV",
         roles: REPORTS,
@@ -269,10 +256,10 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/v1/reports/annual/document",
+        path: Cow::Borrowed("/v1/reports/annual/document"),
         operation_id: "annualReportDocument",
         summary: "The regulation 18 annual report as a document (Markdown, HTML, or CSV of its tables)",
-        roles: crate::report_document::REPORT_ROLES,
+        roles: crate::http::reports::REPORT_ROLES,
         shape: Shape::Download {
             params: &[
                 ("organisation", "string", "The organisation (required; one the token acts for)."),
@@ -285,7 +272,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/v1/audit/head",
+        path: Cow::Borrowed("/v1/audit/head"),
         operation_id: "auditHead",
         summary: "The audit hash chain's head with a checkpoint signed by the sealing key, to record outside the service",
         roles: crate::http::audit::HEAD_ROLES,
@@ -299,7 +286,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/v1/audit/key",
+        path: Cow::Borrowed("/v1/audit/key"),
         operation_id: "auditKey",
         summary: "The Ed25519 public key that signs checkpoints and export manifests",
         roles: &Role::ALL,
@@ -313,7 +300,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/v1/audit/access-log",
+        path: Cow::Borrowed("/v1/audit/access-log"),
         operation_id: "auditAccessLog",
         summary: "Who read which complaint's history, and when (newest first)",
         roles: crate::http::audit::ACCESS_LOG_ROLES,
@@ -331,7 +318,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
-        path: "/v1/exports/events",
+        path: Cow::Borrowed("/v1/exports/events"),
         operation_id: "exportEvents",
         summary: "Regulator export: one organisation's sealed events for a period as CloudEvents NDJSON, personal data removed, with a signed manifest",
         roles: crate::http::export::EXPORT_ROLES,
@@ -346,139 +333,6 @@ const OPERATIONS: &[Operation] = &[
             answer: "Streamed NDJSON: one CloudEvents 1.0 envelope per line (chainindex, chainleaf, chainlink, logposition extensions), then a manifest line (count, positions, chain head, sha256 of the preceding bytes, Ed25519 signature); see schemas/audit-chain.md",
         },
     },
-    command(
-        "/v1/complaints/{id}/acknowledgement",
-        "acknowledgeComplaint",
-        "Acknowledge the complaint (R-ACK-3, R-ACK-5)",
-        INTAKE,
-        body::<AcknowledgeComplaint>,
-    ),
-    command(
-        "/v1/complaints/{id}/out-of-time-acceptance",
-        "acceptOutOfTime",
-        "Accept an out-of-time complaint for investigation (R-TL-2)",
-        CASEWORK,
-        body::<AcceptOutOfTime>,
-    ),
-    command(
-        "/v1/complaints/{id}/consent-request",
-        "requestConsent",
-        "Ask the person affected for consent",
-        CASEWORK,
-        body::<RequestConsent>,
-    ),
-    command(
-        "/v1/complaints/{id}/consent",
-        "recordConsent",
-        "Record the person affected's answer on consent",
-        CASEWORK,
-        body::<RecordConsent>,
-    ),
-    command(
-        "/v1/complaints/{id}/consent-lapse",
-        "lapseConsent",
-        "Record that consent did not arrive in time (R-WHO-6)",
-        CASEWORK,
-        body::<LapseConsent>,
-    ),
-    command(
-        "/v1/complaints/{id}/risk-assessment",
-        "assessRisk",
-        "Grade or regrade the risk (R-RISK-1, R-RISK-2)",
-        CASEWORK,
-        body::<AssessRisk>,
-    ),
-    command(
-        "/v1/complaints/{id}/response-plan",
-        "agreeResponsePlan",
-        "Agree or set the response period (R-ACK-5, R-RESP-4)",
-        CASEWORK,
-        body::<AgreeResponsePlan>,
-    ),
-    command(
-        "/v1/complaints/{id}/clock-stops",
-        "stopClock",
-        "Stop the response clock",
-        CASEWORK,
-        body::<StopClock>,
-    ),
-    command(
-        "/v1/complaints/{id}/clock-restarts",
-        "restartClock",
-        "Restart the response clock",
-        CASEWORK,
-        body::<RestartClock>,
-    ),
-    command(
-        "/v1/complaints/{id}/delay-notification",
-        "notifyDelay",
-        "Tell the complainant why the response is delayed (R-RESP-3)",
-        CASEWORK,
-        body::<NotifyDelay>,
-    ),
-    command(
-        "/v1/complaints/{id}/response",
-        "sendResponse",
-        "Send the signed written response (R-RESP-2)",
-        CASEWORK,
-        body::<SendResponse>,
-    ),
-    command(
-        "/v1/complaints/{id}/escalation",
-        "escalateComplaint",
-        "Escalate to internal review (stage 2)",
-        CASEWORK,
-        body::<EscalateComplaint>,
-    ),
-    command(
-        "/v1/complaints/{id}/ombudsman-referral",
-        "referToOmbudsman",
-        "Record that the complaint went to an ombudsman (R-OMB-1)",
-        CASEWORK,
-        body::<ReferToOmbudsman>,
-    ),
-    command(
-        "/v1/complaints/{id}/ombudsman-decision",
-        "recordOmbudsmanDecision",
-        "Record an ombudsman's decision (R-OMB-2)",
-        CASEWORK,
-        body::<RecordOmbudsmanDecision>,
-    ),
-    command(
-        "/v1/complaints/{id}/learning",
-        "recordLearning",
-        "Record a lesson learnt or an improvement action",
-        CASEWORK,
-        body::<RecordLearning>,
-    ),
-    command(
-        "/v1/complaints/{id}/closure",
-        "closeComplaint",
-        "Close the complaint",
-        CASEWORK,
-        body::<CloseComplaint>,
-    ),
-    command(
-        "/v1/complaints/{id}/reopening",
-        "reopenComplaint",
-        "Reopen a closed complaint",
-        CASEWORK,
-        body::<ReopenComplaint>,
-    ),
-    command(
-        "/v1/complaints/{id}/legal-hold",
-        "placeLegalHold",
-        "Hold the case file beyond its retention period (R-RET-1)",
-        CASEWORK,
-        body::<PlaceLegalHold>,
-    ),
-    command(
-        "/v1/complaints/{id}/legal-hold-release",
-        "releaseLegalHold",
-        "End the legal hold",
-        CASEWORK,
-        body::<ReleaseLegalHold>,
-    ),
 ];
 
 /// The error responses, by status: the name under `components/responses` and its meaning.
@@ -802,6 +656,35 @@ fn rename_refs(value: &mut Value, renamed: &[String]) {
     }
 }
 
+/// The fixed routes, then one per command of the command table (the router builds its
+/// command routes from the same table, so the two cannot drift).
+fn operations() -> Vec<Operation> {
+    let commands = COMMANDS.iter().map(|spec| Operation {
+        method: "post",
+        path: Cow::Owned(format!("/v1/complaints/{{id}}/{}", spec.name)),
+        operation_id: spec.operation_id,
+        summary: spec.summary,
+        roles: spec.roles,
+        shape: Shape::Command(spec.schema),
+    });
+    let mut all: Vec<Operation> = OPERATIONS.iter().map(Operation::copy).collect();
+    all.extend(commands);
+    all
+}
+
+impl Operation {
+    fn copy(&self) -> Self {
+        Self {
+            method: self.method,
+            path: self.path.clone(),
+            operation_id: self.operation_id,
+            summary: self.summary,
+            roles: self.roles,
+            shape: self.shape.clone(),
+        }
+    }
+}
+
 /// The OpenAPI 3.1 document of every route the API serves.
 pub fn openapi() -> Value {
     let mut requests = generator(SchemaSettings::draft2020_12().for_deserialize());
@@ -812,9 +695,9 @@ pub fn openapi() -> Value {
     let problem = responses.subschema_for::<Problem<'static>>().to_value();
 
     let mut paths = Map::new();
-    for op in OPERATIONS {
+    for op in &operations() {
         let item = paths
-            .entry(op.path)
+            .entry(op.path.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(item) = item {
             item.insert(
@@ -1010,10 +893,11 @@ mod tests {
 
     #[test]
     fn every_operation_id_is_unique() {
-        let mut ids: Vec<&str> = OPERATIONS.iter().map(|o| o.operation_id).collect();
+        let all = operations();
+        let mut ids: Vec<&str> = all.iter().map(|o| o.operation_id).collect();
         ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), OPERATIONS.len());
+        assert_eq!(ids.len(), all.len());
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/reports/written-complaints", get(written_complaints))
         .merge(crate::http::audit::routes())
         .merge(crate::http::export::routes())
-        .merge(crate::report_document::routes())
+        .merge(crate::http::reports::routes())
 }
 
 /// The organisations a query covers: the one asked for (which the caller must act for), or
