@@ -1,6 +1,25 @@
 //! The one error type of the audit crate.
 
+use crate::verify_chain::{ChainBreak, MAX_BREAKS};
 use complaints_eventlog::EventLogError;
+
+/// The report of a broken chain: how many breaks, then one line per break with its position.
+pub fn describe_breaks(breaks: &[ChainBreak], truncated: bool) -> String {
+    let mut out = format!(
+        "audit chain broken in {}{} place(s):",
+        if truncated { "more than " } else { "" },
+        breaks.len()
+    );
+    for found in breaks {
+        out.push_str(&format!("\n  {found}"));
+    }
+    if truncated {
+        out.push_str(&format!(
+            "\n  … verification stopped after {MAX_BREAKS} breaks; more follow"
+        ));
+    }
+    out
+}
 
 /// What can go wrong sealing, checkpointing, verifying or exporting.
 #[derive(Debug, thiserror::Error)]
@@ -19,15 +38,13 @@ pub enum AuditError {
         /// Why it failed.
         reason: String,
     },
-    /// The chain does not match the log.
-    #[error("audit chain broken at position {position}: {kind}: {detail}")]
+    /// The chain does not match the log: every break found, in chain order.
+    #[error("{}", describe_breaks(breaks, *truncated))]
     ChainBroken {
-        /// What broke it (`event altered`, `event removed`, …).
-        kind: &'static str,
-        /// The global position named.
-        position: i64,
-        /// What was found.
-        detail: String,
+        /// The breaks (at least one, at most [`MAX_BREAKS`]).
+        breaks: Vec<ChainBreak>,
+        /// Whether more breaks followed the last one listed.
+        truncated: bool,
     },
     /// A received export or a checkpoint does not check out.
     #[error("integrity check failed: {0}")]

@@ -13,7 +13,7 @@ pub use canonical::{
     Hash, ZERO_LINK,
 };
 pub use checkpoints::{chain_head, checkpoint_head, run_notary, SignedCheckpoint};
-pub use error::AuditError;
+pub use error::{describe_breaks, AuditError};
 pub use keys::{verify_signature, AuditKeys, ALGORITHM, EXPORT_SECRET_FILE, SEAL_KEY_FILE};
 pub use sealer::{ChainLink, Sealer};
 pub use verify::{read_checkpoint, verify, VerifyReport};

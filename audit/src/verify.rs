@@ -80,7 +80,8 @@ impl std::fmt::Display for VerifyReport {
 }
 
 /// Recomputes the chain from the log and compares it with the stored links and the
-/// checkpoints in `against`; the first break is a [`AuditError::ChainBroken`].
+/// checkpoints in `against`; any break makes an [`AuditError::ChainBroken`] naming every
+/// break found.
 pub async fn verify(
     pool: &Pool,
     against: &[SignedCheckpoint],
@@ -112,17 +113,18 @@ pub async fn verify(
             checkpoints: against.to_vec(),
             foreign_keys,
         }),
-        Verification::Broken(found) => {
-            tracing::error!(
-                kind = found.kind.name(),
-                position = found.position,
-                chain_index = found.chain_index,
-                "audit chain broken"
-            );
+        Verification::Broken(breaks) => {
+            for found in &breaks.found {
+                tracing::error!(
+                    kind = found.kind.name(),
+                    position = found.position,
+                    chain_index = found.chain_index,
+                    "audit chain broken"
+                );
+            }
             Err(AuditError::ChainBroken {
-                kind: found.kind.name(),
-                position: found.position,
-                detail: found.detail,
+                breaks: breaks.found,
+                truncated: breaks.truncated,
             })
         }
     }

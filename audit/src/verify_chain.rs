@@ -1,13 +1,13 @@
 //! Recomputing the chain from the log and comparing it with the stored links and with
 //! checkpoints kept elsewhere: the check behind `complaints verify`.
 
-use crate::canonical::{link_hash, raw_leaf, to_hex, Hash, ZERO_LINK};
+use crate::canonical::{from_hex, link_hash, raw_leaf, to_hex, Hash, ZERO_LINK};
 use crate::sealer::CHAIN;
 use crate::sealer::{links_after, ChainLink};
 use crate::AuditError;
 use complaints_eventlog::{backlog, on_pool, read_raw_after, Checkpoint, Pool, Progress, RawEvent};
 use serde::Serialize;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 // ---------------------------------------------------------------------------------------
 // Verification
@@ -59,7 +59,7 @@ impl BreakKind {
     }
 }
 
-/// The first place the chain breaks.
+/// One place the chain breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainBreak {
     /// Why.
@@ -70,6 +70,43 @@ pub struct ChainBreak {
     pub chain_index: i64,
     /// What was found.
     pub detail: String,
+}
+
+impl std::fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "position {}: {}: {}",
+            self.position,
+            self.kind.name(),
+            self.detail
+        )
+    }
+}
+
+/// Breaks listed at most; a log broken in more places than this is listed up to here and
+/// verification stops, so a wholesale rewrite cannot make `verify` run unbounded lookups.
+pub const MAX_BREAKS: usize = 1000;
+
+/// Every place the chain breaks, in chain order (never empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Breaks {
+    /// The breaks found, at most [`MAX_BREAKS`].
+    pub found: Vec<ChainBreak>,
+    /// Whether more breaks were found after the last one listed (verification stopped there).
+    pub truncated: bool,
+}
+
+impl Breaks {
+    /// Records a break; false once the list is full (a further break was found and cut).
+    fn push(&mut self, found: ChainBreak) -> bool {
+        if self.found.len() >= MAX_BREAKS {
+            self.truncated = true;
+            return false;
+        }
+        self.found.push(found);
+        true
+    }
 }
 
 /// A chain that verified.
@@ -92,8 +129,8 @@ pub struct Verified {
 pub enum Verification {
     /// Every sealed event matches the log.
     Intact(Verified),
-    /// The first break.
-    Broken(ChainBreak),
+    /// Every break, in chain order.
+    Broken(Breaks),
 }
 
 /// Where an event sits in the log, or `None` if it is not there.
@@ -175,9 +212,102 @@ pub fn classify(
     }
 }
 
+/// An event's identity in both the log and the chain.
+fn key_of_link(link: &ChainLink) -> (String, i64) {
+    (link.complaint_id.clone(), link.sequence)
+}
+
+fn key_of_event(event: &RawEvent) -> (String, i64) {
+    (event.complaint_id.clone(), event.sequence)
+}
+
+/// The stored links, read page by page as the log is walked.
+struct StoredLinks<'p> {
+    pool: &'p Pool,
+    page: i64,
+    buffer: VecDeque<ChainLink>,
+    after: i64,
+    done: bool,
+}
+
+impl StoredLinks<'_> {
+    async fn front(&mut self) -> Result<Option<&ChainLink>, AuditError> {
+        if self.buffer.is_empty() && !self.done {
+            let next = links_after(self.pool, self.after, self.page).await?;
+            match next.last() {
+                Some(l) => self.after = l.chain_index,
+                None => self.done = true,
+            }
+            self.buffer.extend(next);
+        }
+        Ok(self.buffer.front())
+    }
+
+    fn pop(&mut self) -> Option<ChainLink> {
+        self.buffer.pop_front()
+    }
+}
+
+/// The walk's state: where the recomputed chain stands and what has been found.
+struct Walk {
+    computed: Hash,
+    index: i64,
+    anchors: VecDeque<Anchor>,
+    anchors_matched: usize,
+    breaks: Breaks,
+}
+
+impl Walk {
+    /// After a break, later links are checked against the stored chain so that one break
+    /// is reported once rather than as every link after it.
+    fn resync(&mut self, link: &ChainLink) {
+        if let Some(stored) = from_hex(&link.link_hash) {
+            self.computed = stored;
+        }
+        self.index = link.chain_index;
+    }
+
+    /// Checks the anchors up to the current index; false once the break list is full.
+    fn check_anchors(&mut self, position: i64) -> bool {
+        while let Some(anchor) = self.anchors.front().copied() {
+            if anchor.chain_index > self.index {
+                break;
+            }
+            self.anchors.pop_front();
+            if anchor.chain_index == self.index
+                && anchor.position == position
+                && anchor.link == self.computed
+            {
+                self.anchors_matched += 1;
+                continue;
+            }
+            let found = ChainBreak {
+                kind: BreakKind::CheckpointMismatch,
+                position: anchor.position,
+                chain_index: anchor.chain_index,
+                detail: format!(
+                    "the log no longer leads to the signed checkpoint at chain index {} (position {}): the chain recomputed from the log has {} at position {position} there; the log before it was rewritten",
+                    anchor.chain_index,
+                    anchor.position,
+                    to_hex(&self.computed),
+                ),
+            };
+            if !self.breaks.push(found) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// Recomputes the chain from the log in commit-safe order, streaming (pages of `page`
 /// events, whatever the log's size), and compares it with the stored links and with
-/// `anchors`. Returns the first break, or what verified.
+/// `anchors`. Returns every break (up to [`MAX_BREAKS`]), or what verified.
+///
+/// The log and the stored links are walked side by side. A sealed event missing from the
+/// log is skipped on the chain side, an unsealed event in the sealed range on the log side;
+/// two sealed events out of order are reported once, at the sealed one, and each is
+/// passed over silently where the other side reaches it later.
 pub async fn verify_chain(
     pool: &Pool,
     anchors: &[Anchor],
@@ -190,22 +320,44 @@ pub async fn verify_chain(
         tx.rollback().await?;
         total.max(0) as u64
     };
-    let mut anchors: Vec<Anchor> = anchors.to_vec();
-    anchors.sort_by_key(|a| a.chain_index);
-    let mut anchors: VecDeque<Anchor> = anchors.into();
-    let mut anchors_matched = 0;
-
-    let mut computed = ZERO_LINK;
-    let mut index: i64 = 0;
+    let mut sorted: Vec<Anchor> = anchors.to_vec();
+    sorted.sort_by_key(|a| a.chain_index);
+    let mut walk = Walk {
+        computed: ZERO_LINK,
+        index: 0,
+        anchors: sorted.into(),
+        anchors_matched: 0,
+        breaks: Breaks {
+            found: Vec::new(),
+            truncated: false,
+        },
+    };
+    let mut stored = StoredLinks {
+        pool,
+        page,
+        buffer: VecDeque::new(),
+        after: 0,
+        done: false,
+    };
+    // Sealed events already reported out of place, still to come on the log side, and
+    // log events already reported out of place, still to come on the chain side.
+    let mut pending_in_log: HashSet<(String, i64)> = HashSet::new();
+    let mut pending_in_chain: HashSet<(String, i64)> = HashSet::new();
     let mut after = Checkpoint::default();
-    let mut stored: VecDeque<ChainLink> = VecDeque::new();
-    let mut stored_after: i64 = 0;
-    let mut stored_done = false;
+    let mut read: u64 = 0;
     let mut sealed: u64 = 0;
     let mut unsealed: u64 = 0;
     let mut head: Option<(i64, i64, String)> = None;
 
-    loop {
+    macro_rules! record {
+        ($found:expr) => {
+            if !walk.breaks.push($found) {
+                return Ok(Verification::Broken(walk.breaks));
+            }
+        };
+    }
+
+    'pages: loop {
         let events = {
             let mut tx = pool.begin().await?;
             let events = read_raw_after(&mut tx, after, page).await?;
@@ -213,159 +365,184 @@ pub async fn verify_chain(
             events
         };
         let Some(last) = events.last().map(|e| e.checkpoint) else {
-            break;
+            break 'pages;
         };
         for event in &events {
-            index += 1;
-            if stored.is_empty() && !stored_done {
-                let next = links_after(pool, stored_after, page).await?;
-                match next.last() {
-                    Some(l) => stored_after = l.chain_index,
-                    None => stored_done = true,
-                }
-                stored.extend(next);
+            read += 1;
+            if pending_in_log.remove(&key_of_event(event)) {
+                continue;
             }
-            let leaf = raw_leaf(event);
-            match stored.pop_front() {
-                None => {
-                    // Past the sealed head: nothing to compare but anchors.
-                    let leaf = match leaf {
-                        Ok(leaf) => leaf,
-                        Err(why) => {
-                            return Ok(Verification::Broken(ChainBreak {
-                                kind: BreakKind::Altered,
-                                position: event.checkpoint.position,
-                                chain_index: index,
-                                detail: format!(
-                                    "the event at position {} cannot be read: {why}",
-                                    event.checkpoint.position
-                                ),
-                            }))
+            let link = loop {
+                let Some(front) = stored.front().await? else {
+                    break None;
+                };
+                if pending_in_chain.remove(&key_of_link(front)) {
+                    if let Some(skipped) = stored.pop() {
+                        walk.resync(&skipped);
+                        if !walk.check_anchors(skipped.position) {
+                            return Ok(Verification::Broken(walk.breaks));
                         }
-                    };
-                    computed = link_hash(&computed, &leaf);
-                    unsealed += 1;
-                }
-                Some(link) => {
-                    let same_event = link.complaint_id == event.complaint_id
-                        && link.sequence == event.sequence
-                        && link.position == event.checkpoint.position;
-                    if !same_event {
-                        let sealed_in_log =
-                            position_in_log(pool, &link.complaint_id, link.sequence).await?;
-                        let logged_is_sealed =
-                            chain_index_of(pool, &event.complaint_id, event.sequence)
-                                .await?
-                                .is_some();
-                        return Ok(Verification::Broken(classify(
-                            index,
-                            &link,
-                            event,
-                            sealed_in_log,
-                            logged_is_sealed,
-                        )));
                     }
-                    let leaf = match leaf {
-                        Ok(leaf) if to_hex(&leaf) == link.leaf_hash => leaf,
-                        Ok(_) => {
-                            return Ok(Verification::Broken(ChainBreak {
-                                kind: BreakKind::Altered,
-                                position: link.position,
-                                chain_index: index,
-                                detail: format!(
-                                    "the event at position {} (complaint {} sequence {}) is not the event sealed at chain index {index}: its leaf hash differs",
-                                    link.position, link.complaint_id, link.sequence
-                                ),
-                            }))
-                        }
-                        Err(why) => {
-                            return Ok(Verification::Broken(ChainBreak {
-                                kind: BreakKind::Altered,
-                                position: link.position,
-                                chain_index: index,
-                                detail: format!(
-                                    "the event at position {} (complaint {} sequence {}) cannot be read: {why}",
-                                    link.position, link.complaint_id, link.sequence
-                                ),
-                            }))
-                        }
-                    };
-                    computed = link_hash(&computed, &leaf);
-                    if to_hex(&computed) != link.link_hash {
-                        return Ok(Verification::Broken(ChainBreak {
-                            kind: BreakKind::LinkAltered,
-                            position: link.position,
-                            chain_index: index,
-                            detail: format!(
-                                "the stored link at chain index {index} (position {}) does not follow from the previous link and the event",
-                                link.position
-                            ),
-                        }));
-                    }
-                    sealed += 1;
-                    head = Some((index, link.position, link.link_hash.clone()));
-                }
-            }
-            while let Some(anchor) = anchors.front().copied() {
-                if anchor.chain_index > index {
-                    break;
-                }
-                anchors.pop_front();
-                if anchor.chain_index == index
-                    && anchor.position == event.checkpoint.position
-                    && anchor.link == computed
-                {
-                    anchors_matched += 1;
                     continue;
                 }
-                return Ok(Verification::Broken(ChainBreak {
-                    kind: BreakKind::CheckpointMismatch,
-                    position: anchor.position,
-                    chain_index: anchor.chain_index,
+                let same_event = front.complaint_id == event.complaint_id
+                    && front.sequence == event.sequence
+                    && front.position == event.checkpoint.position;
+                if same_event {
+                    break stored.pop().map(Some);
+                }
+                let (front_key, front_index) = (key_of_link(front), front.chain_index);
+                let sealed_in_log = position_in_log(pool, &front_key.0, front_key.1).await?;
+                let logged_is_sealed = chain_index_of(pool, &event.complaint_id, event.sequence)
+                    .await?
+                    .is_some();
+                let Some(link) = stored.pop() else {
+                    break None;
+                };
+                record!(classify(
+                    front_index,
+                    &link,
+                    event,
+                    sealed_in_log,
+                    logged_is_sealed
+                ));
+                match (sealed_in_log, logged_is_sealed) {
+                    // The sealed event is gone: pass its link, compare this event again.
+                    (None, _) => {
+                        walk.resync(&link);
+                        if !walk.check_anchors(link.position) {
+                            return Ok(Verification::Broken(walk.breaks));
+                        }
+                    }
+                    // This event was never sealed: put the link back and move on in the log.
+                    (Some(_), false) => {
+                        stored.buffer.push_front(link);
+                        break Some(None);
+                    }
+                    // Both are sealed, out of order: each is passed when the other side
+                    // reaches it.
+                    (Some(_), true) => {
+                        pending_in_log.insert(key_of_link(&link));
+                        pending_in_chain.insert(key_of_event(event));
+                        walk.resync(&link);
+                        if !walk.check_anchors(link.position) {
+                            return Ok(Verification::Broken(walk.breaks));
+                        }
+                        break Some(None);
+                    }
+                }
+            };
+            let link = match link {
+                // Reported above; this log event is accounted for.
+                Some(None) => continue,
+                Some(Some(link)) => link,
+                None => {
+                    // Past the sealed head: nothing to compare but anchors.
+                    walk.index += 1;
+                    match raw_leaf(event) {
+                        Ok(leaf) => walk.computed = link_hash(&walk.computed, &leaf),
+                        Err(why) => record!(ChainBreak {
+                            kind: BreakKind::Altered,
+                            position: event.checkpoint.position,
+                            chain_index: walk.index,
+                            detail: format!(
+                                "the event at position {} cannot be read: {why}",
+                                event.checkpoint.position
+                            ),
+                        }),
+                    }
+                    unsealed += 1;
+                    if !walk.check_anchors(event.checkpoint.position) {
+                        return Ok(Verification::Broken(walk.breaks));
+                    }
+                    continue;
+                }
+            };
+            let index = link.chain_index;
+            let leaf_break = match raw_leaf(event) {
+                Ok(leaf) if to_hex(&leaf) == link.leaf_hash => {
+                    walk.computed = link_hash(&walk.computed, &leaf);
+                    walk.index = index;
+                    None
+                }
+                Ok(_) => Some(format!(
+                    "the event at position {} (complaint {} sequence {}) is not the event sealed at chain index {index}: its leaf hash differs",
+                    link.position, link.complaint_id, link.sequence
+                )),
+                Err(why) => Some(format!(
+                    "the event at position {} (complaint {} sequence {}) cannot be read: {why}",
+                    link.position, link.complaint_id, link.sequence
+                )),
+            };
+            if let Some(detail) = leaf_break {
+                record!(ChainBreak {
+                    kind: BreakKind::Altered,
+                    position: link.position,
+                    chain_index: index,
+                    detail,
+                });
+                walk.resync(&link);
+            } else if to_hex(&walk.computed) != link.link_hash {
+                record!(ChainBreak {
+                    kind: BreakKind::LinkAltered,
+                    position: link.position,
+                    chain_index: index,
                     detail: format!(
-                        "the log no longer leads to the signed checkpoint at chain index {} (position {}): the chain recomputed from the log has {} at position {} there; the log before it was rewritten",
-                        anchor.chain_index,
-                        anchor.position,
-                        to_hex(&computed),
-                        event.checkpoint.position
+                        "the stored link at chain index {index} (position {}) does not follow from the previous link and the event",
+                        link.position
                     ),
-                }));
+                });
+                walk.resync(&link);
+            } else {
+                sealed += 1;
+                head = Some((index, link.position, link.link_hash.clone()));
+            }
+            if !walk.check_anchors(event.checkpoint.position) {
+                return Ok(Verification::Broken(walk.breaks));
             }
         }
         after = last;
-        progress(index as u64, total.max(index as u64));
+        progress(read, total.max(read));
     }
-    if stored.is_empty() && !stored_done {
-        stored.extend(links_after(pool, stored_after, 1).await?);
+    let log_end = walk.index;
+    while stored.front().await?.is_some() {
+        let Some(link) = stored.pop() else { break };
+        if !pending_in_chain.remove(&key_of_link(&link)) {
+            record!(ChainBreak {
+                kind: BreakKind::Removed,
+                position: link.position,
+                chain_index: link.chain_index,
+                detail: format!(
+                    "the log ends at chain index {log_end} but position {} (complaint {} sequence {}) was sealed at chain index {}",
+                    link.position, link.complaint_id, link.sequence, link.chain_index
+                ),
+            });
+        }
+        walk.resync(&link);
+        if !walk.check_anchors(link.position) {
+            return Ok(Verification::Broken(walk.breaks));
+        }
     }
-    if let Some(link) = stored.pop_front() {
-        return Ok(Verification::Broken(ChainBreak {
-            kind: BreakKind::Removed,
-            position: link.position,
-            chain_index: link.chain_index,
-            detail: format!(
-                "the log ends at chain index {index} but position {} (complaint {} sequence {}) was sealed at chain index {}",
-                link.position, link.complaint_id, link.sequence, link.chain_index
-            ),
-        }));
-    }
-    if let Some(anchor) = anchors.front() {
-        return Ok(Verification::Broken(ChainBreak {
+    while let Some(anchor) = walk.anchors.pop_front() {
+        record!(ChainBreak {
             kind: BreakKind::CheckpointMismatch,
             position: anchor.position,
             chain_index: anchor.chain_index,
             detail: format!(
-                "the log ends at chain index {index}, before the signed checkpoint at chain index {} (position {}): events were removed",
+                "the log ends at chain index {log_end}, before the signed checkpoint at chain index {} (position {}): events were removed",
                 anchor.chain_index, anchor.position
             ),
-        }));
+        });
+    }
+    if !walk.breaks.found.is_empty() {
+        return Ok(Verification::Broken(walk.breaks));
     }
     Ok(Verification::Intact(Verified {
-        events: index as u64,
+        events: read,
         sealed,
         head,
         unsealed,
-        anchors_matched,
+        anchors_matched: walk.anchors_matched,
     }))
 }
 

@@ -1,5 +1,5 @@
-// Over 600 lines: its tests carry the dated holiday tables of DOMAIN.md §4 and §1.11.
-//! The England-and-Wales working-day calendar (R-WD-1, R-BH-1..R-BH-6 in DOMAIN.md).
+// Over 600 lines: its tests carry the dated holiday tables of docs/RULES.md (calendar and worked dates).
+//! The England-and-Wales working-day calendar (R-WD-1, R-BH-1..R-BH-6).
 //!
 //! A working day is any day except Saturday, Sunday and an England-and-Wales bank holiday;
 //! Christmas Day and Good Friday count as bank holidays here. Holidays come from a data file
@@ -505,7 +505,7 @@ mod tests {
 
     #[test]
     fn worked_date_examples_give_next_working_day_and_ack_due() {
-        // (received, next working day, ack_due = 3rd working day), DOMAIN.md 1.11.
+        // (received, next working day, ack_due = 3rd working day), the worked dates of docs/RULES.md.
         let table = [
             ("2025-04-17", "2025-04-22", "2025-04-24"),
             ("2026-04-02", "2026-04-07", "2026-04-09"),

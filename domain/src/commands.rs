@@ -213,6 +213,10 @@ pub struct StopClock {
     pub stopped_on: NaiveDate,
     /// Why (e.g. awaiting information the complainant is to send).
     pub reason: String,
+    /// Whether the complainant agreed to the stop; only an agreed stop moves the response
+    /// period (R-AR-4). Unagreed when not said.
+    #[serde(default)]
+    pub complainant_agreed: bool,
 }
 
 /// Restart the response clock.

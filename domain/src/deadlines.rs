@@ -71,8 +71,18 @@ pub struct Deadlines {
     /// The last day consent may arrive (R-WHO-6), when consent is needed; the complaint is
     /// closed for want of consent from the next day.
     pub consent_lapses_on: Option<NaiveDate>,
-    /// The current stage's response date; `None` while the clock is stopped.
+    /// The current stage's response date: the period agreed or notified, else the internal
+    /// target; `None` while an agreed clock stop is open.
     pub response_due: Option<NaiveDate>,
+    /// The end of the response period agreed with or notified to the complainant for the
+    /// current stage (R-ACK-5), moved only by agreed clock stops (R-AR-4); `None` when none
+    /// was agreed or notified, or while an agreed clock stop is open.
+    #[serde(default)]
+    pub response_period_end: Option<NaiveDate>,
+    /// The organisation's internal target for the current stage (its default response
+    /// period); never an agreed period (R-AR-4). `None` while an agreed clock stop is open.
+    #[serde(default)]
+    pub internal_target: Option<NaiveDate>,
     /// The last day of the six months from receipt (R-RESP-3).
     pub six_month_end: NaiveDate,
     /// The end of the statutory period including an extension agreed in time (R-RESP-4).
@@ -98,8 +108,12 @@ pub enum DeadlineKind {
     Acknowledgement,
     /// Consent to arrive.
     Consent,
-    /// Send the response for the current stage.
+    /// Send the response for the current stage within the period agreed with or notified
+    /// to the complainant (R-ACK-5); only when one was agreed or notified.
     Response,
+    /// Send the response for the current stage within the organisation's internal target
+    /// (its default response period); never an agreed period (R-AR-4).
+    InternalTarget,
     /// Send the six-month delay letter.
     DelayLetter,
 }
@@ -138,10 +152,24 @@ pub struct DeadlineStatus {
 }
 
 impl CaseFacts<'_> {
-    /// The current stage's response date: the latest agreed date for the stage, else the
-    /// organisation's default period from the stage start, moved on by the working days the
-    /// clock was stopped.
-    pub fn response_due(&self, services: &ComplaintServices) -> ResponseDue {
+    /// The working days the complainant-agreed stops at `stage` kept the clock still; only an
+    /// agreed stop moves a response date (R-AR-4). A stop covers the working days from
+    /// `stopped_on` up to the day before `restarted_on`.
+    fn agreed_stopped_working_days(&self, stage: u8, calendar: &Calendar) -> u32 {
+        self.clock_stops
+            .iter()
+            .filter(|s| s.stage == stage && s.complainant_agreed)
+            .filter_map(|s| {
+                let restarted = s.restarted_on?;
+                Some(calendar.working_days_between(s.stopped_on.pred_opt()?, restarted.pred_opt()?))
+            })
+            .sum()
+    }
+
+    /// The organisation's internal target for the current stage: its default response
+    /// period from the stage start, moved on by agreed clock stops. Never an agreed period
+    /// (R-AR-4, section 0).
+    pub fn internal_target(&self, services: &ComplaintServices) -> ResponseDue {
         if self.clock_stopped {
             return ResponseDue::Stopped;
         }
@@ -149,37 +177,89 @@ impl CaseFacts<'_> {
         let policy = services
             .policies
             .for_organisation(&self.receipt.organisation_id);
-        let base = self
-            .plans
-            .iter()
-            .rev()
-            .find(|p| p.stage == self.stage)
-            .map(|p| p.response_due_on)
-            .unwrap_or_else(|| {
-                calendar
-                    .add_working_days(self.stage_started_on, policy.default_response_working_days)
-            });
-        // A stop covers the working days from `stopped_on` up to the day before `restarted_on`.
-        let stopped: u32 = self
+        let base =
+            calendar.add_working_days(self.stage_started_on, policy.default_response_working_days);
+        ResponseDue::Due(
+            calendar.add_working_days(base, self.agreed_stopped_working_days(self.stage, calendar)),
+        )
+    }
+
+    /// The response period agreed with or notified to the complainant for the current stage
+    /// (R-ACK-5): the latest plan's date, moved on by agreed clock stops; `None` when no
+    /// period was agreed or notified.
+    pub fn response_period(&self, services: &ComplaintServices) -> Option<ResponseDue> {
+        let plan = self.plans.iter().rev().find(|p| p.stage == self.stage)?;
+        if self.clock_stopped {
+            return Some(ResponseDue::Stopped);
+        }
+        let calendar = &services.calendar;
+        Some(ResponseDue::Due(calendar.add_working_days(
+            plan.response_due_on,
+            self.agreed_stopped_working_days(self.stage, calendar),
+        )))
+    }
+
+    /// The current stage's response date: the period agreed or notified, else the internal
+    /// target.
+    pub fn response_due(&self, services: &ComplaintServices) -> ResponseDue {
+        self.response_period(services)
+            .unwrap_or_else(|| self.internal_target(services))
+    }
+
+    /// The stage-1 period R-AR-4 and R-REC-1 measure the first response against: the first
+    /// stage-1 period agreed or notified, replaced only by a later one the complainant agreed
+    /// before the period in force ran out, moved on by agreed stage-1 clock stops. `None`
+    /// when no period was agreed or notified before the response, or while an agreed stop
+    /// is open at stage 1.
+    pub fn stage_one_response_period(&self, services: &ComplaintServices) -> Option<NaiveDate> {
+        let calendar = &services.calendar;
+        let stopped = self.agreed_stopped_working_days(1, calendar);
+        let mut plans = self.plans.iter().filter(|p| p.stage == 1).filter(|p| {
+            self.first_responded_on
+                .is_none_or(|sent| p.agreed_on <= sent)
+        });
+        let mut end = plans.next()?.response_due_on;
+        for later in plans {
+            if later.is_agreed() && later.agreed_on <= calendar.add_working_days(end, stopped) {
+                end = later.response_due_on;
+            }
+        }
+        let stage_one_stopped = self
             .clock_stops
             .iter()
-            .filter(|s| s.stage == self.stage)
-            .filter_map(|s| {
-                let restarted = s.restarted_on?;
-                Some(calendar.working_days_between(s.stopped_on.pred_opt()?, restarted.pred_opt()?))
-            })
-            .sum();
-        ResponseDue::Due(calendar.add_working_days(base, stopped))
+            .any(|s| s.stage == 1 && s.complainant_agreed && s.restarted_on.is_none());
+        (!stage_one_stopped).then(|| calendar.add_working_days(end, stopped))
+    }
+
+    /// The stage-1 internal target: the default period from receipt moved on by agreed
+    /// stage-1 clock stops; `None` while an agreed stop is open at stage 1.
+    pub fn stage_one_internal_target(&self, services: &ComplaintServices) -> Option<NaiveDate> {
+        let calendar = &services.calendar;
+        let policy = services
+            .policies
+            .for_organisation(&self.receipt.organisation_id);
+        let stage_one_stopped = self
+            .clock_stops
+            .iter()
+            .any(|s| s.stage == 1 && s.complainant_agreed && s.restarted_on.is_none());
+        (!stage_one_stopped).then(|| {
+            let base = calendar.add_working_days(
+                self.receipt.received_on,
+                policy.default_response_working_days,
+            );
+            calendar.add_working_days(base, self.agreed_stopped_working_days(1, calendar))
+        })
     }
 
     /// The end of the statutory response period: six months from receipt, or a longer
-    /// period agreed with the complainant before those six months ended (R-RESP-3, R-RESP-4).
+    /// period agreed with the complainant before those six months ended (R-RESP-3,
+    /// R-RESP-4). A period the body set alone and notified never moves it (R-RESP-5).
     fn statutory_period_end(&self) -> NaiveDate {
         let six_month_end = policy::six_month_end(self.receipt.received_on);
         let extended = self
             .plans
             .iter()
-            .filter(|p| p.stage == 1 && p.agreed_on <= six_month_end)
+            .filter(|p| p.stage == 1 && p.is_agreed() && p.agreed_on <= six_month_end)
             .map(|p| p.response_due_on)
             .max();
         extended.map_or(six_month_end, |e| e.max(six_month_end))
@@ -195,10 +275,9 @@ impl CaseFacts<'_> {
             calendar_version: calendar.version().to_string(),
             acknowledge_by: policy::acknowledge_by(receipt.received_on, calendar),
             consent_lapses_on: consent_lapses_on(receipt, policy, calendar),
-            response_due: match self.response_due(services) {
-                ResponseDue::Due(day) => Some(day),
-                _ => None,
-            },
+            response_due: due_day(self.response_due(services)),
+            response_period_end: self.response_period(services).and_then(due_day),
+            internal_target: due_day(self.internal_target(services)),
             six_month_end: policy::six_month_end(receipt.received_on),
             statutory_period_end: statutory_end,
             delay_letter_due: day_after(statutory_end),
@@ -251,20 +330,22 @@ impl CaseFacts<'_> {
         }
 
         let responded_on = self.responded_on;
-        match dates.response_due {
-            Some(due) => out.push(status(
-                DeadlineKind::Response,
+        let response_deadline = |kind, due: ResponseDue| match due {
+            ResponseDue::Due(due) => status(
+                kind,
                 Some(due),
                 judge(due, responded_on, closed_on, today),
                 responded_on,
-            )),
-            None => out.push(status(
-                DeadlineKind::Response,
-                None,
-                DeadlineState::Stopped,
-                None,
-            )),
+            ),
+            _ => status(kind, None, DeadlineState::Stopped, None),
+        };
+        if let Some(period) = self.response_period(services) {
+            out.push(response_deadline(DeadlineKind::Response, period));
         }
+        out.push(response_deadline(
+            DeadlineKind::InternalTarget,
+            self.internal_target(services),
+        ));
 
         let delay_due = dates.delay_letter_due;
         let state = match (self.first_responded_on, self.delay_notified_on.first()) {
@@ -280,6 +361,13 @@ impl CaseFacts<'_> {
             self.delay_notified_on.first().copied(),
         ));
         out
+    }
+}
+
+fn due_day(due: ResponseDue) -> Option<NaiveDate> {
+    match due {
+        ResponseDue::Due(day) => Some(day),
+        ResponseDue::Stopped | ResponseDue::NotApplicable => None,
     }
 }
 

@@ -214,6 +214,9 @@ pub enum ComplaintEvent {
     ClockStopped {
         stopped_on: NaiveDate,
         reason: Confidential<String>,
+        /// Stored events from before this field load as unagreed (R-AR-4).
+        #[serde(default)]
+        complainant_agreed: bool,
     },
     /// The response clock was restarted.
     ClockRestarted { restarted_on: NaiveDate },

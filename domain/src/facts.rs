@@ -36,8 +36,13 @@ pub struct Receipt {
 pub struct ConsentState {
     pub requested_on: Option<NaiveDate>,
     pub given_on: Option<NaiveDate>,
+    /// The latest refusal.
     pub refused_on: Option<NaiveDate>,
     pub lapsed_on: Option<NaiveDate>,
+    /// Refusals before the latest one: a person may be asked again and refuse again, and
+    /// each refusal is a fact (R-FACT-1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_refusals: Vec<NaiveDate>,
 }
 
 impl ConsentState {
@@ -57,7 +62,7 @@ pub struct RiskGrade {
     pub matrix: String,
 }
 
-/// An agreed response period, with the stage it belongs to.
+/// A response period agreed with or notified to the complainant, with the stage it belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)]
 pub struct ResponsePlan {
@@ -67,6 +72,19 @@ pub struct ResponsePlan {
     pub discussion_outcome: Option<DiscussionOutcome>,
 }
 
+impl ResponsePlan {
+    /// Whether the complainant agreed the period (R-RESP-5): they accepted the offer to
+    /// discuss, or the plan records an agreement without a discussion outcome (an extension
+    /// agreed later). A period the body set alone after the complainant declined or did not
+    /// reply is only *notified*: it is the response target but never extends the six months.
+    pub fn is_agreed(&self) -> bool {
+        matches!(
+            self.discussion_outcome,
+            None | Some(DiscussionOutcome::Accepted)
+        )
+    }
+}
+
 /// A period the response clock did not run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[allow(missing_docs)]
@@ -74,6 +92,11 @@ pub struct ClockStop {
     pub stage: u8,
     pub stopped_on: NaiveDate,
     pub restarted_on: Option<NaiveDate>,
+    /// Whether the complainant agreed to the stop (R-AR-4): only an agreed stop moves the
+    /// response period; an unagreed one is recorded and flagged but moves nothing. Stops
+    /// recorded before this was asked count as unagreed.
+    #[serde(default)]
+    pub complainant_agreed: bool,
 }
 
 /// A response sent at a stage.
@@ -95,6 +118,16 @@ pub struct Referral {
     pub ombudsman_reference: Option<String>,
     pub decided_on: Option<NaiveDate>,
     pub decision: Option<OmbudsmanDecision>,
+}
+
+/// An ombudsman's decision the body was told of with no referral on record to attach it to
+/// (R-FACT-1, R-OMB-2): recorded all the same, and flagged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct UnreferredDecision {
+    pub ombudsman: Ombudsman,
+    pub decided_on: NaiveDate,
+    pub decision: OmbudsmanDecision,
 }
 
 /// A lesson or action.

@@ -9,14 +9,15 @@
 pub use calendar::{easter_sunday, Calendar};
 pub use commands::*;
 pub use complaint::{
-    deadline_statuses, deadlines, decide, evolve, response_due, Complaint, Status,
+    deadline_statuses, deadlines, decide, evolve, response_due, stage_one_internal_target,
+    stage_one_response_period, warnings, within_response_period, CaseWarning, Complaint, Status,
 };
 pub use deadlines::{DeadlineKind, DeadlineState, DeadlineStatus, Deadlines, ResponseDue};
 pub use error::ComplaintError;
 pub use events::*;
 pub use facts::{
     ClockStop, Closure, ConsentState, Learning, LegalHold, Receipt, Referral, ResponsePlan,
-    RiskGrade, SentResponse,
+    RiskGrade, SentResponse, UnreferredDecision,
 };
 pub use policy::{ComplaintServices, OrganisationPolicy, PolicyBook, RiskMatrix};
 pub use redact::strip_personal_data;

@@ -2,7 +2,7 @@
 //!
 //! Statutory periods (R-ACK-3, R-RESP-3, R-TL-1) are fixed here; local policy (consent
 //! deadline, default response period, risk matrix) comes from an [`OrganisationPolicy`]
-//! per organisation, defaulting to the values DOMAIN.md gives.
+//! per organisation, defaulting to the documented values (docs/RULES.md).
 
 use crate::calendar::Calendar;
 use crate::error::ComplaintError;

@@ -19,13 +19,26 @@ pub fn organisation_of(event: &StoredEvent) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The CloudEvents 1.0 envelope of a stored event; personal data removed unless asked.
+/// Fields of an event's data that are not personal yet are left out unless personal data is
+/// asked for: a frontline system's reference lets a recipient join an export or a NATS copy
+/// with that system's own records, which is exactly what pseudonymised ids prevent.
+const LINKING_FIELDS: &[&str] = &["source"];
+
+/// The CloudEvents 1.0 envelope of a stored event; personal data and source references
+/// removed unless asked.
 pub fn cloud_event(event: &StoredEvent, include_personal_data: bool) -> Value {
     let mut payload = serde_json::to_value(&event.event).unwrap_or(Value::Null);
     if !include_personal_data {
         strip_personal_data(&event.event_type, &event.event_version, &mut payload);
     }
-    let data = payload.get(&event.event_type).cloned().unwrap_or(payload);
+    let mut data = payload.get(&event.event_type).cloned().unwrap_or(payload);
+    if !include_personal_data {
+        if let Value::Object(fields) = &mut data {
+            for field in LINKING_FIELDS {
+                fields.remove(*field);
+            }
+        }
+    }
     let organisation = organisation_of(event);
     json!({
         "specversion": "1.0",

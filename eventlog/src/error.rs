@@ -44,3 +44,23 @@ pub enum EventLogError {
     #[error("{0}")]
     InvalidQuery(String),
 }
+
+/// Whether a database error means the connection failed (the database is unreachable, went
+/// away, or dropped the session mid-statement) rather than that the statement was refused.
+/// For a commit this means its outcome is unknown: the caller should retry with the same
+/// command id, which the aggregate's idempotency resolves either way.
+pub fn is_connection_failure(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception), the server shutting down or not yet
+        // accepting sessions (57P01-57P03), and "statement completion unknown" (40003).
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "40003")
+        }),
+        _ => false,
+    }
+}

@@ -6,7 +6,7 @@
 //! Depends on the domain and the database only: no HTTP, no NATS, no read model.
 
 pub use cloud_events::{cloud_event, organisation_of};
-pub use error::EventLogError;
+pub use error::{is_connection_failure, EventLogError};
 pub use pool::{Backend, Pool, Tx};
 pub use reader::{
     backlog, read_after, read_raw_after, read_stream, Checkpoint, RawEvent, StoredEvent,

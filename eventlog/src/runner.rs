@@ -291,6 +291,29 @@ impl Runner {
 
     /// Applies at most one batch; returns how many events it applied.
     pub async fn step(&self) -> Result<usize, EventLogError> {
+        let result = self.apply_batch().await;
+        if result.is_err() {
+            // A consumer failing on every batch never finds itself caught up, which is where
+            // lag is otherwise measured: without this it would report the lag it had before
+            // it got stuck (0, often) while the log runs away from it.
+            if let Err(error) = self.refresh_lag().await {
+                tracing::warn!(consumer = self.projection.name(), %error, "cannot measure lag");
+            }
+        }
+        result
+    }
+
+    /// Measures the lag from the log: what lies after the stored checkpoint.
+    async fn refresh_lag(&self) -> Result<(), EventLogError> {
+        let mut tx = self.pool.begin().await?;
+        let (_, checkpoint) = lock_checkpoint(&mut tx, self.projection.name()).await?;
+        let (events, oldest) = backlog(&mut tx, checkpoint).await?;
+        tx.rollback().await?;
+        self.status.record_lag(events, oldest);
+        Ok(())
+    }
+
+    async fn apply_batch(&self) -> Result<usize, EventLogError> {
         let name = self.projection.name();
         let mut tx = self.pool.begin().await?;
         let (generation, checkpoint) = lock_checkpoint(&mut tx, name).await?;

@@ -181,7 +181,48 @@ impl EventLogError {
                 what: "stored event".into(),
                 reason: e.to_string(),
             },
-            AggregateError::UnexpectedError(e) => EventLogError::Store(e.to_string()),
+            // postgres-es and sqlite-es classify only I/O and TLS errors as connection
+            // errors; a pool timeout or a session the server ended arrives here, and a
+            // commit cut off that way has an unknown outcome, which is retryable, not a 500.
+            AggregateError::UnexpectedError(e) => match e.downcast_ref::<sqlx::Error>() {
+                Some(cause) if crate::is_connection_failure(cause) => {
+                    EventLogError::Unavailable(e.to_string())
+                }
+                _ => EventLogError::Store(e.to_string()),
+            },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_from_either_store_library_are_unavailable() {
+        let dropped = AggregateError::<ComplaintError>::DatabaseConnectionError(Box::new(
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ));
+        assert!(matches!(
+            EventLogError::from_store(dropped),
+            EventLogError::Unavailable(_)
+        ));
+        for cause in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+        ] {
+            let unexpected = AggregateError::<ComplaintError>::UnexpectedError(Box::new(cause));
+            assert!(matches!(
+                EventLogError::from_store(unexpected),
+                EventLogError::Unavailable(_)
+            ));
+        }
+        let refused =
+            AggregateError::<ComplaintError>::UnexpectedError(Box::new(sqlx::Error::RowNotFound));
+        assert!(matches!(
+            EventLogError::from_store(refused),
+            EventLogError::Store(_)
+        ));
     }
 }

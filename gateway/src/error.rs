@@ -5,7 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use complaints_audit::AuditError;
 use complaints_domain::ComplaintError;
-use complaints_eventlog::EventLogError;
+use complaints_eventlog::{is_connection_failure, EventLogError};
 use complaints_projections::ProjectionError;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -72,15 +72,13 @@ pub enum ApiError {
     /// A dependency is down (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),
-    /// `complaints verify` found the audit chain broken (CLI only).
-    #[error("audit chain broken at position {position}: {kind}: {detail}")]
+    /// `complaints verify` found the audit chain broken (CLI only): every break, by position.
+    #[error("{}", complaints_audit::describe_breaks(breaks, *truncated))]
     ChainBroken {
-        /// What broke it (`event altered`, `event removed`, …).
-        kind: &'static str,
-        /// The global position named.
-        position: i64,
-        /// What was found.
-        detail: String,
+        /// The breaks, in chain order.
+        breaks: Vec<complaints_audit::verify_chain::ChainBreak>,
+        /// Whether more breaks followed the last one listed.
+        truncated: bool,
     },
     /// A received export or a recorded checkpoint does not check out (CLI and 422).
     #[error("integrity check failed: {0}")]
@@ -231,6 +229,13 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::ETAG, etag);
             }
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 is worth retrying soon; for a command whose commit was cut off the
+            // outcome is unknown, and a retry with the same Idempotency-Key settles it.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }
@@ -254,19 +259,6 @@ impl From<EventLogError> for ApiError {
     }
 }
 
-/// Whether a database error means the database could not be reached (retry later) rather
-/// than that the statement failed.
-fn is_connection_failure(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
-        sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Tls(_)
-    )
-}
-
 impl From<ProjectionError> for ApiError {
     fn from(error: ProjectionError) -> Self {
         match error {
@@ -285,15 +277,9 @@ impl From<AuditError> for ApiError {
         match error {
             AuditError::Log(e) => e.into(),
             AuditError::IntegrityCheck(why) => ApiError::IntegrityCheck(why),
-            AuditError::ChainBroken {
-                kind,
-                position,
-                detail,
-            } => ApiError::ChainBroken {
-                kind,
-                position,
-                detail,
-            },
+            AuditError::ChainBroken { breaks, truncated } => {
+                ApiError::ChainBroken { breaks, truncated }
+            }
             AuditError::InvalidRequest(why) => ApiError::BadRequest(why),
             AuditError::Config(why) => ApiError::Config(why),
             AuditError::Database(e) if is_connection_failure(&e) => {
@@ -307,5 +293,37 @@ impl From<AuditError> for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         EventLogError::Database(error).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_dropped_connection_is_a_503_with_retry_after() {
+        for cause in [
+            EventLogError::Database(sqlx::Error::Io(std::io::Error::from(
+                std::io::ErrorKind::ConnectionReset,
+            ))),
+            EventLogError::Database(sqlx::Error::PoolTimedOut),
+            EventLogError::Unavailable("connection closed during commit".into()),
+        ] {
+            let error = ApiError::from(cause);
+            assert!(matches!(error, ApiError::Unavailable(_)), "{error:?}");
+            let response = error.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        }
+    }
+
+    #[test]
+    fn other_errors_carry_no_retry_after() {
+        let response = ApiError::Conflict.into_response();
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
+        let internal = ApiError::from(EventLogError::Store("boom".into())).into_response();
+        assert_eq!(internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(internal.headers().get(header::RETRY_AFTER).is_none());
     }
 }

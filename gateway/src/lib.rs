@@ -42,6 +42,11 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
     let auth = Arc::new(settings.authenticator()?);
     let audit_keys = Arc::new(settings.audit_keys()?);
     let listener = tokio::net::TcpListener::bind(settings.bind).await?;
+    let calendar =
+        http::calendar_readiness(&cases.services().calendar, london_date(chrono::Utc::now()));
+    if let Some(warning) = &calendar.warning {
+        tracing::warn!(%warning, "calendar data runs out soon (R-BH-5)");
+    }
     tracing::info!(
         address = %listener.local_addr()?,
         database = settings.database().kind(),

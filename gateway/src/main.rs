@@ -68,6 +68,15 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Probe the running service (for container health checks): exit 0 when `/healthz`
+    /// (or `/readyz` with --ready) answers 200 on the bind address.
+    Healthcheck {
+        /// Probe readiness rather than liveness.
+        #[arg(long)]
+        ready: bool,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Mint a bearer token with the embedded default's HS256 secret.
     Token(cli::token::TokenArgs),
     /// Recompute the audit hash chain from the log and compare it with the sealed links (and
@@ -114,6 +123,9 @@ async fn main() -> ExitCode {
                 .map_err(Into::into)
         }
         Command::Token(args) => cli::token::mint(args),
+        Command::Healthcheck { ready, settings } => cli::healthcheck::probe(settings.bind, ready)
+            .await
+            .map_err(Into::into),
         Command::Verify { args, settings } => {
             telemetry::init(&settings.log_format);
             cli::verify::verify_command(args, &settings)

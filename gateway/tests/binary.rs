@@ -78,6 +78,23 @@ async fn the_binary_serves_the_embedded_default_with_a_token_it_minted() {
     assert!(dir.path().join("complaints.db").exists());
     assert!(dir.path().join("jwt-secret").exists());
 
+    // The container probe: healthy while it serves, a named failure on a port nobody serves.
+    let probe = |bind: String| {
+        Command::new(binary)
+            .args(["healthcheck", "--ready"])
+            .env("COMPLAINTS_DATA_DIR", dir.path())
+            .env("COMPLAINTS_BIND", bind)
+            .output()
+            .unwrap()
+    };
+    assert!(probe(format!("0.0.0.0:{port}")).status.success());
+    let idle = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let idle_port = idle.local_addr().unwrap().port();
+    drop(idle);
+    let refused = probe(format!("127.0.0.1:{idle_port}"));
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("service unavailable"));
+
     // SIGTERM: the service stops cleanly.
     Command::new("kill")
         .arg(serve.id().to_string())

@@ -442,6 +442,82 @@ async fn an_outage_and_a_killed_relay_still_leave_exactly_one_message_per_event(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stream_deleted_under_a_running_relay_is_made_again_and_a_stuck_relay_reports_its_lag() {
+    let Some(binary) = nats_binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(binary, &dir.path().join("nats"));
+    let cases = cases(&database(dir.path()).await).await;
+    let js = settings(&server.url()).connect().await.unwrap().unwrap();
+    let relay = Arc::new(Relay::new(js, settings(&server.url())));
+    let runner = Runner::new(cases.log().pool().clone(), relay);
+    let status = runner.status();
+    let stop = CancellationToken::new();
+    let relaying = tokio::spawn(runner.run(stop.clone()));
+
+    drive(cases.clone(), 2, 5, 2).await;
+    let first = head(&cases).await;
+    wait_until(
+        "the relay to catch up",
+        Duration::from_secs(30),
+        async || relayed_position(&cases).await == first,
+    )
+    .await;
+
+    // Someone deletes the stream while the relay runs; the relay must notice at its next
+    // publish, not stall with commands piling up behind it.
+    let admin = jetstream::new(async_nats::connect(server.url()).await.unwrap());
+    assert!(
+        admin
+            .delete_stream("COMPLAINTS_EVENTS")
+            .await
+            .unwrap()
+            .success
+    );
+    let before: HashSet<String> = event_ids(&cases).await;
+    drive(cases.clone(), 2, 5, 2).await;
+    let second = head(&cases).await;
+    wait_until(
+        "the relay to publish into a recreated stream",
+        Duration::from_secs(30),
+        async || relayed_position(&cases).await == second,
+    )
+    .await;
+    let published = stream_contents(&server.url()).await;
+    let after: HashSet<String> = event_ids(&cases)
+        .await
+        .difference(&before)
+        .cloned()
+        .collect();
+    let ids: HashSet<String> = published.iter().map(|p| p.0.clone()).collect();
+    assert_eq!(after.len(), 20);
+    assert_eq!(
+        ids, after,
+        "the recreated stream holds every event written after the deletion"
+    );
+
+    // NATS goes away: every batch fails, and the lag must still be measured from the log.
+    server.stop();
+    drive(cases.clone(), 1, 3, 1).await;
+    wait_until(
+        "the lag of the stuck relay",
+        Duration::from_secs(60),
+        async || status.lag_events.load(std::sync::atomic::Ordering::Relaxed) == 3,
+    )
+    .await;
+    assert!(status.lag_millis.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    server.restart();
+    let third = head(&cases).await;
+    wait_until(
+        "the relay to catch up",
+        Duration::from_secs(60),
+        async || relayed_position(&cases).await == third,
+    )
+    .await;
+    stop.cancel();
+    relaying.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn intake_commits_each_valid_message_once_and_rejects_the_rest_with_a_reason() {
     let Some(binary) = nats_binary() else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -553,6 +629,24 @@ async fn intake_commits_each_valid_message_once_and_rejects_the_rest_with_a_reas
         sent += 1;
     }
     assert_eq!(sent, 1000);
+    // A frontline system forging a rejection where rejections used to live: it is now an
+    // intake message like any other, refused for its subject, and never a rejection.
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Authorization", format!("Bearer {token}").as_str());
+    let forged =
+        serde_json::json!({"original_message_id": "m-7", "status": 422, "reason": "forged"});
+    js.send_publish(
+        "complaints.intake.rejected.RAL",
+        jetstream::message::PublishMessage::build()
+            .payload(forged.to_string().into())
+            .headers(headers)
+            .message_id("forged-rejection"),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    invalid.insert("forged-rejection".to_string());
     // 1000 messages: 200 invalid, 50 repeats of a message id (dropped by JetStream), 50
     // repeats of a complaint under a new id (answered from the existing complaint).
     let expected_complaints = 1000 - 200 - 50 - 50;
@@ -564,12 +658,12 @@ async fn intake_commits_each_valid_message_once_and_rejects_the_rest_with_a_reas
     let mut stream = js.get_stream("COMPLAINTS_INTAKE").await.unwrap();
     wait_until("the rejections", Duration::from_secs(30), async || {
         let info = stream.info().await.unwrap();
-        info.state.messages as usize >= 950 + invalid.len()
+        info.state.messages as usize >= 951 + invalid.len()
     })
     .await;
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::OrderedConfig {
-            filter_subject: "complaints.intake.rejected.>".into(),
+            filter_subject: "complaints.rejected.>".into(),
             ..Default::default()
         })
         .await
@@ -600,6 +694,15 @@ async fn intake_commits_each_valid_message_once_and_rejects_the_rest_with_a_reas
     assert_eq!(rejected["m-1"]["status"], 401);
     assert_eq!(rejected["m-2"]["status"], 403);
     assert_eq!(rejected["m-3"]["status"], 400);
+    assert_eq!(rejected["forged-rejection"]["status"], 400);
+    assert_eq!(
+        rejected["forged-rejection"]["original_subject"],
+        "complaints.intake.rejected.RAL"
+    );
+    assert!(
+        !rejected.values().any(|r| r["reason"] == "forged"),
+        "a forged rejection reached the rejections"
+    );
     assert_eq!(
         event_count(&cases).await,
         expected_complaints,

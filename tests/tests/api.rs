@@ -90,6 +90,35 @@ on_both_backends! {
         assert_eq!(app.event_count().await, 0);
     }
 
+    async fn a_nul_character_in_free_text_is_refused_naming_the_field_on_both_backends(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        for (field, set) in [
+            ("description", &(|b: &mut serde_json::Value| b["description"] = json!("before\u{0}after")) as &dyn Fn(&mut serde_json::Value)),
+            ("complainant.name", &|b: &mut serde_json::Value| b["complainant"]["name"] = json!("Ann\u{0}")),
+            ("source.reference", &|b: &mut serde_json::Value| b["source"] = json!({"system": "pals-desk", "reference": "\u{0}"})),
+        ] {
+            let mut body = minimal_complaint("RAL", "2026-04-02");
+            set(&mut body);
+            assert!(serde_json::to_string(&body).unwrap().contains("\\u0000"));
+
+            let reply = app.post_complaint(&body).await;
+
+            assert_eq!(reply.status, 422, "{field}: {:?}", reply.body);
+            assert!(reply.content_type.starts_with("application/problem+json"));
+            assert_eq!(reply.body["errors"][0]["field"], field, "{:?}", reply.body);
+            assert!(reply.body["detail"].as_str().unwrap().contains("NUL"), "{:?}", reply.body);
+        }
+        // On a command of an existing complaint too.
+        let created = app.post_complaint(&minimal_complaint("RAL", "2026-04-02")).await;
+        let id = created.body["id"].as_str().unwrap().to_string();
+        let reply = app
+            .command(&id, "learning", &json!({"recorded_on": "2026-04-03", "kind": "lesson", "summary": "a\u{0}b"}))
+            .await;
+        assert_eq!(reply.status, 422, "{:?}", reply.body);
+        assert_eq!(reply.body["errors"][0]["field"], "summary");
+        assert_eq!(app.event_count().await, 1, "nothing was written for the refused bodies");
+    }
+
     async fn unknown_complaints_are_not_found(backend: Backend) {
         let Some(app) = spawn_app(backend).await else { return };
         let missing = app.get(&format!("/v1/complaints/{}", uuid::Uuid::new_v4())).await;

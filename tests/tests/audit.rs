@@ -82,6 +82,80 @@ async fn seed(app: &TestApp) -> Vec<String> {
     ids
 }
 
+/// SHA-1 (FIPS 180-4), only to recompute name-based UUIDs (version 5) as an outsider would.
+fn sha1(message: &[u8]) -> [u8; 20] {
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
+    let mut padded = message.to_vec();
+    padded.push(0x80);
+    while padded.len() % 64 != 56 {
+        padded.push(0);
+    }
+    padded.extend_from_slice(&((message.len() as u64) * 8).to_be_bytes());
+    for block in padded.chunks(64) {
+        let mut w = [0u32; 80];
+        for (i, word) in block.chunks(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (i, word) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
+                20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
+                _ => (b ^ c ^ d, 0xCA62_C1D6),
+            };
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*word);
+            (e, d, c, b, a) = (d, c, b.rotate_left(30), a, t);
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 20];
+    for (i, x) in h.iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&x.to_be_bytes());
+    }
+    out
+}
+
+/// A name-based UUID (RFC 9562 version 5).
+fn uuid_v5(namespace: uuid::Uuid, name: &str) -> uuid::Uuid {
+    let mut input = namespace.as_bytes().to_vec();
+    input.extend_from_slice(name.as_bytes());
+    let digest = sha1(&input);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x50;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    uuid::Uuid::from_bytes(bytes)
+}
+
+#[test]
+fn sha1_and_uuid_v5_match_the_published_vectors() {
+    let hex: String = sha1(b"abc").iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    // RFC 9562 appendix A.4.
+    let dns = uuid::Uuid::from_u128(0x6ba7_b810_9dad_11d1_80b4_00c0_4fd4_30c8);
+    assert_eq!(
+        uuid_v5(dns, "www.example.com").to_string(),
+        "2ed6657d-e927-568b-95e1-2665a8aea6a2"
+    );
+}
+
 async fn verify(app: &TestApp, against: &[SignedCheckpoint]) -> Result<VerifyReport, AuditError> {
     let pool = app.db.raw_pool().await;
     complaints_audit::verify(&pool, against, None, &|_, _| {}).await
@@ -144,15 +218,26 @@ async fn alter_payload(pool: &Pool, position: i64) {
     assert_eq!(changed, 1);
 }
 
-fn broken_at(result: Result<VerifyReport, AuditError>) -> (&'static str, i64, String) {
+/// Every break verify reported, as (kind, position, detail), and whether more were cut.
+fn breaks_of(result: Result<VerifyReport, AuditError>) -> (Vec<(&'static str, i64, String)>, bool) {
     match result {
-        Err(AuditError::ChainBroken {
-            kind,
-            position,
-            detail,
-        }) => (kind, position, detail),
+        Err(AuditError::ChainBroken { breaks, truncated }) => (
+            breaks
+                .into_iter()
+                .map(|b| (b.kind.name(), b.position, b.detail))
+                .collect(),
+            truncated,
+        ),
         other => panic!("expected a broken chain, got {other:?}"),
     }
+}
+
+/// The one break a single change makes: verify must name it and nothing else.
+fn broken_at(result: Result<VerifyReport, AuditError>) -> (&'static str, i64, String) {
+    let (mut breaks, truncated) = breaks_of(result);
+    assert!(!truncated);
+    assert_eq!(breaks.len(), 1, "one change, one break: {breaks:#?}");
+    breaks.remove(0)
 }
 
 async fn acknowledgement_position(pool: &Pool, complaint: &str) -> i64 {
@@ -175,6 +260,58 @@ async fn head_checkpoint(app: &TestApp) -> (Value, SignedCheckpoint) {
         serde_json::from_value(head.body["checkpoint"].clone()).unwrap();
     checkpoint.verify().unwrap();
     (head.body, checkpoint)
+}
+
+/// TRUNCATE fires no row triggers, so each append-only table needs its own statement guard.
+/// The tables are found, not listed: every table guarded against DELETE must refuse it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_refuses_truncate_on_every_append_only_table() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let ids = seed(&app).await;
+    head_checkpoint(&app).await;
+    let auditor = app.token_for(&["RAL"], &[Role::Auditor]);
+    let history = app
+        .get_as(&auditor, &format!("/v1/complaints/{}/history", ids[0]))
+        .await;
+    assert_eq!(history.status, 200);
+    let Pool::Postgres(pool) = app.db.raw_pool().await else {
+        unreachable!()
+    };
+    let mut guarded: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT event_object_table::text FROM information_schema.triggers
+         WHERE event_object_schema = current_schema() AND event_manipulation = 'DELETE'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    guarded.sort();
+    assert_eq!(guarded, ["audit_access_log", "audit_checkpoints", "events"]);
+
+    for table in &guarded {
+        let count = format!("SELECT count(*) FROM {table}");
+        let before: i64 = sqlx::query_scalar(&count).fetch_one(&pool).await.unwrap();
+        assert!(
+            before > 0,
+            "{table} should hold rows for the test to mean anything"
+        );
+        for sql in [
+            format!("TRUNCATE {table}"),
+            format!("TRUNCATE {table} CASCADE"),
+        ] {
+            let err = sqlx::query(&sql)
+                .execute(&pool)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("append-only"), "{sql}: {err}");
+        }
+        let after: i64 = sqlx::query_scalar(&count).fetch_one(&pool).await.unwrap();
+        assert_eq!(after, before, "{table}");
+    }
+    let all = format!("TRUNCATE {}", guarded.join(", "));
+    assert!(sqlx::query(&all).execute(&pool).await.is_err(), "{all}");
 }
 
 on_both_backends! {
@@ -228,6 +365,44 @@ on_both_backends! {
 
         let (kind, position, detail) = broken_at(verify(&app, &[]).await);
         assert_eq!((kind, position), ("event removed", target), "{detail}");
+    }
+
+    async fn deleting_two_events_in_sql_names_both_positions(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let ids = seed(&app).await;
+        let pool = app.db.raw_pool().await;
+        let first = acknowledgement_position(&pool, &ids[0]).await;
+        let second = acknowledgement_position(&pool, &ids[1]).await;
+        let last = *positions(&pool).await.last().unwrap();
+        assert!(first < second && second < last);
+
+        lift_guard(&pool).await;
+        for target in [first, second] {
+            match &pool {
+                Pool::Postgres(p) => sqlx::query("DELETE FROM events WHERE global_position = $1").bind(target).execute(p).await.unwrap().rows_affected(),
+                Pool::Sqlite(p) => sqlx::query("DELETE FROM event_log WHERE global_position = $1").bind(target).execute(p).await.unwrap().rows_affected(),
+            };
+        }
+
+        let error = verify(&app, &[]).await.unwrap_err();
+        let reported = error.to_string();
+        let (breaks, truncated) = match &error {
+            AuditError::ChainBroken { breaks, truncated } => (
+                breaks.iter().map(|b| (b.kind.name(), b.position, b.detail.clone())).collect::<Vec<_>>(),
+                *truncated,
+            ),
+            other => panic!("expected a broken chain, got {other:?}"),
+        };
+        // What `complaints verify` prints.
+        let printed = complaints_gateway::ApiError::from(error).to_string();
+        assert_eq!(printed, reported);
+        let found: Vec<(&str, i64)> = breaks.iter().map(|(kind, position, _)| (*kind, *position)).collect();
+        assert_eq!(found, [("event removed", first), ("event removed", second)], "{breaks:#?}");
+        assert!(!truncated);
+        assert!(printed.contains("broken in 2 place(s)"), "{printed}");
+        for position in [first, second] {
+            assert!(printed.contains(&format!("position {position}: event removed")), "{printed}");
+        }
     }
 
     async fn deleting_the_last_event_in_sql_is_named_at_its_position(backend: Backend) {
@@ -381,6 +556,72 @@ on_both_backends! {
         assert_eq!(app.get_bytes_as(&regulator, wrong_org).await.0, 403);
         let auditor = app.token_for(&["RAL"], &[Role::Auditor]);
         assert_eq!(app.get_bytes_as(&auditor, path).await.0, 403);
+    }
+
+    async fn an_export_carries_no_source_reference_and_no_recomputable_complaint_id(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let ids = seed(&app).await;
+        let regulator = app.token_for(&["RAL"], &[Role::Regulator]);
+        let path = "/v1/exports/events?organisation=RAL&from=2000-01-01&to=2100-12-31&recipient=cqc";
+
+        let (status, _, body) = app.get_bytes_as(&regulator, path).await;
+
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let text = String::from_utf8(body).unwrap();
+        let references = ["PALS-0", "PALS-1"];
+        for line in text.lines() {
+            for needle in references.iter().chain(&["pals-desk"]) {
+                assert!(!line.contains(needle), "{needle} leaked into the export: {line}");
+            }
+            let event: Value = serde_json::from_str(line).unwrap();
+            assert!(event["data"].get("source").is_none(), "{line}");
+        }
+
+        // What a recipient could try: the name-based derivation this code once used (its
+        // namespace is in the history), the RFC namespaces and the nil one, over the
+        // separators anyone would guess; the keyed derivation under keys that are not
+        // secret; and the pseudonyms the export hands out.
+        let namespaces = [
+            uuid::Uuid::from_u128(0x6d1c_52a4_0b7e_4f8e_9a51_3c2f_9e47_d0a1),
+            uuid::Uuid::from_u128(0x6ba7_b810_9dad_11d1_80b4_00c0_4fd4_30c8),
+            uuid::Uuid::from_u128(0x6ba7_b811_9dad_11d1_80b4_00c0_4fd4_30c8),
+            uuid::Uuid::from_u128(0x6ba7_b812_9dad_11d1_80b4_00c0_4fd4_30c8),
+            uuid::Uuid::from_u128(0x6ba7_b814_9dad_11d1_80b4_00c0_4fd4_30c8),
+            uuid::Uuid::nil(),
+        ];
+        let guessable_keys: [Vec<u8>; 3] = [vec![], vec![0u8; 32], b"RAL".to_vec()];
+        let mut candidates = Vec::new();
+        for reference in references {
+            for separator in ["\u{1f}", ":", "/", "|", "-", ""] {
+                let names = [
+                    format!("RAL{separator}pals-desk{separator}{reference}"),
+                    format!("pals-desk{separator}{reference}"),
+                    reference.to_string(),
+                ];
+                for name in &names {
+                    for namespace in namespaces {
+                        candidates.push(uuid_v5(namespace, name).to_string());
+                    }
+                }
+            }
+            for key in &guessable_keys {
+                let cases = complaints_gateway::Cases::new(
+                    app.db.event_log().await,
+                    complaints_domain::ComplaintServices::standard(),
+                )
+                .with_id_key(key.clone());
+                candidates.push(cases.complaint_id_for_source("RAL", "pals-desk", reference).to_string());
+            }
+        }
+        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        for event in &lines[..lines.len() - 1] {
+            candidates.push(event["subject"].as_str().unwrap().to_string());
+        }
+        assert!(candidates.len() > 200, "{} candidates", candidates.len());
+        for id in &ids {
+            assert!(!candidates.contains(id), "{id} was recomputed from the export");
+            assert!(!text.contains(id.as_str()), "{id} leaked into the export");
+        }
     }
 
     async fn the_annual_report_renders_as_markdown_html_and_csv(backend: Backend) {

@@ -283,7 +283,7 @@ async fn snapshot(pool: &Pool) -> HashMap<&'static str, Vec<String>> {
     out
 }
 
-/// ARCHITECTURE.md, consumers rule 7: an event in a transaction still open must hold back
+/// The regression every mature store learnt: an event in a transaction still open must hold back
 /// the consumer even when a later transaction commits first; once it commits it is
 /// delivered, exactly once.
 #[tokio::test]

@@ -40,7 +40,7 @@ on_both_backends! {
         assert_eq!(case["risk"]["rating"], "high");
         let case = step(&app, &id, "response-plan", json!({"agreed_on": "2026-04-10", "response_due_on": "2026-05-20", "discussion_outcome": "accepted"}), 6).await;
         assert_eq!(case["deadlines"]["response_due"], "2026-05-20");
-        let case = step(&app, &id, "clock-stops", json!({"stopped_on": "2026-04-20", "reason": "awaiting GP records"}), 7).await;
+        let case = step(&app, &id, "clock-stops", json!({"stopped_on": "2026-04-20", "reason": "awaiting GP records", "complainant_agreed": true}), 7).await;
         assert_eq!(case["deadlines"]["response_due"], Value::Null);
         let case = step(&app, &id, "clock-restarts", json!({"restarted_on": "2026-04-27"}), 8).await;
         // Five working days stopped (20-24 April) move the agreed date on by five working days.

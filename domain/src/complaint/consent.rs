@@ -29,25 +29,20 @@ pub(super) fn request(case: &Complaint, cmd: RequestConsent, dates: &DateCheck) 
     }])
 }
 
+/// The person affected's answer is a fact from outside (R-FACT-1): recorded on a closed
+/// complaint, before any request and after an earlier refusal, each flagged by `warnings`.
 pub(super) fn record(case: &Complaint, cmd: RecordConsent, dates: &DateCheck) -> Decision {
-    let receipt = open(case)?;
+    let receipt = case.receipt()?;
     // R-WHO-5: no consent to record where none is needed.
     if !receipt.consent_required {
         return Err(ComplaintError::ConsentNotRequired);
     }
-    // R-WHO-6: a refusal or lapse may be followed by consent (a reopened complaint); consent
-    // given, or a second refusal, is final.
-    let refused_again = cmd.decision == ConsentDecision::Refused && case.consent.decided();
-    if case.consent.given_on.is_some() || refused_again {
+    // R-WHO-6: consent once given is final here; a later change of mind is handled as a
+    // withdrawal of the complaint, not as a refusal.
+    if case.consent.given_on.is_some() {
         return Err(ComplaintError::ConsentAlreadyDecided);
     }
     dates.on("decided_on", cmd.decided_on)?;
-    dates.not_before(
-        "decided_on",
-        cmd.decided_on,
-        "requested_on",
-        case.consent.requested_on,
-    )?;
     Ok(vec![match cmd.decision {
         ConsentDecision::Given => ComplaintEvent::ConsentGiven {
             given_on: cmd.decided_on,

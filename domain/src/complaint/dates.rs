@@ -16,9 +16,10 @@ impl Complaint {
             stage_started_on: self.stage_started_on()?,
             plans: &self.plans,
             clock_stops: &self.clock_stops,
+            // R-AR-4: an unagreed stop is recorded but does not stop the clock.
             clock_stopped: self
                 .open_clock_stop()
-                .is_some_and(|s| s.stage == self.stage),
+                .is_some_and(|s| s.stage == self.stage && s.complainant_agreed),
             acknowledged_on: self.acknowledged_on,
             consent: &self.consent,
             responded_on: self.current_response().map(|r| r.sent_on),
@@ -38,6 +39,35 @@ pub fn response_due(case: &Complaint, services: &ComplaintServices) -> ResponseD
         .map_or(ResponseDue::NotApplicable, |facts| {
             facts.response_due(services)
         })
+}
+
+/// The stage-1 response period the first response is judged against (R-REC-1, R-AR-4): the
+/// first period agreed with or notified to the complainant before that response, replaced
+/// only by an extension agreed before it ran out, moved only by agreed clock stops. `None`
+/// before receipt, when no period was agreed or notified, or while an agreed stage-1 stop is
+/// open.
+pub fn stage_one_response_period(
+    case: &Complaint,
+    services: &ComplaintServices,
+) -> Option<NaiveDate> {
+    case.deadline_facts()?.stage_one_response_period(services)
+}
+
+/// The organisation's internal target for the stage-1 response (its default period from
+/// receipt, moved by agreed clock stops); never an agreed period (R-AR-4). `None` before
+/// receipt or while an agreed stage-1 stop is open.
+pub fn stage_one_internal_target(
+    case: &Complaint,
+    services: &ComplaintServices,
+) -> Option<NaiveDate> {
+    case.deadline_facts()?.stage_one_internal_target(services)
+}
+
+/// Whether the first response was sent within the response period agreed or notified
+/// (R-REC-1); `None` until it is sent or when no period was agreed or notified.
+pub fn within_response_period(case: &Complaint, services: &ComplaintServices) -> Option<bool> {
+    let sent = case.first_response()?.sent_on;
+    stage_one_response_period(case, services).map(|end| sent <= end)
 }
 
 /// The dates for a received complaint; `None` before receipt.

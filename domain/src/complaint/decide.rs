@@ -31,7 +31,7 @@ pub fn decide(
         A::NotifyDelay(cmd) => response::notify_delay(case, cmd, dates),
         A::SendResponse(cmd) => response::send(case, cmd, dates),
         A::Escalate(cmd) => response::escalate(case, cmd, dates),
-        A::ReferToOmbudsman(cmd) => ombudsman::refer(case, cmd, dates, services),
+        A::ReferToOmbudsman(cmd) => ombudsman::refer(case, cmd, dates),
         A::RecordOmbudsmanDecision(cmd) => ombudsman::record_decision(case, cmd, dates),
         A::RecordLearning(cmd) => closure::record_learning(case, cmd, dates),
         A::Close(cmd) => closure::close(case, cmd, dates, calendar),

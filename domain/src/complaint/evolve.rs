@@ -4,7 +4,7 @@ use super::state::Complaint;
 use crate::events::ComplaintEvent;
 use crate::facts::{
     ClockStop, Closure, Learning, LegalHold, Receipt, Referral, ResponsePlan, RiskGrade,
-    SentResponse,
+    SentResponse, UnreferredDecision,
 };
 
 /// Applies one event. Total: an event that was recorded is a fact, never refused here.
@@ -54,7 +54,11 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
         }
         ConsentRequested { requested_on } => case.consent.requested_on = Some(requested_on),
         ConsentGiven { given_on, .. } => case.consent.given_on = Some(given_on),
-        ConsentRefused { refused_on } => case.consent.refused_on = Some(refused_on),
+        ConsentRefused { refused_on } => {
+            if let Some(earlier) = case.consent.refused_on.replace(refused_on) {
+                case.consent.earlier_refusals.push(earlier);
+            }
+        }
         ConsentLapsed { lapsed_on } => case.consent.lapsed_on = Some(lapsed_on),
         RiskAssessed {
             assessed_on,
@@ -81,10 +85,15 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
             response_due_on,
             discussion_outcome,
         }),
-        ClockStopped { stopped_on, .. } => case.clock_stops.push(ClockStop {
+        ClockStopped {
+            stopped_on,
+            complainant_agreed,
+            ..
+        } => case.clock_stops.push(ClockStop {
             stage: case.stage,
             stopped_on,
             restarted_on: None,
+            complainant_agreed,
         }),
         ClockRestarted { restarted_on } => {
             if let Some(stop) = case
@@ -147,6 +156,13 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
             {
                 referral.decided_on = Some(decided_on);
                 referral.decision = Some(decision);
+            } else {
+                // R-FACT-1: the decision is a fact even with no referral on record to hang it on.
+                case.decisions_without_referral.push(UnreferredDecision {
+                    ombudsman,
+                    decided_on,
+                    decision,
+                });
             }
         }
         LearningRecorded {

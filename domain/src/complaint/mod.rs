@@ -11,11 +11,16 @@ mod ombudsman;
 mod receive;
 mod response;
 mod state;
+mod warnings;
 
-pub use dates::{deadline_statuses, deadlines, response_due};
+pub use dates::{
+    deadline_statuses, deadlines, response_due, stage_one_internal_target,
+    stage_one_response_period, within_response_period,
+};
 pub use decide::decide;
 pub use evolve::evolve;
 pub use state::{Complaint, Status};
+pub use warnings::{warnings, CaseWarning};
 
 use crate::commands::ComplaintCommand;
 use crate::error::ComplaintError;

@@ -35,6 +35,7 @@ pub(super) fn stop_clock(case: &Complaint, cmd: StopClock, dates: &DateCheck) ->
     Ok(vec![ComplaintEvent::ClockStopped {
         stopped_on: cmd.stopped_on,
         reason: Confidential(cmd.reason),
+        complainant_agreed: cmd.complainant_agreed,
     }])
 }
 

@@ -4,7 +4,7 @@ use crate::error::ComplaintError;
 use crate::events::ComplaintParticulars;
 use crate::facts::{
     ClockStop, Closure, ConsentState, Learning, LegalHold, Receipt, Referral, ResponsePlan,
-    RiskGrade, SentResponse,
+    RiskGrade, SentResponse, UnreferredDecision,
 };
 use crate::policy;
 use chrono::NaiveDate;
@@ -65,6 +65,9 @@ pub struct Complaint {
     pub delay_notified_on: Vec<NaiveDate>,
     pub responses: Vec<SentResponse>,
     pub referrals: Vec<Referral>,
+    /// Ombudsman decisions recorded with no referral on record (R-FACT-1).
+    #[serde(default)]
+    pub decisions_without_referral: Vec<UnreferredDecision>,
     pub learning: Vec<Learning>,
     pub closure: Option<Closure>,
     pub reopened_on: Vec<NaiveDate>,

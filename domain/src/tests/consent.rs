@@ -90,14 +90,13 @@ fn consent_once_given_is_not_requested_recorded_or_lapsed_again() {
 }
 
 #[test]
-fn a_refusal_is_not_refused_again_nor_lapsed_but_may_be_followed_by_consent() {
+fn a_refusal_is_not_requested_nor_lapsed_again_but_may_be_followed_by_consent() {
     let history = vec![
         received_needing_consent("2026-04-02"),
         consent_refused("2026-04-08"),
     ];
     let refused: Vec<ComplaintAction> = vec![
         request_consent("2026-04-09").into(),
-        record_consent(ConsentDecision::Refused, "2026-04-09").into(),
         lapse_consent("2026-06-01").into(),
     ];
     for action in refused {

@@ -1,4 +1,4 @@
-//! Deadlines derived through the aggregate (DOMAIN.md 1.11, R-ACK-3, R-RESP-3, R-RESP-4), their
+//! Deadlines derived through the aggregate (the worked dates of docs/RULES.md, R-ACK-3, R-RESP-3, R-RESP-4), their
 //! states as of a day, and a calendar correction moving them.
 
 use super::*;
@@ -21,7 +21,7 @@ fn state(events: Vec<ComplaintEvent>, today: &str, kind: DeadlineKind) -> Deadli
     status(events, today, kind).state
 }
 
-/// DOMAIN.md 1.11: received, next working day (reg 8(1)(c) cut-off), acknowledgement due,
+/// the worked dates of docs/RULES.md: received, next working day (reg 8(1)(c) cut-off), acknowledgement due,
 /// end of the six months.
 const WORKED: [(&str, Option<&str>, Option<&str>, &str); 8] = [
     (
@@ -282,7 +282,11 @@ fn the_consent_deadline_applies_only_when_consent_is_needed() {
     .collect();
     assert_eq!(
         kinds,
-        vec![Kind::Acknowledgement, Kind::Response, Kind::DelayLetter]
+        vec![
+            Kind::Acknowledgement,
+            Kind::InternalTarget,
+            Kind::DelayLetter
+        ]
     );
 }
 
@@ -330,16 +334,22 @@ fn the_consent_deadline_is_pending_met_or_missed() {
 }
 
 #[test]
-fn the_response_deadline_is_pending_met_missed_or_stopped() {
+fn the_internal_target_is_pending_met_missed_or_stopped() {
     // Received 2 June 2025: due 7 July 2025.
     let open = || vec![received("2025-06-02")];
-    assert_eq!(state(open(), "2025-07-07", Kind::Response), State::Pending);
-    assert_eq!(state(open(), "2025-07-08", Kind::Response), State::Missed);
+    assert_eq!(
+        state(open(), "2025-07-07", Kind::InternalTarget),
+        State::Pending
+    );
+    assert_eq!(
+        state(open(), "2025-07-08", Kind::InternalTarget),
+        State::Missed
+    );
     assert_eq!(
         state(
             [open(), vec![responded("2025-07-07", 1)]].concat(),
             "2025-08-01",
-            Kind::Response
+            Kind::InternalTarget
         ),
         State::MetOnTime
     );
@@ -347,19 +357,19 @@ fn the_response_deadline_is_pending_met_missed_or_stopped() {
         state(
             [open(), vec![responded("2025-07-08", 1)]].concat(),
             "2025-08-01",
-            Kind::Response
+            Kind::InternalTarget
         ),
         State::MetLate
     );
     let stopped = status(
         [open(), vec![clock_stopped("2025-06-09")]].concat(),
         "2025-08-01",
-        Kind::Response,
+        Kind::InternalTarget,
     );
     assert_eq!((stopped.state, stopped.due_on), (State::Stopped, None));
     let withdrawn = [open(), vec![closed("2025-06-20", ClosureReason::Withdrawn)]].concat();
     assert_eq!(
-        state(withdrawn, "2025-08-01", Kind::Response),
+        state(withdrawn, "2025-08-01", Kind::InternalTarget),
         State::NotRequired
     );
 }

@@ -73,22 +73,23 @@ fn receiving_twice_is_rejected() {
 }
 
 #[test]
-fn a_closed_complaint_refuses_all_but_referral_decision_learning_and_reopening() {
+fn a_closed_complaint_refuses_the_bodys_acts_but_records_facts_from_outside() {
     let mut history = closed_case();
     history.push(referred(Ombudsman::Phso, "2026-05-01"));
     for action in one_of_each("2026-05-02") {
         let expected = match &action {
             ComplaintAction::Receive(_) => Err(E::AlreadyReceived),
+            // R-FACT-1: facts from outside are recorded on a closed complaint.
             ComplaintAction::RecordOmbudsmanDecision(_)
+            | ComplaintAction::ReferToOmbudsman(_)
             | ComplaintAction::RecordLearning(_)
             | ComplaintAction::Reopen(_) => Ok(()),
-            ComplaintAction::ReferToOmbudsman(_) => continue,
+            // This complaint needs no consent, so there is none to record.
+            ComplaintAction::RecordConsent(_) => Err(E::ConsentNotRequired),
             _ => Err(E::AlreadyClosed),
         };
         check(&history, now(action), expected);
     }
-    // The PHSO referral is still open, so the LGSCO one stands in for a new referral.
-    check(&history, now(refer(Ombudsman::Lgsco, "2026-05-02")), Ok(()));
 }
 
 #[test]
@@ -220,14 +221,6 @@ fn every_date_out_of_order_is_refused() {
                 "matter_occurred_on",
                 "2026-03-10",
             ),
-        ),
-        (
-            vec![
-                received_needing_consent("2026-04-02"),
-                consent_requested("2026-04-07"),
-            ],
-            record_consent(ConsentDecision::Given, "2026-04-06").into(),
-            out_of_order("decided_on", "requested_on", "2026-04-07"),
         ),
         (
             vec![received("2026-04-02")],

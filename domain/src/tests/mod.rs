@@ -17,6 +17,7 @@ mod lifecycle;
 mod ombudsman;
 mod receive;
 mod response;
+mod rules;
 mod serialisation;
 
 use crate::*;
@@ -388,10 +389,35 @@ pub(super) fn plan_agreed(agreed_on: &str, response_due_on: &str) -> ComplaintEv
     }
 }
 
+/// A stop the complainant agreed to (R-AR-4).
 pub(super) fn clock_stopped(on: &str) -> ComplaintEvent {
     ComplaintEvent::ClockStopped {
         stopped_on: d(on),
         reason: Confidential("Awaiting records.".into()),
+        complainant_agreed: true,
+    }
+}
+
+/// A stop the body made without the complainant's agreement (R-AR-4).
+pub(super) fn unagreed_clock_stopped(on: &str) -> ComplaintEvent {
+    ComplaintEvent::ClockStopped {
+        stopped_on: d(on),
+        reason: Confidential("Awaiting records.".into()),
+        complainant_agreed: false,
+    }
+}
+
+/// A response period the body set alone and notified after the complainant `outcome`
+/// (declined or did not reply) (R-ACK-5, R-RESP-5).
+pub(super) fn plan_notified(
+    agreed_on: &str,
+    response_due_on: &str,
+    outcome: DiscussionOutcome,
+) -> ComplaintEvent {
+    ComplaintEvent::ResponsePlanAgreed {
+        agreed_on: d(agreed_on),
+        response_due_on: d(response_due_on),
+        discussion_outcome: Some(outcome),
     }
 }
 
@@ -598,10 +624,12 @@ pub(super) fn agree_plan(agreed_on: &str, response_due_on: &str) -> AgreeRespons
     }
 }
 
+/// A stop the complainant agreed to (R-AR-4).
 pub(super) fn stop_clock(on: &str) -> StopClock {
     StopClock {
         stopped_on: d(on),
         reason: "Awaiting records.".into(),
+        complainant_agreed: true,
     }
 }
 

@@ -104,8 +104,67 @@ pub fn fingerprint(command: &str, body: &[u8]) -> Result<String, ApiError> {
     Ok(hex::encode(hash.finalize()))
 }
 
+/// The path of the first string (value or key) holding U+0000, in the notation of
+/// `serde_path_to_error` (`complainant.name`, `subject_areas[1]`).
+fn nul_at(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(text) if text.contains('\0') => Some(path.to_string()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some(join(&key.replace('\0', "\\u0000")))
+            } else {
+                nul_at(item, &join(key))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Refuses U+0000 anywhere in a body. PostgreSQL cannot store it in text or JSON, so it
+/// would fail only at commit as a 500 (and be redelivered over NATS) while SQLite took it:
+/// refusing it here makes both backends answer alike, before anything is written. Only
+/// the escape `\u0000` can carry it (a raw NUL is not valid JSON), so bodies without that
+/// text skip the walk.
+fn refuse_nul(bytes: &[u8]) -> Result<(), ApiError> {
+    const ESCAPE: &[u8] = b"\\u0000";
+    if !bytes.windows(ESCAPE.len()).any(|w| w == ESCAPE) {
+        return Ok(());
+    }
+    // Malformed JSON is left to the typed parse, which names the syntax error.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    match nul_at(&value, "") {
+        None => Ok(()),
+        Some(field) => {
+            let message = "must not contain the NUL character (U+0000)".to_string();
+            Err(ApiError::Validation {
+                detail: if field.is_empty() {
+                    message.clone()
+                } else {
+                    format!("{field}: {message}")
+                },
+                errors: vec![FieldError { field, message }],
+            })
+        }
+    }
+}
+
 /// Parses a command body, naming the offending field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    refuse_nul(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     if parsed.is_ok() {
@@ -138,4 +197,43 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::Value;
+
+    fn refused_field(body: &str) -> Option<String> {
+        match parse_json::<Value>(body.as_bytes()) {
+            Err(ApiError::Validation { errors, .. }) => Some(errors[0].field.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_nul_character_is_refused_naming_its_field() {
+        assert_eq!(
+            refused_field(r#"{"description": "a\u0000b"}"#).as_deref(),
+            Some("description")
+        );
+        assert_eq!(
+            refused_field(r#"{"complainant": {"name": "\u0000"}}"#).as_deref(),
+            Some("complainant.name")
+        );
+        assert_eq!(
+            refused_field(r#"{"subject_areas": ["x", "y\u0000"]}"#).as_deref(),
+            Some("subject_areas[1]")
+        );
+        assert_eq!(refused_field(r#""\u0000""#).as_deref(), Some(""));
+    }
+
+    #[test]
+    fn an_escaped_backslash_before_u0000_is_not_a_nul() {
+        assert_eq!(
+            parse_json::<Value>(br#"{"description": "C:\\u0000"}"#).unwrap()["description"],
+            "C:\\u0000"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod export;
+pub mod healthcheck;
 pub mod relay;
 pub mod report;
 pub mod token;

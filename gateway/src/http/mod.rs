@@ -138,6 +138,44 @@ pub struct Readiness {
     database: &'static str,
     /// The consumers running in this process.
     consumers: Vec<ConsumerReadiness>,
+    /// The bank-holiday calendar in force.
+    calendar: CalendarReadiness,
+}
+
+/// The calendar in force and whether its published data runs out soon (R-BH-5).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct CalendarReadiness {
+    /// Which calendar (shipped data or operator file) deadlines are computed on.
+    pub version: String,
+    /// The last year its bank-holiday data covers, if it holds data at all.
+    pub covered_through: Option<i32>,
+    /// Set when the data ends within the next 12 months: later deadlines then rest on the
+    /// regular rules alone and miss any one-off holiday announced since.
+    pub warning: Option<String>,
+}
+
+/// Judges the calendar against `today`: its data should reach 12 months ahead.
+pub fn calendar_readiness(
+    calendar: &complaints_domain::Calendar,
+    today: chrono::NaiveDate,
+) -> CalendarReadiness {
+    let covered_through = calendar.covered_years().map(|years| *years.end());
+    let horizon = today
+        .checked_add_months(chrono::Months::new(12))
+        .unwrap_or(today);
+    use chrono::Datelike;
+    let warning = match covered_through {
+        Some(last) if last >= horizon.year() => None,
+        Some(last) => Some(format!(
+            "bank-holiday data ends with {last}: deadlines after it use the regular rules only; load a newer GOV.UK bank-holidays file (COMPLAINTS_CALENDAR_FILE)"
+        )),
+        None => Some("the calendar holds no bank-holiday data; deadlines use the regular rules only".into()),
+    };
+    CalendarReadiness {
+        version: calendar.version().to_string(),
+        covered_through,
+        warning,
+    }
 }
 
 /// A consumer's position and lag, as `/readyz` reports them.
@@ -176,10 +214,15 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
             }
         })
         .collect();
+    let calendar = calendar_readiness(
+        state.cases.services().calendar.as_ref(),
+        crate::app::clock::london_date(state.now()),
+    );
     Ok(Json(Readiness {
         status: "ready",
         database: "ok",
         consumers,
+        calendar,
     })
     .into_response())
 }

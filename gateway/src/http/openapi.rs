@@ -121,7 +121,7 @@ const OPERATIONS: &[Operation] = &[
         shape: Shape::Text {
             media_type: "application/json",
             schema: Some(body::<crate::http::Readiness>),
-            example: r#"{"status":"ready","database":"ok","consumers":[{"name":"case_views","active":true,"position":42,"lag_events":0,"lag_seconds":0.0}]}"#,
+            example: r#"{"status":"ready","database":"ok","consumers":[{"name":"case_views","active":true,"position":42,"lag_events":0,"lag_seconds":0.0}],"calendar":{"version":"shipped","covered_through":2028,"warning":null}}"#,
             may_be_unavailable: true,
         },
     },

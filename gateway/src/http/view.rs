@@ -35,6 +35,9 @@ pub struct ComplaintView<'a> {
     legal_hold: Option<&'a complaints_domain::LegalHold>,
     deadlines: Option<Deadlines>,
     deadline_status: Vec<DeadlineStatus>,
+    /// Unusual facts recorded on the complaint, each with a stable code and the rule it
+    /// concerns (R-FACT-1); derived from the facts, never stored.
+    warnings: Vec<CaseWarning>,
     as_of: NaiveDate,
 }
 
@@ -67,6 +70,7 @@ impl<'a> ComplaintView<'a> {
             legal_hold: case.legal_hold.as_ref(),
             deadlines: deadlines(case, services),
             deadline_status: deadline_statuses(case, services, today),
+            warnings: warnings(case, services),
             as_of: today,
         }
     }

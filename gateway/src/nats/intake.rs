@@ -1,6 +1,6 @@
 //! The inbound intake: a durable pull consumer on `<prefix>.intake.<organisation>` running
 //! the same commands as the HTTP API through the shared runner, acknowledged only once the
-//! events are committed; what cannot be accepted is answered on the rejected subject.
+//! events are committed; what cannot be accepted is answered on `<prefix>.rejected.<org>`.
 
 use super::{token, NatsSettings};
 use crate::app::cases::Cases;
@@ -70,15 +70,7 @@ async fn intake_loop(
     clock: &Clock,
     stop: &CancellationToken,
 ) -> Result<(), String> {
-    let config = settings.stream_config(
-        &settings.intake_stream,
-        settings.intake_subjects(),
-        Duration::ZERO,
-    );
-    let stream = js
-        .get_or_create_stream(config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let stream = settings.ensure_intake_stream(js).await?;
     let durable = format!("{}-intake", token(&settings.prefix));
     let consumer: consumer::PullConsumer = stream
         .get_or_create_consumer(
@@ -117,12 +109,10 @@ async fn handle_message(
     clock: &Clock,
     message: &jetstream::Message,
 ) -> Result<(), String> {
+    // Rejections are published outside the intake wildcard, so everything delivered here
+    // came from a publisher and is judged as a command; `<prefix>.intake.rejected.<org>`
+    // is only a subject with too many tokens, refused like any other.
     let subject = message.subject.as_str();
-    let rejected_prefix = format!("{}.intake.rejected.", settings.prefix);
-    if subject.starts_with(&rejected_prefix) {
-        // Rejections are kept in the stream for inspection, not executed.
-        return message.ack().await.map_err(|e| e.to_string());
-    }
     let info = message.info().map_err(|e| e.to_string())?;
     let (stream_sequence, delivered) = (info.stream_sequence, info.delivered);
     let message_id = message
@@ -167,10 +157,7 @@ async fn handle_message(
                 .map_err(|e| e.to_string())
         }
         Handled::Rejected(error) => {
-            let organisation = organisation
-                .as_deref()
-                .map(token)
-                .unwrap_or_else(|| "unknown".into());
+            let organisation = organisation.as_deref().unwrap_or("unknown");
             let rejection = json!({
                 "original_message_id": message_id,
                 "original_subject": subject,
@@ -186,7 +173,7 @@ async fn handle_message(
             let publish = jetstream::message::PublishMessage::build()
                 .payload(rejection.to_string().into())
                 .message_id(format!("rejected:{message_id}"));
-            let target = format!("{rejected_prefix}{organisation}");
+            let target = settings.rejected_subject(organisation);
             let ack = js
                 .send_publish(target, publish)
                 .await

@@ -12,8 +12,11 @@
 //! commands as the HTTP API, authorised by the bearer token in the message's
 //! `Authorization` header, idempotent by message id, acknowledged only after the events are
 //! committed. A message that cannot be accepted gets a rejection published on
-//! `<prefix>.intake.rejected.<organisation>` (kept in the intake stream) and is then
-//! acknowledged; transient failures are redelivered with back-off, a bounded number of times.
+//! `<prefix>.rejected.<organisation>` (kept in the intake stream, which lists both subjects)
+//! and is then acknowledged; transient failures are redelivered with back-off, a bounded
+//! number of times. Rejections live outside `<prefix>.intake.>` on purpose: frontline
+//! systems may publish anywhere under that wildcard, so a rejection subject inside it could
+//! be forged by any of them (the permissions that keep them out are in `deploy/README.md`).
 
 use crate::error::ApiError;
 use async_nats::jetstream::{self, stream};
@@ -112,15 +115,55 @@ impl NatsSettings {
         format!("{}.intake.>", self.prefix)
     }
 
+    /// Where intake rejections go: `<prefix>.rejected.<organisation>`.
+    pub(crate) fn rejected_subject(&self, organisation: &str) -> String {
+        format!("{}.rejected.{}", self.prefix, token(organisation))
+    }
+
+    pub(crate) fn rejected_subjects(&self) -> String {
+        format!("{}.rejected.>", self.prefix)
+    }
+
+    /// Creates the intake stream if it is missing, over the intake and rejection subjects;
+    /// a stream made before rejections moved out of the intake wildcard gets the rejection
+    /// subject added, or publishing a rejection would find no stream.
+    pub(crate) async fn ensure_intake_stream(
+        &self,
+        js: &jetstream::Context,
+    ) -> Result<stream::Stream, String> {
+        let wanted = [self.intake_subjects(), self.rejected_subjects()];
+        let config = self.stream_config(&self.intake_stream, wanted.to_vec(), Duration::ZERO);
+        let what = |e: &dyn std::fmt::Display| format!("intake stream {}: {e}", self.intake_stream);
+        let mut stream = js
+            .get_or_create_stream(config)
+            .await
+            .map_err(|e| what(&e))?;
+        let mut current = stream.info().await.map_err(|e| what(&e))?.config.clone();
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|s| !current.subjects.contains(s))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            current.subjects.extend(missing);
+            js.update_stream(current).await.map_err(|e| what(&e))?;
+            stream = js
+                .get_stream(&self.intake_stream)
+                .await
+                .map_err(|e| what(&e))?;
+        }
+        Ok(stream)
+    }
+
     pub(crate) fn stream_config(
         &self,
         name: &str,
-        subjects: String,
+        subjects: Vec<String>,
         max_age: Duration,
     ) -> stream::Config {
         stream::Config {
             name: name.to_string(),
-            subjects: vec![subjects],
+            subjects,
             storage: stream::StorageType::File,
             retention: stream::RetentionPolicy::Limits,
             duplicate_window: Duration::from_secs(self.duplicate_window_secs),
@@ -135,7 +178,7 @@ impl NatsSettings {
         let max_age = Duration::from_secs(self.max_age_days * 86_400);
         js.get_or_create_stream(self.stream_config(
             &self.events_stream,
-            self.events_subjects(),
+            vec![self.events_subjects()],
             max_age,
         ))
         .await

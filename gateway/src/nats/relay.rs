@@ -4,11 +4,13 @@
 use super::{token, NatsSettings};
 use crate::error::ApiError;
 use async_nats::jetstream;
+use async_nats::jetstream::context::PublishErrorKind;
 use async_trait::async_trait;
 use complaints_eventlog::{
     cloud_event, organisation_of, Consumer, EventLogError, Generation, StoredEvent, TableDef, Tx,
 };
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Name of the relay consumer.
 pub const RELAY: &str = "nats_relay";
@@ -20,7 +22,23 @@ const MAX_IN_FLIGHT: usize = 256;
 pub struct Relay {
     js: jetstream::Context,
     settings: NatsSettings,
-    stream_ready: tokio::sync::OnceCell<()>,
+    stream_ready: AtomicBool,
+}
+
+/// Why a batch was not published.
+struct PublishFailure {
+    /// No stream listens on the subject (it was deleted, or never made on this server).
+    stream_missing: bool,
+    message: String,
+}
+
+impl PublishFailure {
+    fn new(message: String, error: &jetstream::context::PublishError) -> Self {
+        Self {
+            stream_missing: error.kind() == PublishErrorKind::StreamNotFound,
+            message,
+        }
+    }
 }
 
 impl Relay {
@@ -29,17 +47,38 @@ impl Relay {
         Self {
             js,
             settings,
-            stream_ready: tokio::sync::OnceCell::new(),
+            stream_ready: AtomicBool::new(false),
         }
     }
 
     /// Publishes `events` in order and waits for every PubAck. Events of one complaint are
     /// never in flight together, so a failed publish cannot let a later event of the same
-    /// complaint overtake it in the stream.
+    /// complaint overtake it in the stream. A stream deleted while the relay runs is made
+    /// again and the batch published once more (its message ids drop what already landed).
     pub async fn publish(&self, events: &[StoredEvent]) -> Result<(), String> {
-        self.stream_ready
-            .get_or_try_init(|| self.settings.ensure_events_stream(&self.js))
-            .await?;
+        if !self.stream_ready.load(Ordering::Acquire) {
+            self.settings.ensure_events_stream(&self.js).await?;
+            self.stream_ready.store(true, Ordering::Release);
+        }
+        match self.publish_batch(events).await {
+            Ok(()) => Ok(()),
+            Err(failure) if failure.stream_missing => {
+                tracing::warn!(
+                    stream = %self.settings.events_stream,
+                    error = %failure.message,
+                    "events stream missing; creating it again"
+                );
+                metrics::counter!("nats_relay_stream_recreated_total").increment(1);
+                self.stream_ready.store(false, Ordering::Release);
+                self.settings.ensure_events_stream(&self.js).await?;
+                self.stream_ready.store(true, Ordering::Release);
+                self.publish_batch(events).await.map_err(|f| f.message)
+            }
+            Err(failure) => Err(failure.message),
+        }
+    }
+
+    async fn publish_batch(&self, events: &[StoredEvent]) -> Result<(), PublishFailure> {
         let mut in_flight = Vec::new();
         let mut complaints_in_flight: HashSet<&str> = HashSet::new();
         for event in events {
@@ -56,7 +95,10 @@ impl Relay {
                 token(&event.event_type)
             );
             let body = serde_json::to_vec(&cloud_event(event, self.settings.include_personal_data))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| PublishFailure {
+                    stream_missing: false,
+                    message: e.to_string(),
+                })?;
             let mut headers = async_nats::HeaderMap::new();
             headers.insert("Complaint-Id", event.complaint_id.as_str());
             headers.insert("Complaint-Sequence", event.sequence.to_string().as_str());
@@ -65,11 +107,9 @@ impl Relay {
                 .payload(body.into())
                 .headers(headers)
                 .message_id(event.event_id());
-            let ack = self
-                .js
-                .send_publish(subject, publish)
-                .await
-                .map_err(|e| format!("publish {}: {e}", event.event_id()))?;
+            let ack = self.js.send_publish(subject, publish).await.map_err(|e| {
+                PublishFailure::new(format!("publish {}: {e}", event.event_id()), &e)
+            })?;
             in_flight.push((event.event_id(), ack));
             complaints_in_flight.insert(event.complaint_id.as_str());
         }
@@ -79,9 +119,10 @@ impl Relay {
 
 async fn drain(
     in_flight: &mut Vec<(String, jetstream::context::PublishAckFuture)>,
-) -> Result<(), String> {
+) -> Result<(), PublishFailure> {
     for (id, ack) in in_flight.drain(..) {
-        ack.await.map_err(|e| format!("no PubAck for {id}: {e}"))?;
+        ack.await
+            .map_err(|e| PublishFailure::new(format!("no PubAck for {id}: {e}"), &e))?;
     }
     Ok(())
 }

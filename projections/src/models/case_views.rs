@@ -4,9 +4,13 @@
 //! - `rm_case_list`: one row per complaint: `complaint_id`, `organisation_id`, `status`,
 //!   `stage`, `channel`, `subject_areas` (codes, comma-separated and comma-wrapped),
 //!   `service_area`, `risk_rating`, `received_on`, `acknowledged_on`, `closed_on`,
-//!   `closure_reason`, `last_activity_at`, `version`.
+//!   `closure_reason`, `flags` (codes of the unusual facts recorded on the complaint,
+//!   R-FACT-1, comma-separated and comma-wrapped like `subject_areas`; `,,` when none),
+//!   `last_activity_at`, `version`.
 //! - `rm_deadlines`: one row per deadline of each open complaint: `complaint_id`,
-//!   `organisation_id`, `kind` (acknowledgement, consent, response, delay_letter), `due_on`,
+//!   `organisation_id`, `kind` (acknowledgement, consent, response (the period agreed with or
+//!   notified to the complainant, when there is one), internal_target (the organisation's
+//!   default period), delay_letter), `due_on`,
 //!   `state` as of the facts (pending, met_on_time, met_late, missed, stopped,
 //!   not_required; a pending row whose `due_on` has passed is overdue), `met_on`,
 //!   `calendar_version`.
@@ -16,7 +20,7 @@ use crate::state::{fold_batch, state_table, FoldedCase};
 use crate::ProjectionError;
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use complaints_domain::{deadline_statuses, ComplaintServices, DeadlineState};
+use complaints_domain::{deadline_statuses, warnings, ComplaintServices, DeadlineState};
 use complaints_eventlog::{
     on_pool, on_tx, Consumer, EventLogError, Generation, Pool, StoredEvent, TableDef, Tx,
 };
@@ -54,6 +58,9 @@ pub struct CaseListRow {
     pub closed_on: Option<NaiveDate>,
     /// Closure reason code.
     pub closure_reason: Option<String>,
+    /// Codes of the unusual facts recorded on the complaint (R-FACT-1), e.g.
+    /// `referral-before-response`; one per code.
+    pub flags: Vec<String>,
     /// When the last event was recorded (RFC 3339).
     pub last_activity_at: String,
     /// Version (last sequence).
@@ -87,9 +94,19 @@ fn code<T: Serialize>(value: &T) -> String {
 }
 
 /// The case-list row for a folded complaint; `None` before receipt. Pure.
-pub fn case_row(id: &str, folded: &FoldedCase) -> Option<CaseListRow> {
+pub fn case_row(
+    id: &str,
+    folded: &FoldedCase,
+    services: &ComplaintServices,
+) -> Option<CaseListRow> {
     let case = &folded.case;
     let receipt = case.receipt.as_ref()?;
+    let mut flags: Vec<String> = warnings(case, services)
+        .into_iter()
+        .map(|w| w.code.to_string())
+        .collect();
+    flags.sort();
+    flags.dedup();
     Some(CaseListRow {
         complaint_id: id.to_string(),
         organisation_id: receipt.organisation_id.clone(),
@@ -107,6 +124,7 @@ pub fn case_row(id: &str, folded: &FoldedCase) -> Option<CaseListRow> {
         acknowledged_on: case.acknowledged_on,
         closed_on: case.closure.as_ref().map(|c| c.closed_on),
         closure_reason: case.closure.as_ref().map(|c| c.reason.code().to_string()),
+        flags,
         last_activity_at: folded.last_event_at.clone(),
         version: folded.version,
     })
@@ -169,7 +187,8 @@ impl Consumer for CaseViews {
                         "complaint_id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL, status TEXT NOT NULL,
                          stage BIGINT NOT NULL, channel TEXT NOT NULL, subject_areas TEXT NOT NULL,
                          service_area TEXT, risk_rating TEXT, received_on {d} NOT NULL, acknowledged_on {d},
-                         closed_on {d}, closure_reason TEXT, last_activity_at TEXT NOT NULL, version BIGINT NOT NULL"
+                         closed_on {d}, closure_reason TEXT, flags TEXT NOT NULL, last_activity_at TEXT NOT NULL,
+                         version BIGINT NOT NULL"
                     )
                 },
                 indexes: &[
@@ -203,14 +222,15 @@ impl Consumer for CaseViews {
         let deadlines = generation.table("rm_deadlines");
         let upsert = format!(
             "INSERT INTO {list} (complaint_id, organisation_id, status, stage, channel, subject_areas, service_area,
-               risk_rating, received_on, acknowledged_on, closed_on, closure_reason, last_activity_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+               risk_rating, received_on, acknowledged_on, closed_on, closure_reason, flags, last_activity_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
                status = excluded.status, stage = excluded.stage, channel = excluded.channel,
                subject_areas = excluded.subject_areas, service_area = excluded.service_area,
                risk_rating = excluded.risk_rating, received_on = excluded.received_on,
                acknowledged_on = excluded.acknowledged_on, closed_on = excluded.closed_on,
-               closure_reason = excluded.closure_reason, last_activity_at = excluded.last_activity_at,
+               closure_reason = excluded.closure_reason, flags = excluded.flags,
+               last_activity_at = excluded.last_activity_at,
                version = excluded.version"
         );
         let clear = format!("DELETE FROM {deadlines} WHERE complaint_id = $1");
@@ -219,8 +239,9 @@ impl Consumer for CaseViews {
              VALUES ($1, $2, $3, $4, $5, $6, $7)"
         );
         for (id, folded) in &touched {
-            if let Some(row) = case_row(id, folded) {
+            if let Some(row) = case_row(id, folded, &self.services) {
                 let subjects = codes_column(&row.subject_areas);
+                let flags = codes_column(&row.flags);
                 on_tx!(tx, |c| sqlx::query(&upsert)
                     .bind(&row.complaint_id)
                     .bind(&row.organisation_id)
@@ -234,6 +255,7 @@ impl Consumer for CaseViews {
                     .bind(row.acknowledged_on)
                     .bind(row.closed_on)
                     .bind(&row.closure_reason)
+                    .bind(&flags)
                     .bind(&row.last_activity_at)
                     .bind(row.version)
                     .execute(c)
@@ -306,7 +328,7 @@ pub async fn list_cases(
     let date = |col: &str| date_text(pool.backend(), col);
     let mut sql = format!(
         "SELECT complaint_id, organisation_id, status, stage, channel, subject_areas, service_area, risk_rating,
-           {} AS received_on, {} AS acknowledged_on, {} AS closed_on, closure_reason, last_activity_at, version
+           {} AS received_on, {} AS acknowledged_on, {} AS closed_on, closure_reason, flags, last_activity_at, version
          FROM rm_case_list WHERE organisation_id IN ({})",
         date("received_on"),
         date("acknowledged_on"),
@@ -383,6 +405,7 @@ pub async fn list_cases(
                     acknowledged_on: parse_row_date(r.try_get("acknowledged_on")?),
                     closed_on: parse_row_date(r.try_get("closed_on")?),
                     closure_reason: r.try_get("closure_reason")?,
+                    flags: parse_codes(&r.try_get::<String, _>("flags")?),
                     last_activity_at: r.try_get("last_activity_at")?,
                     version: r.try_get("version")?,
                 })
@@ -521,7 +544,12 @@ mod tests {
 
     #[test]
     fn a_received_complaint_lists_with_its_subjects_and_status() {
-        let row = case_row("c1", &folded(vec![received("2026-04-02")])).unwrap();
+        let row = case_row(
+            "c1",
+            &folded(vec![received("2026-04-02")]),
+            &ComplaintServices::standard(),
+        )
+        .unwrap();
         assert_eq!(row.status, "received");
         assert_eq!(row.subject_areas, vec!["communications", "waiting_times"]);
         assert_eq!(row.received_on, d("2026-04-02"));
@@ -538,7 +566,9 @@ mod tests {
         let ack = rows.iter().find(|r| r.kind == "acknowledgement").unwrap();
         assert_eq!(ack.due_on, Some(d("2026-04-09")));
         assert_eq!(ack.state, "pending");
-        assert!(rows.iter().any(|r| r.kind == "response"));
+        // No period agreed or notified yet: only the organisation's internal target.
+        assert!(!rows.iter().any(|r| r.kind == "response"));
+        assert!(rows.iter().any(|r| r.kind == "internal_target"));
         assert!(rows.iter().any(|r| r.kind == "delay_letter"));
         assert!(!rows.iter().any(|r| r.kind == "consent"));
     }
@@ -573,8 +603,36 @@ mod tests {
         let f = folded(events);
         assert!(deadline_rows("c1", &f, &ComplaintServices::standard()).is_empty());
         assert_eq!(
-            case_row("c1", &f).unwrap().closure_reason.as_deref(),
+            case_row("c1", &f, &ComplaintServices::standard())
+                .unwrap()
+                .closure_reason
+                .as_deref(),
             Some("withdrawn")
         );
+    }
+
+    #[test]
+    fn r_fact_1_a_referral_before_any_response_flags_the_case_list_row() {
+        let events = vec![
+            received("2026-04-02"),
+            ComplaintEvent::ReferredToOmbudsman {
+                ombudsman: Ombudsman::Phso,
+                informed_on: d("2026-04-10"),
+                ombudsman_reference: None,
+            },
+        ];
+        let row = case_row("c1", &folded(events), &ComplaintServices::standard()).unwrap();
+        assert_eq!(row.flags, vec!["referral-before-response"]);
+        assert_eq!(
+            super::codes_column(&row.flags),
+            ",referral-before-response,"
+        );
+        let quiet = case_row(
+            "c2",
+            &folded(vec![received("2026-04-02")]),
+            &ComplaintServices::standard(),
+        )
+        .unwrap();
+        assert!(quiet.flags.is_empty());
     }
 }

@@ -137,9 +137,15 @@ pub struct AnnualReport {
     /// Of the complaints acknowledged in the year, those acknowledged by the third working
     /// day after receipt.
     pub acknowledged_within_3_working_days: Share,
-    /// Of the complaints whose first response was sent in the year, those sent within the
-    /// response period in force.
+    /// Of the complaints whose first response was sent in the year and that had a response
+    /// period agreed with or notified to the complainant before it, those sent by that
+    /// period's end, moved only by agreed clock stops and extensions agreed before it ran
+    /// out (R-AR-4).
     pub responded_within_agreed_period: Share,
+    /// Of the complaints whose first response was sent in the year, those sent within the
+    /// organisation's internal target (its default response period); reported apart from
+    /// the agreed period, which it never is (R-AR-4).
+    pub responded_within_internal_target: Share,
     /// Lessons and actions recorded in the year (items 5 and 6).
     pub learning: LearningReport,
 }
@@ -184,9 +190,11 @@ pub fn annual_report(
         by_channel: BTreeMap::new(),
         acknowledged_within_3_working_days: Share::default(),
         responded_within_agreed_period: Share::default(),
+        responded_within_internal_target: Share::default(),
         learning: LearningReport::default(),
     };
     let (mut ack_met, mut ack_total, mut resp_met, mut resp_total) = (0, 0, 0, 0);
+    let (mut target_met, mut target_total) = (0, 0);
     for f in facts.iter().filter(|f| f.organisation_id == organisation) {
         if f.is_excluded() {
             if within(Some(f.received_on), start, end) {
@@ -224,10 +232,13 @@ pub fn annual_report(
         }
         if let (true, Some(outcome)) = (within(f.first_response_on, start, end), f.first_outcome) {
             report.by_outcome.add(outcome);
-            resp_total += 1;
-            if f.within_response_period() == Some(true) {
-                resp_met += 1;
+            // R-AR-4: only complaints with a period agreed or notified are measured.
+            if let Some(within) = f.within_response_period() {
+                resp_total += 1;
+                resp_met += u64::from(within);
             }
+            target_total += 1;
+            target_met += u64::from(f.within_internal_target() == Some(true));
         }
         if within(f.review_response_on, start, end) {
             report.reviews_responded += 1;
@@ -241,6 +252,7 @@ pub fn annual_report(
     report.well_founded = report.by_outcome.well_founded();
     report.acknowledged_within_3_working_days = Share::of(ack_met, ack_total);
     report.responded_within_agreed_period = Share::of(resp_met, resp_total);
+    report.responded_within_internal_target = Share::of(target_met, target_total);
 
     let mut referred: BTreeSet<(&str, Ombudsman)> = BTreeSet::new();
     for r in referrals {
@@ -588,5 +600,36 @@ mod tests {
         assert_eq!(json["by_outcome"]["partially_upheld"], 1);
         assert_eq!(json["period_start"], "2025-04-01");
         assert_eq!(json["referred_to_ombudsman"]["phso"], 2);
+    }
+
+    #[test]
+    fn r_ar_4_only_complaints_with_a_period_agreed_or_notified_are_measured_and_no_due_date_is_not_in_time(
+    ) {
+        let mut with_period = responded(
+            fact("a", "2025-04-01"),
+            "2025-05-02",
+            Outcome::Upheld,
+            "2025-05-30",
+        );
+        with_period.first_internal_target = Some(d("2025-05-01"));
+        let mut without_period = fact("b", "2025-04-01");
+        without_period.first_response_on = Some(d("2025-05-02"));
+        without_period.first_outcome = Some(Outcome::NotUpheld);
+        // No internal target on record: not counted as in time.
+        let r = annual_report("RAL", 2025, &[with_period, without_period], &[], &[]);
+        assert_eq!(
+            (
+                r.responded_within_agreed_period.met,
+                r.responded_within_agreed_period.total
+            ),
+            (1, 1)
+        );
+        assert_eq!(
+            (
+                r.responded_within_internal_target.met,
+                r.responded_within_internal_target.total
+            ),
+            (0, 2)
+        );
     }
 }

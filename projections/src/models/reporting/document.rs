@@ -156,8 +156,13 @@ fn figures(report: &AnnualReport) -> Vec<Figure> {
         ),
         figure(
             "responded_within_agreed_period",
-            "Responded within the agreed response period",
+            "Responded within the response period agreed with or notified to the complainant",
             share(&report.responded_within_agreed_period),
+        ),
+        figure(
+            "responded_within_internal_target",
+            "Responded within the internal target",
+            share(&report.responded_within_internal_target),
         ),
     ]
 }
@@ -413,6 +418,14 @@ pub fn csv(report: &AnnualReport) -> String {
         (
             "responded_within_agreed_period_total",
             report.responded_within_agreed_period.total,
+        ),
+        (
+            "responded_within_internal_target_met",
+            report.responded_within_internal_target.met,
+        ),
+        (
+            "responded_within_internal_target_total",
+            report.responded_within_internal_target.total,
         ),
         ("lessons", report.learning.lessons.len() as u64),
         ("actions", report.learning.actions.len() as u64),

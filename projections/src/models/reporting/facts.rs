@@ -5,8 +5,8 @@
 use crate::state::FoldedCase;
 use chrono::NaiveDate;
 use complaints_domain::{
-    policy, response_due, ClosureReason, Complaint, ComplaintEvent, ComplaintServices,
-    ExclusionCategory, LearningKind, Ombudsman, Outcome, ResponseDue,
+    policy, stage_one_internal_target, stage_one_response_period, ClosureReason, ComplaintEvent,
+    ComplaintServices, ExclusionCategory, LearningKind, Ombudsman, Outcome,
 };
 use complaints_eventlog::StoredEvent;
 use serde::{Deserialize, Serialize};
@@ -43,8 +43,13 @@ pub struct ComplaintFacts {
     pub first_response_on: Option<NaiveDate>,
     /// Its outcome.
     pub first_outcome: Option<Outcome>,
-    /// The stage-1 response date in force (absent while a stage-1 clock stop is open).
-    pub first_response_due: Option<NaiveDate>,
+    /// The end of the stage-1 response period agreed with or notified to the complainant
+    /// before the response (R-ACK-5), moved only by agreed clock stops and extensions agreed
+    /// before it ran out (R-AR-4); `None` when there was none.
+    pub first_response_period_end: Option<NaiveDate>,
+    /// The organisation's internal target for the stage-1 response (its default period from
+    /// receipt, moved by agreed clock stops); never an agreed period (R-AR-4).
+    pub first_internal_target: Option<NaiveDate>,
     /// Day the stage-2 (review) response was sent.
     pub review_response_on: Option<NaiveDate>,
     /// Its outcome.
@@ -79,12 +84,19 @@ impl ComplaintFacts {
         self.acknowledged_on.map(|on| on <= self.acknowledge_by)
     }
 
-    /// Whether the stage-1 response was sent within the response period in force (R-REC-1);
-    /// `None` until sent. A response with no due date (sent while the clock was stopped, a
-    /// state the fold no longer produces) counts as in time.
+    /// Whether the stage-1 response was sent within the response period agreed with or
+    /// notified to the complainant (R-REC-1, R-AR-4); `None` until sent, and `None` when no
+    /// period was agreed or notified: such a complaint is not measured, never counted in time.
     pub fn within_response_period(&self) -> Option<bool> {
         let sent = self.first_response_on?;
-        Some(self.first_response_due.is_none_or(|due| sent <= due))
+        self.first_response_period_end.map(|end| sent <= end)
+    }
+
+    /// Whether the stage-1 response was sent within the organisation's internal target;
+    /// `None` until sent. A response with no target date is not in time.
+    pub fn within_internal_target(&self) -> Option<bool> {
+        let sent = self.first_response_on?;
+        Some(self.first_internal_target.is_some_and(|due| sent <= due))
     }
 }
 
@@ -122,34 +134,6 @@ pub struct LearningFact {
     pub action_due_on: Option<NaiveDate>,
 }
 
-/// The stage-1 response date for a complaint, whatever stage it is at now: the latest
-/// stage-1 plan's date, else the organisation's default period from receipt, moved on by
-/// the working days of stage-1 clock stops (the domain's `response_due` applied to the
-/// stage-1 facts). `None` before receipt or while a stage-1 clock stop is open. Pure.
-pub fn stage_one_response_due(case: &Complaint, services: &ComplaintServices) -> Option<NaiveDate> {
-    let stage_one = Complaint {
-        receipt: case.receipt.clone(),
-        stage: 1,
-        plans: case
-            .plans
-            .iter()
-            .filter(|p| p.stage == 1)
-            .cloned()
-            .collect(),
-        clock_stops: case
-            .clock_stops
-            .iter()
-            .filter(|s| s.stage == 1)
-            .cloned()
-            .collect(),
-        ..Complaint::default()
-    };
-    match response_due(&stage_one, services) {
-        ResponseDue::Due(day) => Some(day),
-        ResponseDue::Stopped | ResponseDue::NotApplicable => None,
-    }
-}
-
 /// The facts row of a folded complaint; `None` before receipt. Pure.
 pub fn complaint_facts(
     id: &str,
@@ -182,7 +166,8 @@ pub fn complaint_facts(
         acknowledge_by: policy::acknowledge_by(receipt.received_on, &services.calendar),
         first_response_on: first.map(|r| r.sent_on),
         first_outcome: first.map(|r| r.outcome),
-        first_response_due: stage_one_response_due(case, services),
+        first_response_period_end: stage_one_response_period(case, services),
+        first_internal_target: stage_one_internal_target(case, services),
         review_response_on: review.map(|r| r.sent_on),
         review_outcome: review.map(|r| r.outcome),
         closed_on: closure.map(|c| c.closed_on),
@@ -264,6 +249,7 @@ mod tests {
             ComplaintEvent::ClockStopped {
                 stopped_on: d("2025-06-02"),
                 reason: Confidential("awaiting records".into()),
+                complainant_agreed: true,
             },
             ComplaintEvent::ClockRestarted {
                 restarted_on: d("2025-06-09"),
@@ -283,7 +269,7 @@ mod tests {
         let f = complaint_facts("c1", &folded(events), &services).unwrap();
         assert_eq!(f.acknowledge_by, d("2025-04-24"));
         assert_eq!(
-            f.first_response_due,
+            f.first_response_period_end,
             Some(d("2025-06-06")),
             "30 May plus five working days"
         );
@@ -302,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn without_a_plan_the_default_period_applies_and_a_closure_is_recorded() {
+    fn without_a_plan_only_the_internal_target_applies_and_a_closure_is_recorded() {
         let services = ComplaintServices::standard();
         let events = vec![
             received_event("2026-06-02", Channel::OralPhone),
@@ -315,7 +301,11 @@ mod tests {
         ];
         let f = complaint_facts("c2", &folded(events), &services).unwrap();
         assert_eq!(
-            f.first_response_due,
+            f.first_response_period_end, None,
+            "no period agreed or notified"
+        );
+        assert_eq!(
+            f.first_internal_target,
             Some(services.calendar.add_working_days(d("2026-06-02"), 25))
         );
         assert!(f.is_excluded());

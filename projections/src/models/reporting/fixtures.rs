@@ -30,7 +30,8 @@ pub(super) fn fact(id: &str, received: &str) -> ComplaintFacts {
         acknowledge_by: ack_by(received),
         first_response_on: None,
         first_outcome: None,
-        first_response_due: None,
+        first_response_period_end: None,
+        first_internal_target: None,
         review_response_on: None,
         review_outcome: None,
         closed_on: None,
@@ -50,7 +51,7 @@ pub(super) fn responded(
 ) -> ComplaintFacts {
     f.first_response_on = Some(d(on));
     f.first_outcome = Some(outcome);
-    f.first_response_due = Some(d(due));
+    f.first_response_period_end = Some(d(due));
     f
 }
 

@@ -13,9 +13,12 @@
 //!   `organisation_id`, `received_on`, `channel`, `route`, `subject_areas`, `service_area`,
 //!   `staff_groups`, `acknowledged_on`, `acknowledge_by` (3rd working day after receipt,
 //!   R-ACK-3), `first_response_on` / `first_outcome` (the stage-1 response),
-//!   `first_response_due` (the stage-1 response date in force: the latest stage-1 plan, else
-//!   the organisation's default period, moved on by stage-1 clock stops; R-REC-1's
-//!   "within the response period" is `first_response_on <= first_response_due`),
+//!   `first_response_period_end` (the end of the stage-1 response period agreed with or
+//!   notified to the complainant before the response, moved only by agreed clock stops and
+//!   extensions agreed before it ran out; empty when none: R-REC-1's and R-AR-4's "within
+//!   the response period" is `first_response_on <= first_response_period_end`),
+//!   `first_internal_target` (the organisation's default period from receipt, moved by
+//!   agreed stage-1 clock stops; never an agreed period),
 //!   `review_response_on` / `review_outcome` (the stage-2 response), `closed_on`,
 //!   `closure_reason`, `exclusion_category`, `transferred_to` (the current closure, if
 //!   any), `calendar_version`, `version`, `last_event_at`.
@@ -70,8 +73,7 @@ pub use annual::{
     OutcomeCounts, Share,
 };
 pub use facts::{
-    complaint_facts, learning_fact, referral_fact, stage_one_response_due, ComplaintFacts,
-    LearningFact, ReferralFact,
+    complaint_facts, learning_fact, referral_fact, ComplaintFacts, LearningFact, ReferralFact,
 };
 pub use ko41::{
     written_complaints, written_complaints_csv, Collection, CollectionReturn,
@@ -122,7 +124,8 @@ impl Consumer for Reporting {
                         "complaint_id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL, received_on {d} NOT NULL,
                          channel TEXT NOT NULL, route TEXT NOT NULL, subject_areas TEXT NOT NULL, service_area TEXT,
                          staff_groups TEXT NOT NULL, acknowledged_on {d}, acknowledge_by {d} NOT NULL,
-                         first_response_on {d}, first_outcome TEXT, first_response_due {d},
+                         first_response_on {d}, first_outcome TEXT, first_response_period_end {d},
+                         first_internal_target {d},
                          review_response_on {d}, review_outcome TEXT, closed_on {d}, closure_reason TEXT,
                          exclusion_category TEXT, transferred_to TEXT, calendar_version TEXT NOT NULL,
                          version BIGINT NOT NULL, last_event_at TEXT NOT NULL"
@@ -170,15 +173,16 @@ impl Consumer for Reporting {
         let upsert = format!(
             "INSERT INTO {complaints} (complaint_id, organisation_id, received_on, channel, route, subject_areas,
                service_area, staff_groups, acknowledged_on, acknowledge_by, first_response_on, first_outcome,
-               first_response_due, review_response_on, review_outcome, closed_on, closure_reason,
+               first_response_period_end, first_internal_target, review_response_on, review_outcome, closed_on, closure_reason,
                exclusion_category, transferred_to, calendar_version, version, last_event_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
              ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
                received_on = excluded.received_on, channel = excluded.channel, route = excluded.route,
                subject_areas = excluded.subject_areas, service_area = excluded.service_area,
                staff_groups = excluded.staff_groups, acknowledged_on = excluded.acknowledged_on,
                acknowledge_by = excluded.acknowledge_by, first_response_on = excluded.first_response_on,
-               first_outcome = excluded.first_outcome, first_response_due = excluded.first_response_due,
+               first_outcome = excluded.first_outcome, first_response_period_end = excluded.first_response_period_end,
+               first_internal_target = excluded.first_internal_target,
                review_response_on = excluded.review_response_on, review_outcome = excluded.review_outcome,
                closed_on = excluded.closed_on, closure_reason = excluded.closure_reason,
                exclusion_category = excluded.exclusion_category, transferred_to = excluded.transferred_to,
@@ -203,7 +207,8 @@ impl Consumer for Reporting {
                 .bind(f.acknowledge_by)
                 .bind(f.first_response_on)
                 .bind(code(f.first_outcome.map(Outcome::code)))
-                .bind(f.first_response_due)
+                .bind(f.first_response_period_end)
+                .bind(f.first_internal_target)
                 .bind(f.review_response_on)
                 .bind(code(f.review_outcome.map(Outcome::code)))
                 .bind(f.closed_on)

@@ -57,7 +57,8 @@ struct RawFacts {
     acknowledge_by: Option<String>,
     first_response_on: Option<String>,
     first_outcome: Option<String>,
-    first_response_due: Option<String>,
+    first_response_period_end: Option<String>,
+    first_internal_target: Option<String>,
     review_response_on: Option<String>,
     review_outcome: Option<String>,
     closed_on: Option<String>,
@@ -76,7 +77,11 @@ impl RawFacts {
             acknowledge_by: required_date("acknowledge_by", self.acknowledge_by)?,
             first_response_on: parse_date("first_response_on", self.first_response_on)?,
             first_outcome: parse_code("first_outcome", self.first_outcome, Outcome::parse)?,
-            first_response_due: parse_date("first_response_due", self.first_response_due)?,
+            first_response_period_end: parse_date(
+                "first_response_period_end",
+                self.first_response_period_end,
+            )?,
+            first_internal_target: parse_date("first_internal_target", self.first_internal_target)?,
             review_response_on: parse_date("review_response_on", self.review_response_on)?,
             review_outcome: parse_code("review_outcome", self.review_outcome, Outcome::parse)?,
             closed_on: parse_date("closed_on", self.closed_on)?,
@@ -115,7 +120,7 @@ async fn load_facts(
     let b = pool.backend();
     let sql = format!(
         "SELECT complaint_id, organisation_id, {}, channel, route, subject_areas, service_area, staff_groups,
-           {}, {}, {}, first_outcome, {}, {}, review_outcome, {}, closure_reason, exclusion_category,
+           {}, {}, {}, first_outcome, {}, {}, {}, review_outcome, {}, closure_reason, exclusion_category,
            transferred_to, calendar_version, version
          FROM {COMPLAINTS} WHERE organisation_id = $1 AND ({condition})
          ORDER BY received_on, complaint_id",
@@ -123,7 +128,8 @@ async fn load_facts(
         date_expr(b, "acknowledged_on"),
         date_expr(b, "acknowledge_by"),
         date_expr(b, "first_response_on"),
-        date_expr(b, "first_response_due"),
+        date_expr(b, "first_response_period_end"),
+        date_expr(b, "first_internal_target"),
         date_expr(b, "review_response_on"),
         date_expr(b, "closed_on"),
     );
@@ -150,7 +156,8 @@ async fn load_facts(
                     acknowledge_by: r.try_get("acknowledge_by")?,
                     first_response_on: r.try_get("first_response_on")?,
                     first_outcome: r.try_get("first_outcome")?,
-                    first_response_due: r.try_get("first_response_due")?,
+                    first_response_period_end: r.try_get("first_response_period_end")?,
+                    first_internal_target: r.try_get("first_internal_target")?,
                     review_response_on: r.try_get("review_response_on")?,
                     review_outcome: r.try_get("review_outcome")?,
                     closed_on: r.try_get("closed_on")?,

@@ -117,7 +117,10 @@ async fn worked_example(log: &EventLog) {
         ),
         (1, 1)
     );
-    assert_eq!(y2025.responded_within_agreed_period.total, 2);
+    // R-AR-4: neither complaint had a period agreed or notified, so neither is measured
+    // against one; both are measured against the internal target.
+    assert_eq!(y2025.responded_within_agreed_period.total, 0);
+    assert_eq!(y2025.responded_within_internal_target.total, 2);
     assert_eq!(
         y2025.learning.lessons[0].summary,
         "Say why a referral was declined"
