@@ -4,6 +4,7 @@
 
 use crate::canonical::{canonical_json, to_hex, ZERO_LINK};
 use crate::keys::{verify_signature, AuditKeys, ALGORITHM};
+use crate::witness::Witnesses;
 use crate::AuditError;
 use chrono::{DateTime, Utc};
 use complaints_eventlog::{on_pool, Pool};
@@ -131,14 +132,19 @@ pub async fn chain_head(pool: &Pool) -> Result<(i64, i64, String), AuditError> {
 }
 
 /// Signs the chain's head now, unless a checkpoint at that index is already recorded, and
-/// returns the recorded one. Several gateways may race: one row per index wins.
+/// returns the recorded one; every new one is handed to the witnesses. Several gateways may
+/// race: one row per index wins. Refuses to sign a chain that no longer leads to the latest
+/// checkpoint the witnesses hold, so a rewritten and re-sealed log is never blessed.
 pub async fn checkpoint_head(
     pool: &Pool,
     keys: &AuditKeys,
+    witnesses: &Witnesses,
     now: DateTime<Utc>,
 ) -> Result<SignedCheckpoint, AuditError> {
+    witnesses.check_chain(pool).await?;
     let (index, position, link) = chain_head(pool).await?;
     if let Some(existing) = stored_checkpoint(pool, index).await? {
+        witnesses.record(&existing).await;
         return Ok(existing);
     }
     let signed = SignedCheckpoint::sign(keys, index, position, &link, now);
@@ -163,7 +169,9 @@ pub async fn checkpoint_head(
         position = signed.position,
         "recorded a signed checkpoint"
     );
-    Ok(stored_checkpoint(pool, index).await?.unwrap_or(signed))
+    let recorded = stored_checkpoint(pool, index).await?.unwrap_or(signed);
+    witnesses.record(&recorded).await;
+    Ok(recorded)
 }
 
 /// Records signed checkpoints until `stop`: when the chain has grown by `every` links since
@@ -171,6 +179,7 @@ pub async fn checkpoint_head(
 pub async fn run_notary(
     pool: Pool,
     keys: Arc<AuditKeys>,
+    witnesses: Witnesses,
     every: i64,
     max_age: Duration,
     stop: CancellationToken,
@@ -188,10 +197,15 @@ pub async fn run_notary(
         }
         .await;
         match due {
-            Ok(true) => match checkpoint_head(&pool, &keys, Utc::now()).await {
+            Ok(true) => match checkpoint_head(&pool, &keys, &witnesses, Utc::now()).await {
                 Ok(_) => {
                     last_signed = tokio::time::Instant::now();
                     first = false;
+                    metrics::gauge!("audit_chain_disagrees_with_witness").set(0.0);
+                }
+                Err(error @ AuditError::WitnessDisagrees { .. }) => {
+                    metrics::gauge!("audit_chain_disagrees_with_witness").set(1.0);
+                    tracing::error!(%error, "refusing to sign: run `complaints verify`");
                 }
                 Err(error) => tracing::warn!(%error, "cannot record a signed checkpoint"),
             },

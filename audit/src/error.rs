@@ -46,6 +46,15 @@ pub enum AuditError {
         /// Whether more breaks followed the last one listed.
         truncated: bool,
     },
+    /// The stored chain no longer leads to a checkpoint kept outside the database: nothing
+    /// new is signed until an operator accepts the break.
+    #[error("the audit chain disagrees with the checkpoint witnessed at chain index {chain_index}: {detail}")]
+    WitnessDisagrees {
+        /// The witnessed checkpoint's chain index.
+        chain_index: i64,
+        /// What differs.
+        detail: String,
+    },
     /// A received export or a checkpoint does not check out.
     #[error("integrity check failed: {0}")]
     IntegrityCheck(String),

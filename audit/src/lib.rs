@@ -17,6 +17,7 @@ pub use error::{describe_breaks, AuditError};
 pub use keys::{verify_signature, AuditKeys, ALGORITHM, EXPORT_SECRET_FILE, SEAL_KEY_FILE};
 pub use sealer::{ChainLink, Sealer};
 pub use verify::{read_checkpoint, verify, VerifyReport};
+pub use witness::{accept_break, AcceptedBreak, DirectoryWitness, Witness, Witnesses};
 
 pub mod access_log;
 pub mod canonical;
@@ -29,3 +30,4 @@ mod checkpoints;
 mod error;
 mod keys;
 mod verify;
+mod witness;

@@ -6,11 +6,11 @@ use crate::AuditError;
 use async_trait::async_trait;
 use complaints_domain::ComplaintEvent;
 use complaints_eventlog::{
-    on_pool, on_tx, Consumer, EventLogError, Generation, Pool, StoredEvent, TableDef, Tx,
+    on_pool, on_tx, Backend, Consumer, EventLogError, Generation, Pool, StoredEvent, TableDef, Tx,
 };
 use serde::Serialize;
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Consumer name.
 pub const NAME: &str = "sealer";
@@ -111,6 +111,9 @@ impl Consumer for Sealer {
         generation: Generation,
         events: &[StoredEvent],
     ) -> Result<(), EventLogError> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let table = generation.table(CHAIN);
         let head_sql =
             format!("SELECT chain_index, link_hash FROM {table} ORDER BY chain_index DESC LIMIT 1");
@@ -119,56 +122,165 @@ impl Consumer for Sealer {
             .await?
             .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
             .transpose()?);
-        let (mut index, mut link) = match head {
+        let (index, link) = match head {
             Some((index, link)) => (index, decode_hash("the sealed head", &link)?),
             None => (0, ZERO_LINK),
         };
-        let org_sql = format!(
-            "SELECT organisation_id FROM {table} WHERE complaint_id = $1 ORDER BY sequence LIMIT 1"
-        );
-        let insert = format!(
-            "INSERT INTO {table} ({LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        );
-        let mut organisations: HashMap<String, String> = HashMap::new();
-        for event in events {
-            let leaf = LeafInput::of(event).leaf();
-            link = link_hash(&link, &leaf);
-            index += 1;
-            let organisation = match organisation_in(event) {
-                Some(org) => org,
-                None => match organisations.get(&event.complaint_id) {
-                    Some(org) => org.clone(),
-                    None => {
-                        let found: Option<String> = on_tx!(tx, |c| sqlx::query_scalar(&org_sql)
-                            .bind(&event.complaint_id)
-                            .fetch_optional(c)
-                            .await?);
-                        // A stream that does not start with its receipt (never written by
-                        // this service) falls back to the organisation acted for.
-                        found
-                            .or_else(|| event.metadata.get("organisation_id").cloned())
-                            .unwrap_or_default()
-                    }
-                },
-            };
-            organisations.insert(event.complaint_id.clone(), organisation.clone());
-            let recorded_at = canonical_time(event.recorded_at);
-            on_tx!(tx, |c| sqlx::query(&insert)
-                .bind(index)
-                .bind(event.checkpoint.position)
-                .bind(event.checkpoint.transaction_id)
-                .bind(&event.complaint_id)
-                .bind(event.sequence)
-                .bind(&organisation)
-                .bind(&recorded_at)
-                .bind(to_hex(&leaf))
-                .bind(to_hex(&link))
-                .execute(c)
-                .await?
-                .rows_affected());
-        }
-        Ok(())
+        let known = sealed_organisations(tx, &table, events).await?;
+        let rows = fold_links(index, link, events, &known);
+        insert_links(tx, &table, &rows).await
     }
+}
+
+/// The largest number of bind parameters one statement may carry: SQLite's default limit
+/// (32,766) is the lower of the two backends' (PostgreSQL's is 65,535).
+const MAX_BIND_PARAMETERS: usize = 32_766;
+/// Columns of `audit_chain`, bound per row.
+const LINK_COLUMN_COUNT: usize = 9;
+/// Rows per multi-row `INSERT` on each backend, under its bind-parameter limit.
+fn rows_per_insert(backend: Backend) -> usize {
+    match backend {
+        Backend::Postgres => 65_535 / LINK_COLUMN_COUNT,
+        Backend::Sqlite => MAX_BIND_PARAMETERS / LINK_COLUMN_COUNT,
+    }
+}
+
+/// The organisation of each complaint of `events` whose first event in the batch is not its
+/// receipt, as sealed in an earlier batch (the organisation of its first sealed link): one
+/// query per batch (chunked under the bind limit), not one per event.
+async fn sealed_organisations(
+    tx: &mut Tx,
+    table: &str,
+    events: &[StoredEvent],
+) -> Result<HashMap<String, String>, EventLogError> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut wanted: Vec<&str> = Vec::new();
+    for event in events {
+        if seen.insert(event.complaint_id.as_str()) && organisation_in(event).is_none() {
+            wanted.push(event.complaint_id.as_str());
+        }
+    }
+    let mut found = HashMap::new();
+    for chunk in wanted.chunks(MAX_BIND_PARAMETERS) {
+        let placeholders = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // The first sealed link of each complaint, as the per-event lookup
+        // (`ORDER BY sequence LIMIT 1`) found it; (complaint_id, sequence) is indexed.
+        let sql = format!(
+            "SELECT c.complaint_id, c.organisation_id FROM {table} c
+             WHERE c.complaint_id IN ({placeholders})
+               AND c.sequence = (SELECT min(f.sequence) FROM {table} f WHERE f.complaint_id = c.complaint_id)"
+        );
+        let rows: Vec<(String, String)> = on_tx!(tx, |c| {
+            let mut query = sqlx::query_as(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.fetch_all(c).await?
+        });
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// One row of `audit_chain` before it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LinkRow {
+    chain_index: i64,
+    position: i64,
+    transaction_id: i64,
+    complaint_id: String,
+    sequence: i64,
+    organisation_id: String,
+    recorded_at: String,
+    leaf_hash: String,
+    link_hash: String,
+}
+
+/// Folds a batch into its links in memory, in order: the leaf of each event, its link to
+/// the one before, and its complaint's organisation (from its receipt, an earlier event of
+/// the batch, a link sealed earlier (`known`), or else the organisation acted for).
+fn fold_links(
+    mut index: i64,
+    mut link: Hash,
+    events: &[StoredEvent],
+    known: &HashMap<String, String>,
+) -> Vec<LinkRow> {
+    let mut organisations: HashMap<&str, String> = HashMap::new();
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        let leaf = LeafInput::of(event).leaf();
+        link = link_hash(&link, &leaf);
+        index += 1;
+        let organisation = match organisation_in(event) {
+            Some(org) => org,
+            None => match organisations.get(event.complaint_id.as_str()) {
+                Some(org) => org.clone(),
+                // A stream that does not start with its receipt (never written by this
+                // service) falls back to the organisation acted for.
+                None => known
+                    .get(&event.complaint_id)
+                    .cloned()
+                    .or_else(|| event.metadata.get("organisation_id").cloned())
+                    .unwrap_or_default(),
+            },
+        };
+        organisations.insert(event.complaint_id.as_str(), organisation.clone());
+        rows.push(LinkRow {
+            chain_index: index,
+            position: event.checkpoint.position,
+            transaction_id: event.checkpoint.transaction_id,
+            complaint_id: event.complaint_id.clone(),
+            sequence: event.sequence,
+            organisation_id: organisation,
+            recorded_at: canonical_time(event.recorded_at),
+            leaf_hash: to_hex(&leaf),
+            link_hash: to_hex(&link),
+        });
+    }
+    rows
+}
+
+/// Writes `rows` with one multi-row `INSERT` per chunk (one per batch up to the
+/// bind-parameter limit).
+async fn insert_links(tx: &mut Tx, table: &str, rows: &[LinkRow]) -> Result<(), EventLogError> {
+    for chunk in rows.chunks(rows_per_insert(tx.backend())) {
+        let mut sql = format!("INSERT INTO {table} ({LINK_COLUMNS}) VALUES ");
+        for r in 0..chunk.len() {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            let first = r * LINK_COLUMN_COUNT;
+            sql.push('(');
+            for c in 1..=LINK_COLUMN_COUNT {
+                if c > 1 {
+                    sql.push_str(", ");
+                }
+                sql.push('$');
+                sql.push_str(&(first + c).to_string());
+            }
+            sql.push(')');
+        }
+        on_tx!(tx, |c| {
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = query
+                    .bind(row.chain_index)
+                    .bind(row.position)
+                    .bind(row.transaction_id)
+                    .bind(&row.complaint_id)
+                    .bind(row.sequence)
+                    .bind(&row.organisation_id)
+                    .bind(&row.recorded_at)
+                    .bind(&row.leaf_hash)
+                    .bind(&row.link_hash);
+            }
+            query.execute(c).await?.rows_affected()
+        });
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -42,6 +42,11 @@ pub enum ComplaintAction {
     Reopen(ReopenComplaint),
     PlaceLegalHold(PlaceLegalHold),
     ReleaseLegalHold(ReleaseLegalHold),
+    RecordOralResolution(RecordOralResolution),
+    DecideRepresentativeGrounds(DecideRepresentativeGrounds),
+    RecordLetter(RecordLetter),
+    RecordProgressContact(RecordProgressContact),
+    RecordRecommendationDone(RecordRecommendationDone),
 }
 
 impl ComplaintAction {
@@ -68,6 +73,11 @@ impl ComplaintAction {
             ComplaintAction::Reopen(_) => "reopen",
             ComplaintAction::PlaceLegalHold(_) => "place_legal_hold",
             ComplaintAction::ReleaseLegalHold(_) => "release_legal_hold",
+            ComplaintAction::RecordOralResolution(_) => "record_oral_resolution",
+            ComplaintAction::DecideRepresentativeGrounds(_) => "decide_representative_grounds",
+            ComplaintAction::RecordLetter(_) => "record_letter",
+            ComplaintAction::RecordProgressContact(_) => "record_progress_contact",
+            ComplaintAction::RecordRecommendationDone(_) => "record_recommendation_done",
         }
     }
 }
@@ -122,6 +132,21 @@ pub struct ReceiveComplaint {
     /// For an out-of-time complaint, the decision to accept it (R-TL-2).
     #[serde(default)]
     pub out_of_time_decision: Option<OutOfTimeDecision>,
+    /// On what footing the complainant may complain (R-WHO-1); `representative` goes with a
+    /// representation basis, the others without one.
+    #[serde(default)]
+    pub eligibility: Option<Eligibility>,
+    /// The patient's age band for the KO41 return (R-KO-5); counted as `unknown` when not said.
+    #[serde(default)]
+    pub patient_age_band: Option<PatientAgeBand>,
+    /// Who the complainant is to the patient, for the KO41 return (R-KO-5); counted as
+    /// `unknown` when not said.
+    #[serde(default)]
+    pub complainant_status: Option<ComplainantStatus>,
+    /// The organisation's site the complaint is about (a site code), for the per-site
+    /// KO41a return (R-KO-1); counted as `not_recorded` when not said.
+    #[serde(default)]
+    pub site: Option<String>,
 }
 
 /// Accept an out-of-time complaint for investigation (R-TL-2).
@@ -357,6 +382,69 @@ pub struct ReleaseLegalHold {
     pub released_on: NaiveDate,
 }
 
+/// Close an oral complaint resolved to the complainant's satisfaction by the next working
+/// day after it was made: not handled under the regulations (reg 8(1)(c), R-EXCL-2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordOralResolution {
+    /// The day the complaint was resolved to the complainant's satisfaction; the
+    /// next-working-day cut-off is checked against this day.
+    pub resolved_on: NaiveDate,
+    /// The day the closure is recorded (on or after `resolved_on`).
+    pub closed_on: NaiveDate,
+}
+
+/// Record whether the body is satisfied there are reasonable grounds for a representative,
+/// rather than the child, to complain (R-WHO-3). Not satisfied closes the complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideRepresentativeGrounds {
+    /// The day of the decision.
+    pub decided_on: NaiveDate,
+    /// Whether the body is satisfied the grounds exist.
+    pub satisfied: bool,
+    /// Why; the letter to the representative gives these reasons when not satisfied.
+    pub reasons: String,
+    /// Who decided (staff identifier).
+    pub decided_by: String,
+}
+
+/// Record a letter the rules require, and the day it was sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordLetter {
+    /// Which letter.
+    pub kind: LetterKind,
+    /// The day it was sent.
+    pub sent_on: NaiveDate,
+}
+
+/// Log a contact with the complainant about progress (R-RESP-1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordProgressContact {
+    /// The day of the contact.
+    pub contacted_on: NaiveDate,
+    /// How.
+    pub method: ContactMethod,
+    /// What was said; may contain personal data.
+    pub summary: String,
+}
+
+/// Record that an ombudsman's recommendation was carried out (R-OMB-2); also records the
+/// improvement action for the annual report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRecommendationDone {
+    /// The recommendation's number: 1 for the first recorded on the complaint, in the order
+    /// the decisions and their recommendations were recorded.
+    pub recommendation: u32,
+    /// The day it was done.
+    pub done_on: NaiveDate,
+    /// What was done; for the annual report, so it must not contain personal data.
+    pub what_was_done: String,
+}
+
 impl ComplaintAction {
     /// The business day the command says something happened on.
     pub fn occurred_on(&self) -> NaiveDate {
@@ -381,6 +469,11 @@ impl ComplaintAction {
             ComplaintAction::Reopen(c) => c.reopened_on,
             ComplaintAction::PlaceLegalHold(c) => c.placed_on,
             ComplaintAction::ReleaseLegalHold(c) => c.released_on,
+            ComplaintAction::RecordOralResolution(c) => c.resolved_on,
+            ComplaintAction::DecideRepresentativeGrounds(c) => c.decided_on,
+            ComplaintAction::RecordLetter(c) => c.sent_on,
+            ComplaintAction::RecordProgressContact(c) => c.contacted_on,
+            ComplaintAction::RecordRecommendationDone(c) => c.done_on,
         }
     }
 }

@@ -5,8 +5,11 @@
 //! rules (consent lapse, overdue referral), so they must not depend on it.
 
 use crate::calendar::Calendar;
-use crate::facts::{ClockStop, ConsentState, Receipt, ResponsePlan};
+use crate::facts::{
+    ClockStop, Closure, ConsentState, LetterRecord, Receipt, ResponsePlan, TrackedRecommendation,
+};
 use crate::policy::{self, day_after, ComplaintServices, OrganisationPolicy};
+use crate::reference::LetterKind;
 use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -34,6 +37,16 @@ pub(crate) struct CaseFacts<'a> {
     pub time_limit_ends_on: Option<NaiveDate>,
     pub closed_on: Option<NaiveDate>,
     pub on_legal_hold: bool,
+    /// The current closure, for the letter it owes.
+    pub closure: Option<&'a Closure>,
+    /// The last reopening: letters sent before it answered an earlier closure.
+    pub reopened_on: Option<NaiveDate>,
+    pub letters: &'a [LetterRecord],
+    pub recommendations: &'a [TrackedRecommendation],
+    /// The latest ombudsman decision on record (R-RET-1).
+    pub last_ombudsman_decision_on: Option<NaiveDate>,
+    /// An ombudsman referral without a decision yet: a follow-on process still running.
+    pub ombudsman_pending: bool,
 }
 
 /// The last day consent may arrive before a representative's complaint is closed
@@ -94,9 +107,10 @@ pub struct Deadlines {
     /// For an oral complaint, the last day it can be resolved to the complainant's
     /// satisfaction and so need not be handled under the regulations (reg 8(1)(c)).
     pub oral_resolution_by: Option<NaiveDate>,
-    /// When a closed case file is due for retention review: ten years after closure
-    /// (R-RET-1); moves on if the complaint is reopened and closed again; none while a
-    /// legal hold is in force.
+    /// When a closed case file is due for retention review: ten years after the later of
+    /// closure and the ombudsman's final decision (R-RET-1); moves on if the complaint is
+    /// reopened and closed again; none while a legal hold is in force or an ombudsman
+    /// referral awaits its decision.
     pub retention_review_due: Option<NaiveDate>,
 }
 
@@ -116,6 +130,26 @@ pub enum DeadlineKind {
     InternalTarget,
     /// Send the six-month delay letter.
     DelayLetter,
+    /// Send the letter a closure owes (exclusion notice, consent-lapse closure, not in best
+    /// interests, child grounds refusal); due a policy number of working days after closure.
+    Letter,
+    /// Send the copy of the written record of an oral complaint, due with the
+    /// acknowledgement (R-ACK-2).
+    OralRecord,
+    /// Carry out an ombudsman's recommendation by its due date (R-OMB-2); one per
+    /// recommendation, shown after closure too.
+    OmbudsmanRecommendation,
+}
+
+impl DeadlineKind {
+    /// Whether the deadline outlives closure: letters a closure owes and ombudsman
+    /// recommendations usually come after it.
+    pub fn after_closure(self) -> bool {
+        matches!(
+            self,
+            DeadlineKind::Letter | DeadlineKind::OmbudsmanRecommendation
+        )
+    }
 }
 
 /// Where a deadline stands on a given day.
@@ -149,6 +183,12 @@ pub struct DeadlineStatus {
     pub met_on: Option<NaiveDate>,
     /// The calendar the due day came from.
     pub calendar_version: String,
+    /// Which one, when a kind can have several: the recommendation's number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<u32>,
+    /// For a letter, which letter is owed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letter: Option<LetterKind>,
 }
 
 impl CaseFacts<'_> {
@@ -288,9 +328,36 @@ impl CaseFacts<'_> {
                 .then(|| policy::oral_resolution_cutoff(receipt.received_on, calendar)),
             retention_review_due: self
                 .closed_on
-                .filter(|_| !self.on_legal_hold)
-                .map(policy::retention_review_due),
+                .filter(|_| !self.on_legal_hold && !self.ombudsman_pending)
+                .map(|closed| {
+                    policy::retention_review_due(
+                        self.last_ombudsman_decision_on
+                            .map_or(closed, |decided| decided.max(closed)),
+                    )
+                }),
         }
+    }
+
+    /// The letter the current closure owes and its due day, if any.
+    fn closure_letter(&self, services: &ComplaintServices) -> Option<(LetterKind, NaiveDate)> {
+        let closure = self.closure?;
+        let kind = closure.reason.letter_owed(closure.exclusion_category)?;
+        let policy = services
+            .policies
+            .for_organisation(&self.receipt.organisation_id);
+        let due = services
+            .calendar
+            .add_working_days(closure.closed_on, policy.closure_letter_working_days);
+        Some((kind, due))
+    }
+
+    /// The first letter of `kind` sent since the last reopening.
+    fn letter_sent(&self, kind: LetterKind) -> Option<NaiveDate> {
+        self.letters
+            .iter()
+            .filter(|l| l.kind == kind && self.reopened_on.is_none_or(|r| l.sent_on >= r))
+            .map(|l| l.sent_on)
+            .min()
     }
 
     /// Each deadline that applies, judged as of `today`.
@@ -304,11 +371,21 @@ impl CaseFacts<'_> {
             state,
             met_on,
             calendar_version: version.clone(),
+            item: None,
+            letter: None,
         };
+        // R-EXCL-2, R-ACK-4: an oral complaint resolved by the next working day ended on the
+        // day it was resolved, however late its closure was recorded.
+        let ack_ended_on = self.closure.and_then(|c| c.resolved_on).or(closed_on);
         let mut out = vec![status(
             DeadlineKind::Acknowledgement,
             Some(dates.acknowledge_by),
-            judge(dates.acknowledge_by, self.acknowledged_on, closed_on, today),
+            judge(
+                dates.acknowledge_by,
+                self.acknowledged_on,
+                ack_ended_on,
+                today,
+            ),
             self.acknowledged_on,
         )];
 
@@ -360,8 +437,59 @@ impl CaseFacts<'_> {
             state,
             self.delay_notified_on.first().copied(),
         ));
+
+        // R-ACK-2: the copy of an oral complaint's written record goes with the
+        // acknowledgement; none is owed once it is closed before then (R-ACK-4).
+        if receipt_is_oral(self.receipt) {
+            let sent = self.letter_sent(LetterKind::OralRecordCopy);
+            out.push(DeadlineStatus {
+                letter: Some(LetterKind::OralRecordCopy),
+                ..status(
+                    DeadlineKind::OralRecord,
+                    Some(dates.acknowledge_by),
+                    judge(dates.acknowledge_by, sent, ack_ended_on, today),
+                    sent,
+                )
+            });
+        }
+
+        // R-EXCL-1, R-WHO-3, R-WHO-4, R-WHO-6: the letter a closure owes; closure does not end it.
+        if let Some((kind, due)) = self.closure_letter(services) {
+            let sent = self.letter_sent(kind);
+            out.push(DeadlineStatus {
+                letter: Some(kind),
+                ..status(
+                    DeadlineKind::Letter,
+                    Some(due),
+                    judge(due, sent, None, today),
+                    sent,
+                )
+            });
+        }
+
+        // R-OMB-2: each recommendation until done; with no due date it stays pending.
+        for r in self.recommendations {
+            let state = match (r.due_on, r.done_on) {
+                (Some(due), done) => judge(due, done, None, today),
+                (None, Some(_)) => DeadlineState::MetOnTime,
+                (None, None) => DeadlineState::Pending,
+            };
+            out.push(DeadlineStatus {
+                item: Some(r.number),
+                ..status(
+                    DeadlineKind::OmbudsmanRecommendation,
+                    r.due_on,
+                    state,
+                    r.done_on,
+                )
+            });
+        }
         out
     }
+}
+
+fn receipt_is_oral(receipt: &Receipt) -> bool {
+    receipt.channel.is_oral()
 }
 
 fn due_day(due: ResponseDue) -> Option<NaiveDate> {

@@ -93,6 +93,18 @@ pub enum ComplaintError {
     NotOnLegalHold,
     #[error("invalid calendar data: {reason}")]
     InvalidCalendar { reason: String },
+    #[error("the body must be satisfied there are reasonable grounds for the representative, rather than the child, to complain before it considers the complaint (R-WHO-3)")]
+    RepresentativeGroundsNotFound,
+    #[error("only a complaint made by a child's representative needs a finding of reasonable grounds (R-WHO-3)")]
+    RepresentativeGroundsNotApplicable,
+    #[error("the finding of reasonable grounds has already been made")]
+    RepresentativeGroundsAlreadyDecided,
+    #[error("a `{kind}` letter does not apply: {why}")]
+    LetterNotApplicable { kind: &'static str, why: String },
+    #[error("the complaint has no ombudsman recommendation number {number}")]
+    UnknownRecommendation { number: u32 },
+    #[error("ombudsman recommendation number {number} is already done")]
+    RecommendationAlreadyDone { number: u32 },
 }
 
 impl ComplaintError {
@@ -138,6 +150,12 @@ impl ComplaintError {
             AlreadyOnLegalHold => "already-on-legal-hold",
             NotOnLegalHold => "not-on-legal-hold",
             InvalidCalendar { .. } => "invalid-calendar",
+            RepresentativeGroundsNotFound => "representative-grounds-not-found",
+            RepresentativeGroundsNotApplicable => "representative-grounds-not-applicable",
+            RepresentativeGroundsAlreadyDecided => "representative-grounds-already-decided",
+            LetterNotApplicable { .. } => "letter-not-applicable",
+            UnknownRecommendation { .. } => "unknown-recommendation",
+            RecommendationAlreadyDone { .. } => "recommendation-already-done",
         }
     }
 

@@ -274,6 +274,10 @@ pub enum ComplaintEvent {
         exclusion_category: Option<ExclusionCategory>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         transferred_to: Option<String>,
+        /// For an oral complaint resolved by the next working day, the day it was resolved
+        /// (R-EXCL-2); absent on other closures and on closures recorded before this field.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resolved_on: Option<NaiveDate>,
     },
     /// A closed complaint was reopened.
     ComplaintReopened {
@@ -288,6 +292,46 @@ pub enum ComplaintEvent {
     },
     /// The legal hold ended; the retention clock applies again.
     LegalHoldReleased { released_on: NaiveDate },
+    /// What the body recorded at receipt about who complains and where: the footing of the
+    /// complaint (R-WHO-1) and the KO41 details (R-KO-1, R-KO-5). Written with the receipt
+    /// when any of them is given; a separate event so the receipt's payload stays as stored.
+    ComplaintClassified {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        eligibility: Option<Eligibility>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        patient_age_band: Option<PatientAgeBand>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        complainant_status: Option<ComplainantStatus>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
+    },
+    /// The body decided whether there are reasonable grounds for a representative, rather
+    /// than the child, to complain (R-WHO-3).
+    RepresentativeGroundsDecided {
+        decided_on: NaiveDate,
+        satisfied: bool,
+        reasons: Confidential<String>,
+        decided_by: String,
+    },
+    /// A letter the rules require was sent.
+    LetterSent {
+        kind: LetterKind,
+        sent_on: NaiveDate,
+    },
+    /// The body was in contact with the complainant about progress (R-RESP-1).
+    ComplainantContacted {
+        contacted_on: NaiveDate,
+        method: ContactMethod,
+        summary: Confidential<String>,
+    },
+    /// An ombudsman's recommendation was carried out (R-OMB-2).
+    RecommendationDone {
+        /// 1 for the first recommendation recorded on the complaint.
+        recommendation: u32,
+        done_on: NaiveDate,
+        /// Written for the annual report: no personal data.
+        what_was_done: String,
+    },
 }
 
 impl ComplaintEvent {
@@ -314,6 +358,11 @@ impl ComplaintEvent {
         "ComplaintReopened",
         "LegalHoldPlaced",
         "LegalHoldReleased",
+        "ComplaintClassified",
+        "RepresentativeGroundsDecided",
+        "LetterSent",
+        "ComplainantContacted",
+        "RecommendationDone",
     ];
 
     /// The payload version `event_type` is written at today (`1.0` unless listed in
@@ -349,6 +398,11 @@ impl ComplaintEvent {
             ComplaintEvent::ComplaintReopened { .. } => "ComplaintReopened",
             ComplaintEvent::LegalHoldPlaced { .. } => "LegalHoldPlaced",
             ComplaintEvent::LegalHoldReleased { .. } => "LegalHoldReleased",
+            ComplaintEvent::ComplaintClassified { .. } => "ComplaintClassified",
+            ComplaintEvent::RepresentativeGroundsDecided { .. } => "RepresentativeGroundsDecided",
+            ComplaintEvent::LetterSent { .. } => "LetterSent",
+            ComplaintEvent::ComplainantContacted { .. } => "ComplainantContacted",
+            ComplaintEvent::RecommendationDone { .. } => "RecommendationDone",
         }
     }
 }

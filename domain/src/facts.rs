@@ -4,8 +4,9 @@
 
 use crate::events::SourceReference;
 use crate::reference::{
-    Channel, ClosureReason, DiscussionOutcome, ExclusionCategory, LearningKind, LegalHoldGround,
-    Likelihood, Ombudsman, OmbudsmanDecision, Outcome, RepresentationBasis, RiskRating, Route,
+    Channel, ClosureReason, ComplainantStatus, ContactMethod, DiscussionOutcome, Eligibility,
+    ExclusionCategory, LearningKind, LegalHoldGround, LetterKind, Likelihood, Ombudsman,
+    OmbudsmanDecision, Outcome, PatientAgeBand, RepresentationBasis, RiskRating, Route,
     ServiceArea, StaffGroup, SubjectArea,
 };
 use chrono::NaiveDate;
@@ -28,6 +29,18 @@ pub struct Receipt {
     pub matter_occurred_on: Option<NaiveDate>,
     pub matter_came_to_notice_on: Option<NaiveDate>,
     pub source: Option<SourceReference>,
+    /// On what footing the complainant may complain (R-WHO-1), when recorded.
+    #[serde(default)]
+    pub eligibility: Option<Eligibility>,
+    /// KO41 age band of the patient (R-KO-5), when recorded.
+    #[serde(default)]
+    pub patient_age_band: Option<PatientAgeBand>,
+    /// KO41 status of the complainant (R-KO-5), when recorded.
+    #[serde(default)]
+    pub complainant_status: Option<ComplainantStatus>,
+    /// The organisation's site the complaint is about (R-KO-1), when recorded.
+    #[serde(default)]
+    pub site: Option<String>,
 }
 
 /// Where consent stands.
@@ -148,6 +161,49 @@ pub struct Closure {
     pub reason: ClosureReason,
     pub exclusion_category: Option<ExclusionCategory>,
     pub transferred_to: Option<String>,
+    /// The day an oral complaint was resolved to the complainant's satisfaction (R-EXCL-2).
+    #[serde(default)]
+    pub resolved_on: Option<NaiveDate>,
+}
+
+/// The body's finding on a child's representative (R-WHO-3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct RepresentativeGrounds {
+    pub decided_on: NaiveDate,
+    pub satisfied: bool,
+    pub decided_by: String,
+}
+
+/// A letter the rules require, as sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct LetterRecord {
+    pub kind: LetterKind,
+    pub sent_on: NaiveDate,
+}
+
+/// A contact with the complainant about progress (R-RESP-1); what was said stays in the
+/// event, as confidential text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct ProgressContact {
+    pub contacted_on: NaiveDate,
+    pub method: ContactMethod,
+}
+
+/// An ombudsman's recommendation, tracked until it is done (R-OMB-2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct TrackedRecommendation {
+    /// 1 for the first recommendation recorded on the complaint.
+    pub number: u32,
+    pub ombudsman: Ombudsman,
+    pub decided_on: NaiveDate,
+    pub description: String,
+    pub due_on: Option<NaiveDate>,
+    pub done_on: Option<NaiveDate>,
+    pub what_was_done: Option<String>,
 }
 
 /// A hold keeping the case file beyond its retention period.

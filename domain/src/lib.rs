@@ -16,8 +16,9 @@ pub use deadlines::{DeadlineKind, DeadlineState, DeadlineStatus, Deadlines, Resp
 pub use error::ComplaintError;
 pub use events::*;
 pub use facts::{
-    ClockStop, Closure, ConsentState, Learning, LegalHold, Receipt, Referral, ResponsePlan,
-    RiskGrade, SentResponse, UnreferredDecision,
+    ClockStop, Closure, ConsentState, Learning, LegalHold, LetterRecord, ProgressContact, Receipt,
+    Referral, RepresentativeGrounds, ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation,
+    UnreferredDecision,
 };
 pub use policy::{ComplaintServices, OrganisationPolicy, PolicyBook, RiskMatrix};
 pub use redact::strip_personal_data;
@@ -31,6 +32,7 @@ mod deadlines;
 mod error;
 mod events;
 mod facts;
+pub mod nhs_number;
 pub mod policy;
 mod redact;
 mod reference;

@@ -27,6 +27,16 @@ pub struct OrganisationPolicy {
     pub default_response_working_days: u32,
     /// The matrix used to grade risk (R-RISK-1/2).
     pub risk_matrix: RiskMatrix,
+    /// Working days after closure by which a letter the closure owes (R-EXCL-1, R-WHO-3,
+    /// R-WHO-4, R-WHO-6) is due. The rules say "as soon as reasonably practicable"; the
+    /// default of 3 (the acknowledgement period) is this system's reading, UNCONFIRMED.
+    pub closure_letter_working_days: u32,
+    /// Which written complaints collection the organisation returns (R-KO-1, R-KO-8):
+    /// `KO41a` for hospital and community health services (an NHS trust, even for its
+    /// dental service), `KO41b` for a primary care provider (GP practice, dental practice).
+    /// Not set, the collection follows each complaint's service area (general practice and
+    /// dental go to KO41b).
+    pub collection: Option<String>,
 }
 
 impl Default for OrganisationPolicy {
@@ -35,6 +45,8 @@ impl Default for OrganisationPolicy {
             consent_deadline_working_days: Some(28),
             default_response_working_days: 25,
             risk_matrix: RiskMatrix::dh_2009(),
+            closure_letter_working_days: 3,
+            collection: None,
         }
     }
 }
@@ -219,7 +231,8 @@ pub fn oral_resolution_cutoff(received_on: NaiveDate, calendar: &Calendar) -> Na
 pub const RETENTION_YEARS: u32 = 10;
 
 /// When a case file closed on `closed_on` is due for retention review: ten years on,
-/// 29 February → 28 February (R-RET-1).
+/// 29 February → 28 February (R-RET-1). Callers pass the later of local closure and the
+/// ombudsman's final decision, since the case is not closed until follow-on processes end.
 pub fn retention_review_due(closed_on: NaiveDate) -> NaiveDate {
     closed_on
         .checked_add_months(Months::new(12 * RETENTION_YEARS))

@@ -170,6 +170,97 @@ impl RepresentationBasis {
 }
 
 code_list! {
+    /// On what footing the complainant may complain (R-WHO-1, R-WHO-2): as someone who
+    /// receives or received the body's services, as someone affected by what is complained
+    /// about, or as a representative of such a person.
+    Eligibility, "eligibility" {
+        /// Receives or received services from the body.
+        ServiceUser = "service_user" | "patient",
+        /// Affected, or likely to be affected, by the act, omission or decision complained about.
+        PersonAffected = "person_affected",
+        /// Complains for a service user or person affected, on a basis of R-WHO-2.
+        Representative = "representative",
+    }
+}
+
+code_list! {
+    /// Age of the patient, as the KO41 returns band it (R-KO-5, section 3), with `unknown`.
+    /// The band limits are UNCONFIRMED (DOMAIN.md R-KO-8: only "age unknown" is confirmed);
+    /// they are the bands of the HCHS written complaints tables, version
+    /// [`REFERENCE_DATA_VERSION`].
+    PatientAgeBand, "patient age band" {
+        /// 0 to 15 years.
+        Age0To15 = "0_15" | "age_0_15" | "0_to_15",
+        /// 16 to 64 years.
+        Age16To64 = "16_64" | "age_16_64" | "16_to_64",
+        /// 65 to 74 years.
+        Age65To74 = "65_74" | "age_65_74" | "65_to_74",
+        /// 75 to 84 years.
+        Age75To84 = "75_84" | "age_75_84" | "75_to_84",
+        /// 85 years and over.
+        Age85AndOver = "85_and_over" | "85" | "85_over" | "age_85_and_over",
+        /// Age not known.
+        Unknown = "unknown" | "age_unknown",
+    }
+}
+
+code_list! {
+    /// Who the complainant is in relation to the patient, as the KO41 returns count it
+    /// (R-KO-5, section 4).
+    ComplainantStatus, "complainant status" {
+        /// The patient.
+        Patient = "patient",
+        /// A relative or carer of the patient.
+        RelativeOrCarer = "relative_or_carer" | "relative_carer" | "relative" | "carer",
+        /// Anyone else.
+        Other = "other",
+        /// Not known.
+        Unknown = "unknown",
+    }
+}
+
+code_list! {
+    /// A letter the rules require the body to send (R-EXCL-1, R-WHO-3, R-WHO-4, R-WHO-6,
+    /// R-RESP-3, R-ACK-5, R-ACK-2).
+    LetterKind, "letter kind" {
+        /// Why an excluded complaint will not be handled (R-EXCL-1).
+        ExclusionNotice = "exclusion_notice",
+        /// The complaint is closed because consent did not arrive (R-WHO-6).
+        ConsentLapseClosure = "consent_lapse_closure",
+        /// The representative is not acting in the person's best interests (R-WHO-4).
+        NotInBestInterests = "not_in_best_interests",
+        /// No reasonable grounds for a representative of a child to complain (R-WHO-3).
+        ChildGroundsRefusal = "child_grounds_refusal",
+        /// Why the response is taking longer than six months (R-RESP-3).
+        DelayLetter = "delay_letter",
+        /// The response period the body set when the complainant declined to discuss it (R-ACK-5).
+        ResponsePeriodNotification = "response_period_notification",
+        /// The copy of the written record of an oral complaint (R-ACK-2).
+        OralRecordCopy = "oral_record_copy",
+    }
+}
+
+code_list! {
+    /// How the body was in contact with the complainant (R-RESP-1).
+    ContactMethod, "contact method" {
+        /// By telephone.
+        Phone = "phone" | "telephone",
+        /// By email.
+        Email = "email",
+        /// By letter.
+        Letter = "letter" | "post",
+        /// In person.
+        InPerson = "in_person" | "meeting",
+        /// By video call.
+        VideoCall = "video_call" | "video",
+        /// By text message.
+        TextMessage = "text_message" | "sms",
+        /// Any other way.
+        Other = "other",
+    }
+}
+
+code_list! {
     /// Whether the complaint about an NHS-funded service went to the provider or to its
     /// commissioner (R-SCOPE-3).
     Route, "route" {
@@ -374,6 +465,30 @@ code_list! {
         /// The representative is not acting in the person's best interests (R-WHO-4).
         RepresentativeNotInBestInterests = "representative_not_in_best_interests"
             | "rep_not_best_interests",
+        /// The body was not satisfied there are reasonable grounds for a representative,
+        /// rather than the child, to complain (R-WHO-3).
+        RepresentativeGroundsNotFound = "representative_grounds_not_found"
+            | "child_grounds_not_found",
+    }
+}
+
+impl ClosureReason {
+    /// The letter the rules require when a complaint closes this way, if any: the exclusion
+    /// notice (R-EXCL-1, except an oral complaint resolved by the next working day, which
+    /// regulation 8(2A) is assumed to carve out), the consent-lapse letter (R-WHO-6), and
+    /// the letters with reasons of R-WHO-4 and R-WHO-3.
+    pub fn letter_owed(self, category: Option<ExclusionCategory>) -> Option<LetterKind> {
+        match self {
+            ClosureReason::Excluded
+                if category != Some(ExclusionCategory::OralResolvedNextWorkingDay) =>
+            {
+                Some(LetterKind::ExclusionNotice)
+            }
+            ClosureReason::ConsentNotReceived => Some(LetterKind::ConsentLapseClosure),
+            ClosureReason::RepresentativeNotInBestInterests => Some(LetterKind::NotInBestInterests),
+            ClosureReason::RepresentativeGroundsNotFound => Some(LetterKind::ChildGroundsRefusal),
+            _ => None,
+        }
     }
 }
 

@@ -7,19 +7,24 @@
 
 pub use cloud_events::{cloud_event, organisation_of};
 pub use error::{is_connection_failure, EventLogError};
+pub use health::{oldest_open_writer, OpenWriter};
 pub use pool::{Backend, Pool, Tx};
 pub use reader::{
     backlog, read_after, read_raw_after, read_stream, Checkpoint, RawEvent, StoredEvent,
 };
 pub use runner::{
     ensure, rebuild, Consumer, ConsumerStatus, Generation, Lease, Progress, Runner, TableDef,
+    ViewDoc,
 };
 pub use store::{Database, EventLog};
 
+pub mod crypto;
+pub mod keys;
 pub mod metadata;
 
 mod cloud_events;
 mod error;
+mod health;
 mod pool;
 mod reader;
 mod runner;

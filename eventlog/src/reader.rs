@@ -7,6 +7,7 @@
 //! one writer at a time and assigns positions inside the write transaction, so position
 //! order is commit order and the transaction part of the checkpoint stays 0.
 
+use crate::crypto::{self, KeySet};
 use crate::{EventLogError, Tx};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use complaints_domain::ComplaintEvent;
@@ -96,8 +97,15 @@ pub struct RawEvent {
 }
 
 impl RawEvent {
-    /// Decodes the stored JSON into a [`StoredEvent`].
+    /// Decodes the stored JSON into a [`StoredEvent`] without looking up data keys: sealed
+    /// personal fields read as `"[encrypted]"` in [`StoredEvent::event`].
     pub fn decode(self) -> Result<StoredEvent, EventLogError> {
+        self.decode_with(&KeySet::none())
+    }
+
+    /// Decodes the stored JSON, opening sealed personal fields with `keys` (those of an
+    /// erased data subject read as `"[erased]"`). `stored_payload` stays as stored.
+    pub fn decode_with(self, keys: &KeySet) -> Result<StoredEvent, EventLogError> {
         let RawEvent {
             checkpoint,
             complaint_id,
@@ -119,8 +127,14 @@ impl RawEvent {
             serde_json::from_str(&payload).map_err(|e| decode_error(e.to_string()))?;
         let stored_metadata: serde_json::Value =
             serde_json::from_str(&metadata).map_err(|e| decode_error(e.to_string()))?;
-        let event = ComplaintEvent::deserialize(&stored_payload)
-            .map_err(|e| decode_error(e.to_string()))?;
+        let event = if crypto::may_hold_envelopes(&payload) {
+            let mut opened = stored_payload.clone();
+            crypto::open_payload(&format!("{complaint_id}:{sequence}"), &mut opened, keys);
+            ComplaintEvent::deserialize(&opened)
+        } else {
+            ComplaintEvent::deserialize(&stored_payload)
+        }
+        .map_err(|e| decode_error(e.to_string()))?;
         let metadata = HashMap::<String, String>::deserialize(&stored_metadata)
             .map_err(|e| decode_error(e.to_string()))?;
         Ok(StoredEvent {
@@ -144,11 +158,24 @@ pub async fn read_after(
     after: Checkpoint,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, EventLogError> {
+    // Consumers (read models, the relay, the sealer) never hold personal data: sealed fields
+    // stay sealed here and read as "[encrypted]". Whoever needs them opens a complaint's
+    // stream (`read_stream`) or decodes with `keys_for`.
     read_raw_after(tx, after, limit)
         .await?
         .into_iter()
         .map(RawEvent::decode)
         .collect()
+}
+
+/// The data keys the sealed fields of `raw` need, read in `tx`.
+pub async fn keys_for(tx: &mut Tx, raw: &[RawEvent]) -> Result<KeySet, EventLogError> {
+    crate::keys::keys_for_texts(tx, raw.iter().map(|r| r.payload.as_str()))
+        .await
+        .map_err(|e| EventLogError::Decode {
+            what: "data keys".into(),
+            reason: e.to_string(),
+        })
 }
 
 /// Like [`read_after`], without decoding: the same rows in the same order.
@@ -288,6 +315,7 @@ pub async fn read_stream(
                 .collect::<Result<Vec<_>, _>>()?
         }
     };
+    let keys = keys_for(&mut tx, &raw).await?;
     tx.rollback().await?;
-    raw.into_iter().map(RawEvent::decode).collect()
+    raw.into_iter().map(|r| r.decode_with(&keys)).collect()
 }

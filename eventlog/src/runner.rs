@@ -12,6 +12,15 @@
 //! point at the live generation. `rebuild` fills the next generation from position zero
 //! while the old one keeps answering, catches up under the checkpoint lock, and swaps the
 //! views and the checkpoint in one transaction.
+//!
+//! The views are the reporting interface BI tools build on, so the swap keeps them: on
+//! PostgreSQL each view is replaced in place (`CREATE OR REPLACE VIEW`, same object, same
+//! grants, and views others built on it keep working) and given the read model's
+//! `COMMENT ON VIEW` / `COMMENT ON COLUMN` descriptions ([`Consumer::docs`]). A new
+//! generation with the same table definition has the same columns, so the replacement
+//! always applies; if a new release changed a table's columns incompatibly, the view is
+//! dropped and created again, which fails (and the swap rolls back) while other views
+//! depend on it. SQLite has no grants and resolves views by name, so it drops and creates.
 
 use crate::reader::{backlog, read_after, Checkpoint, StoredEvent};
 use crate::{Backend, EventLogError, Pool, Tx};
@@ -45,6 +54,18 @@ impl Generation {
     }
 }
 
+/// What one view of the reporting interface and its columns mean: `COMMENT ON` text on
+/// PostgreSQL and the source of `docs/DATA-DICTIONARY.md`.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewDoc {
+    /// The view (a [`TableDef::base`]).
+    pub view: &'static str,
+    /// What one row is, and whether the view is part of the reporting interface.
+    pub about: &'static str,
+    /// `(column, meaning)` for every column, in table order.
+    pub columns: &'static [(&'static str, &'static str)],
+}
+
 /// A read model: a fold over events into tables.
 #[async_trait]
 pub trait Consumer: Send + Sync {
@@ -52,6 +73,10 @@ pub trait Consumer: Send + Sync {
     fn name(&self) -> &'static str;
     /// The tables it maintains.
     fn tables(&self) -> Vec<TableDef>;
+    /// What its views and their columns mean (none by default).
+    fn docs(&self) -> Vec<ViewDoc> {
+        Vec::new()
+    }
     /// Applies `events` (in commit-safe order) to the tables of `generation`, inside `tx`.
     async fn apply(
         &self,
@@ -98,7 +123,26 @@ const CHECKPOINTS_DDL: &str = "CREATE TABLE IF NOT EXISTS projection_checkpoints
 )";
 
 /// Creates the checkpoint table and, on first use, the consumer's row, tables and views.
+///
+/// On PostgreSQL a consumer already set up is left alone without any DDL, so a process
+/// connecting as a role without CREATE (a gateway that only reads the read models) starts.
 pub async fn ensure(pool: &Pool, projection: &dyn Consumer) -> Result<(), EventLogError> {
+    if let Pool::Postgres(pg) = pool {
+        let exists: bool =
+            sqlx::query_scalar("SELECT to_regclass('projection_checkpoints') IS NOT NULL")
+                .fetch_one(pg)
+                .await?;
+        if exists {
+            let generation: Option<i64> =
+                sqlx::query_scalar("SELECT generation FROM projection_checkpoints WHERE name = $1")
+                    .bind(projection.name())
+                    .fetch_optional(pg)
+                    .await?;
+            if generation.is_some() {
+                return Ok(());
+            }
+        }
+    }
     let mut tx = pool.begin().await?;
     if let Tx::Postgres(t) = &mut tx {
         // Serialises schema changes between consumers and processes starting together:
@@ -178,15 +222,86 @@ async fn point_views(
     projection: &dyn Consumer,
     generation: Generation,
 ) -> Result<(), EventLogError> {
+    let docs = projection.docs();
     for table in projection.tables() {
-        tx.run(&format!("DROP VIEW IF EXISTS {}", table.base))
+        let view = table.base;
+        let target = generation.table(view);
+        if tx.backend() == Backend::Sqlite {
+            tx.run(&format!("DROP VIEW IF EXISTS {view}")).await?;
+            tx.run(&format!("CREATE VIEW {view} AS SELECT * FROM {target}"))
+                .await?;
+            continue;
+        }
+        // In place: the view keeps its identity, so grants and the views others built on it
+        // survive. Only a changed column list needs the view dropped and created again.
+        tx.run("SAVEPOINT point_view").await?;
+        let replaced = tx
+            .run(&format!(
+                "CREATE OR REPLACE VIEW {view} AS SELECT * FROM {target}"
+            ))
+            .await;
+        match replaced {
+            Ok(()) => tx.run("RELEASE SAVEPOINT point_view").await?,
+            Err(error) => {
+                tx.run("ROLLBACK TO SAVEPOINT point_view").await?;
+                tracing::warn!(
+                    view,
+                    %error,
+                    "the new generation's columns differ from the view's; recreating the view \
+                     (grants on it are lost and must be given again)"
+                );
+                tx.run(&format!("DROP VIEW IF EXISTS {view}"))
+                    .await
+                    .map_err(|e| {
+                        EventLogError::Config(format!(
+                            "cannot replace view {view}: its columns changed and it cannot be \
+                             dropped ({e}); drop the views built on it, rebuild, then create \
+                             them again"
+                        ))
+                    })?;
+                tx.run(&format!("CREATE VIEW {view} AS SELECT * FROM {target}"))
+                    .await?;
+            }
+        }
+        if let Some(doc) = docs.iter().find(|d| d.view == view) {
+            comment_view(tx, doc).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `COMMENT ON` the view and each of its documented columns that exists (PostgreSQL): a
+/// description without a column (or the reverse) is a drift the data-dictionary test
+/// reports, never a reason to fail a swap.
+async fn comment_view(tx: &mut Tx, doc: &ViewDoc) -> Result<(), EventLogError> {
+    let Tx::Postgres(t) = tx else {
+        return Ok(());
+    };
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT column_name::text FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = $1",
+    )
+    .bind(doc.view)
+    .fetch_all(&mut **t)
+    .await?;
+    let quote = |text: &str| format!("'{}'", text.replace('\'', "''"));
+    sqlx::query(&format!(
+        "COMMENT ON VIEW {} IS {}",
+        doc.view,
+        quote(doc.about)
+    ))
+    .execute(&mut **t)
+    .await?;
+    for (column, meaning) in doc.columns {
+        if columns.iter().any(|c| c == column) {
+            sqlx::query(&format!(
+                "COMMENT ON COLUMN {}.{column} IS {}",
+                doc.view,
+                quote(meaning)
+            ))
+            .execute(&mut **t)
             .await?;
-        tx.run(&format!(
-            "CREATE VIEW {} AS SELECT * FROM {}",
-            table.base,
-            generation.table(table.base)
-        ))
-        .await?;
+        }
     }
     Ok(())
 }

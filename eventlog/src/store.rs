@@ -2,6 +2,8 @@
 //! project's own migrations (which add the global position, recording time and, on
 //! PostgreSQL, the writing transaction id the commit-safe reader needs).
 
+use crate::crypto::Encryption;
+use crate::keys::EncryptingRepository;
 use crate::{EventLogError, Pool};
 use complaints_domain::{Complaint, ComplaintError};
 use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
@@ -13,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -37,15 +40,18 @@ impl Database {
     }
 }
 
+// Both repositories sit behind the encrypting decorator: personal fields are sealed on the
+// way in (when encryption is configured) and opened on the way out (always).
 enum Store {
-    Postgres(PersistedEventStore<PostgresEventRepository, Complaint>),
-    Sqlite(PersistedEventStore<SqliteEventRepository, Complaint>),
+    Postgres(PersistedEventStore<EncryptingRepository<PostgresEventRepository>, Complaint>),
+    Sqlite(PersistedEventStore<EncryptingRepository<SqliteEventRepository>, Complaint>),
 }
 
 /// The append-only log of complaint events.
 pub struct EventLog {
     pool: Pool,
     store: Store,
+    encryption: Option<Arc<Encryption>>,
 }
 
 impl EventLog {
@@ -98,15 +104,44 @@ impl EventLog {
 
     /// Wraps an existing pool.
     pub fn with_pool(pool: Pool) -> Self {
-        let store = match &pool {
+        let store = Self::store(&pool, None);
+        Self {
+            pool,
+            store,
+            encryption: None,
+        }
+    }
+
+    fn store(pool: &Pool, encryption: Option<Arc<Encryption>>) -> Store {
+        match pool {
             Pool::Postgres(p) => Store::Postgres(PersistedEventStore::new_event_store(
-                PostgresEventRepository::new(p.clone()),
+                EncryptingRepository::new(
+                    PostgresEventRepository::new(p.clone()),
+                    pool.clone(),
+                    encryption,
+                ),
             )),
             Pool::Sqlite(p) => Store::Sqlite(PersistedEventStore::new_event_store(
-                SqliteEventRepository::new(p.clone()),
+                EncryptingRepository::new(
+                    SqliteEventRepository::new(p.clone()),
+                    pool.clone(),
+                    encryption,
+                ),
             )),
-        };
-        Self { pool, store }
+        }
+    }
+
+    /// Seals the personal fields of every event appended from now on with per-subject data
+    /// keys (see `schemas/encryption.md`). Sealed events are opened on load either way.
+    pub fn with_encryption(mut self, encryption: Arc<Encryption>) -> Self {
+        self.store = Self::store(&self.pool, Some(encryption.clone()));
+        self.encryption = Some(encryption);
+        self
+    }
+
+    /// The encryption in force for appends, if any.
+    pub fn encryption(&self) -> Option<&Arc<Encryption>> {
+        self.encryption.as_ref()
     }
 
     /// The pool, for readers that query the log directly.

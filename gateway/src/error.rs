@@ -281,6 +281,8 @@ impl From<AuditError> for ApiError {
                 ApiError::ChainBroken { breaks, truncated }
             }
             AuditError::InvalidRequest(why) => ApiError::BadRequest(why),
+            // Signing is suspended until an operator looks: unavailable, not a server bug.
+            e @ AuditError::WitnessDisagrees { .. } => ApiError::Unavailable(e.to_string()),
             AuditError::Config(why) => ApiError::Config(why),
             AuditError::Database(e) if is_connection_failure(&e) => {
                 ApiError::Unavailable(e.to_string())

@@ -17,6 +17,7 @@ pub mod app;
 pub mod cli;
 pub mod http;
 pub mod nats;
+pub mod ui;
 
 pub mod telemetry;
 
@@ -32,6 +33,10 @@ pub async fn open_cases(settings: &Settings) -> Result<Cases, ApiError> {
     let services = settings.services()?;
     let log = complaints_eventlog::EventLog::connect(&settings.database()).await?;
     log.migrate().await?;
+    let log = match app::cases::encryption(&settings.data_dir)? {
+        Some(encryption) => log.with_encryption(encryption),
+        None => log,
+    };
     app::consumers::prepare(log.pool(), &services).await?;
     Ok(Cases::new(log, services).with_id_key(settings.id_key()?))
 }
@@ -87,10 +92,12 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
             consumer_stop.clone(),
         ))
     });
+    let witnesses = witnesses(&settings, js.as_ref());
     let notary = settings.consumers.then(|| {
         tokio::spawn(complaints_audit::run_notary(
             cases.log().pool().clone(),
             audit_keys.clone(),
+            witnesses.clone(),
             settings.audit.checkpoint_every,
             std::time::Duration::from_secs(settings.audit.checkpoint_seconds),
             consumer_stop.clone(),
@@ -98,7 +105,8 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
     });
     let state = AppState::new(cases, auth)
         .with_consumers(statuses)
-        .with_audit(audit_keys);
+        .with_audit(audit_keys)
+        .with_witnesses(witnesses);
     let served = serve(listener, state, stop).await;
     consumer_stop.cancel();
     if let Some(task) = notary {
@@ -114,6 +122,19 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
         let _ = task.await;
     }
     served
+}
+
+/// Where signed checkpoints are kept outside the database: the witness directory, and the
+/// NATS audit stream when NATS is configured.
+fn witnesses(
+    settings: &Settings,
+    js: Option<&async_nats::jetstream::Context>,
+) -> complaints_audit::Witnesses {
+    let witnesses = complaints_audit::Witnesses::with_directory(settings.witness_dir());
+    match js {
+        Some(js) => witnesses.with(Arc::new(nats::NatsWitness::new(js.clone(), &settings.nats))),
+        None => witnesses,
+    }
 }
 
 /// The read models, plus the NATS relay when NATS is configured.
@@ -157,6 +178,7 @@ pub async fn project(settings: Settings, stop: CancellationToken) -> anyhow::Res
     let notary = tokio::spawn(complaints_audit::run_notary(
         cases.log().pool().clone(),
         audit_keys,
+        witnesses(&settings, js.as_ref()),
         settings.audit.checkpoint_every,
         std::time::Duration::from_secs(settings.audit.checkpoint_seconds),
         stop.clone(),

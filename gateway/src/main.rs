@@ -28,9 +28,16 @@ enum Command {
     Project(Settings),
     /// Rebuild read models from position zero while the live ones keep answering.
     Rebuild {
-        /// Only this read model (default: all).
+        /// Only this read model (default: all but the sealer).
         #[arg(long)]
         projection: Option<String>,
+        /// Rebuild the sealer even though the log no longer leads to a witnessed checkpoint
+        /// (a restored backup, a repaired log); the reason is recorded with who and when.
+        #[arg(long, value_name = "WHY")]
+        accept_break: Option<String>,
+        /// Who accepts the break (default: the login name).
+        #[arg(long, value_name = "NAME")]
+        accepted_by: Option<String>,
         #[command(flatten)]
         settings: Settings,
     },
@@ -39,6 +46,14 @@ enum Command {
     Bench {
         #[command(flatten)]
         bench: cli::bench::BenchArgs,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Seeded, realistic workload: drive the HTTP API (`--via http`) or bulk-load the event
+    /// log (`--via log`), with a progress bar and a summary (see BENCHMARKS.md).
+    Simulate {
+        #[command(flatten)]
+        simulate: cli::simulate::SimulateArgs,
         #[command(flatten)]
         settings: Settings,
     },
@@ -79,6 +94,30 @@ enum Command {
     },
     /// Mint a bearer token with the embedded default's HS256 secret.
     Token(cli::token::TokenArgs),
+    /// Print a one-time sign-in URL for the web pages (`/ui`).
+    LoginLink(cli::login_link::LoginLinkArgs),
+    /// Destroy one data subject's data key: their personal fields in every complaint then
+    /// read "[erased]"; the log, the chain and the reports are unchanged.
+    EraseSubject {
+        #[command(flatten)]
+        args: cli::erase_subject::EraseSubjectArgs,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Write everything held about one data subject to a JSON file (subject access).
+    SubjectAccess {
+        #[command(flatten)]
+        args: cli::subject_access::SubjectAccessArgs,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Erase the personal data of case files past retention (R-RET-1); --dry-run lists them.
+    Retention {
+        #[command(flatten)]
+        args: cli::retention::RetentionArgs,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Recompute the audit hash chain from the log and compare it with the sealed links (and
     /// signed checkpoints given with --against); prints the verified head or names the first
     /// position where the chain breaks.
@@ -98,6 +137,22 @@ enum Command {
     },
     /// Check a received export on its own: line hash, count, positions, manifest signature.
     VerifyExport(cli::export::VerifyExportArgs),
+    /// Write the whole event log (metadata, recording times, positions, chain links) to an
+    /// NDJSON file with a manifest (count, SHA-256): a backup, or a move to another database.
+    ExportLog {
+        #[command(flatten)]
+        args: cli::export_log::ExportLogArgs,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Load a file written by `export-log` into an empty database, checking its hash and
+    /// chain first, then rebuild the read models and seal.
+    ImportLog {
+        #[command(flatten)]
+        args: cli::import_log::ImportLogArgs,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Render reports: the regulation 18 annual report, the national return.
     Report {
         #[command(subcommand)]
@@ -123,9 +178,45 @@ async fn main() -> ExitCode {
                 .map_err(Into::into)
         }
         Command::Token(args) => cli::token::mint(args),
+        Command::LoginLink(args) => cli::login_link::print(args).await,
         Command::Healthcheck { ready, settings } => cli::healthcheck::probe(settings.bind, ready)
             .await
             .map_err(Into::into),
+        Command::EraseSubject { args, settings } => {
+            telemetry::init(&settings.log_format);
+            cli::erase_subject::run(args, &settings)
+                .await
+                .and_then(|r| {
+                    serde_json::to_string_pretty(&r)
+                        .map_err(|e| complaints_gateway::ApiError::Internal(e.into()))
+                })
+                .map(|text| println!("{text}"))
+                .map_err(Into::into)
+        }
+        Command::SubjectAccess { args, settings } => {
+            telemetry::init(&settings.log_format);
+            let out = args.out.clone();
+            cli::subject_access::run(args, &settings)
+                .await
+                .map(|subject| {
+                    println!(
+                        "wrote the subject access export of {subject} to {}",
+                        out.display()
+                    )
+                })
+                .map_err(Into::into)
+        }
+        Command::Retention { args, settings } => {
+            telemetry::init(&settings.log_format);
+            cli::retention::run(args, &settings)
+                .await
+                .and_then(|r| {
+                    serde_json::to_string_pretty(&r)
+                        .map_err(|e| complaints_gateway::ApiError::Internal(e.into()))
+                })
+                .map(|text| println!("{text}"))
+                .map_err(Into::into)
+        }
         Command::Verify { args, settings } => {
             telemetry::init(&settings.log_format);
             cli::verify::verify_command(args, &settings)
@@ -143,6 +234,20 @@ async fn main() -> ExitCode {
         Command::VerifyExport(args) => cli::export::verify_export_command(&args)
             .map(|check| println!("{check}"))
             .map_err(Into::into),
+        Command::ExportLog { args, settings } => {
+            telemetry::init(&settings.log_format);
+            cli::export_log::export_log_command(args, &settings)
+                .await
+                .map(|summary| eprintln!("{summary}"))
+                .map_err(Into::into)
+        }
+        Command::ImportLog { args, settings } => {
+            telemetry::init(&settings.log_format);
+            cli::import_log::import_log_command(args, &settings)
+                .await
+                .map(|summary| eprintln!("{summary}"))
+                .map_err(Into::into)
+        }
         Command::Report { report } => {
             telemetry::init(&report.settings().log_format);
             complaints_gateway::cli::report::report_command(report)
@@ -157,6 +262,10 @@ async fn main() -> ExitCode {
                     .map_err(Into::into),
                 Err(e) => Err(e.into()),
             }
+        }
+        Command::Simulate { simulate, settings } => {
+            telemetry::init(&settings.log_format);
+            cli::simulate::run(simulate, &settings).await
         }
         Command::Relay {
             from_position,
@@ -199,15 +308,29 @@ async fn main() -> ExitCode {
         }
         Command::Rebuild {
             projection,
+            accept_break,
+            accepted_by,
             settings,
         } => {
             telemetry::init(&settings.log_format);
+            let guard = consumers::ChainGuard {
+                witnesses: complaints_audit::Witnesses::with_directory(settings.witness_dir()),
+                accept_break: accept_break.map(|why| {
+                    let by = accepted_by
+                        .or_else(|| std::env::var("USER").ok())
+                        .unwrap_or_else(|| "operator".into());
+                    (by, why)
+                }),
+            };
             match open_cases(&settings).await {
-                Ok(cases) => {
-                    consumers::rebuild(cases.log().pool(), cases.services(), projection.as_deref())
-                        .await
-                        .map_err(Into::into)
-                }
+                Ok(cases) => consumers::rebuild(
+                    cases.log().pool(),
+                    cases.services(),
+                    projection.as_deref(),
+                    &guard,
+                )
+                .await
+                .map_err(Into::into),
                 Err(e) => Err(e.into()),
             }
         }

@@ -46,6 +46,10 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub id_secret: Option<String>,
+    /// A file holding the complaint id secret (a mounted secret); instead of
+    /// `COMPLAINTS_ID_SECRET`.
+    #[arg(long = "id-secret-file", env = "COMPLAINTS_ID_SECRET_FILE")]
+    pub id_secret_file: Option<PathBuf>,
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "COMPLAINTS_LOG_FORMAT", default_value = "pretty")]
     pub log_format: String,
@@ -137,13 +141,27 @@ pub struct AuditSettings {
         hide_env_values = true
     )]
     pub export_secret: Option<String>,
+    /// A file holding the export secret (a mounted secret); instead of
+    /// `COMPLAINTS_EXPORT_SECRET`.
+    #[arg(long = "export-secret-file", env = "COMPLAINTS_EXPORT_SECRET_FILE")]
+    pub export_secret_file: Option<PathBuf>,
+    /// Directory where every signed checkpoint is also kept, outside the database (default:
+    /// `witness` in the data directory). Put it on other storage than the database: the
+    /// notary refuses to sign a chain that no longer leads to the latest checkpoint here.
+    #[arg(long = "witness-dir", env = "COMPLAINTS_WITNESS_DIR")]
+    pub witness_dir: Option<std::path::PathBuf>,
 }
 
 impl Settings {
     /// The key of complaint ids derived from source references.
     pub fn id_key(&self) -> Result<Vec<u8>, ApiError> {
-        let secret = match self.id_secret.as_deref().filter(|s| !s.is_empty()) {
-            Some(secret) => secret.to_string(),
+        let configured = crate::auth::secret_value(
+            self.id_secret.as_deref(),
+            self.id_secret_file.as_deref(),
+            "the complaint id secret (COMPLAINTS_ID_SECRET / COMPLAINTS_ID_SECRET_FILE)",
+        )?;
+        let secret = match configured {
+            Some(secret) => secret,
             None => complaints_audit::secrets::load_or_create(
                 &self.data_dir,
                 ID_SECRET_FILE,
@@ -158,12 +176,25 @@ impl Settings {
         Ok(secret.into_bytes())
     }
 
+    /// The directory witness of signed checkpoints.
+    pub fn witness_dir(&self) -> std::path::PathBuf {
+        self.audit
+            .witness_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("witness"))
+    }
+
     /// The sealing key and export secret these settings name (generated on first run in the
     /// data directory when not configured).
     pub fn audit_keys(&self) -> Result<complaints_audit::AuditKeys, ApiError> {
+        let export_secret = crate::auth::secret_value(
+            self.audit.export_secret.as_deref(),
+            self.audit.export_secret_file.as_deref(),
+            "the export secret (COMPLAINTS_EXPORT_SECRET / COMPLAINTS_EXPORT_SECRET_FILE)",
+        )?;
         Ok(complaints_audit::AuditKeys::load(
             self.audit.seal_key_file.as_deref(),
-            self.audit.export_secret.as_deref(),
+            export_secret.as_deref(),
             &self.data_dir,
         )?)
     }

@@ -20,35 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// The server binary private NATS processes are started from; `None` skips (never in CI).
 fn nats_binary() -> Option<PathBuf> {
-    let in_ci = std::env::var_os("CI").is_some();
-    if std::env::var("NATS_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .is_none()
-    {
-        assert!(
-            !in_ci,
-            "CI is set but NATS_URL is not: NATS tests must run in CI"
-        );
-        eprintln!("NATS_URL not set: skipping NATS test");
-        return None;
-    }
-    // `.ci/run` points this at a current server, which runs the shipped configuration
-    // (fsync before acknowledging); the Debian 2.9 server refuses that setting.
-    let chosen = std::env::var_os("COMPLAINTS_TEST_NATS_SERVER").map(PathBuf::from);
-    let found = chosen.or_else(|| {
-        [
-            "/usr/sbin/nats-server",
-            "/usr/bin/nats-server",
-            "/usr/local/bin/nats-server",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-    });
-    assert!(found.is_some() || !in_ci, "nats-server binary not found");
-    found
+    complaints_testkit::nats_url()?;
+    complaints_testkit::nats_server_binary()
 }
 
 /// Whether `binary` is nats-server 2.10 or later (it then runs `deploy/nats-server.conf`).
@@ -169,19 +144,8 @@ fn settings(url: &str) -> NatsSettings {
 }
 
 async fn database(dir: &Path) -> Database {
-    match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        Some(url) => {
-            let admin = sqlx::PgPool::connect(&url).await.unwrap();
-            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                .execute(&admin)
-                .await
-                .unwrap();
-            let separator = if url.contains('?') { '&' } else { '?' };
-            Database::Postgres(format!(
-                "{url}{separator}options=-c%20search_path%3D{schema}"
-            ))
-        }
+    match complaints_testkit::postgres_base_url().await {
+        Some(base) => Database::Postgres(complaints_testkit::fresh_schema(&base).await),
         None => Database::Sqlite(dir.join("complaints.db")),
     }
 }

@@ -10,21 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 async fn database_url() -> Option<String> {
-    let in_ci = std::env::var_os("CI").is_some();
-    let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
-        assert!(!in_ci, "CI is set but DATABASE_URL is not");
-        return None;
-    };
-    let admin = sqlx::PgPool::connect(&url).await.unwrap();
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    Some(format!(
-        "{url}{separator}options=-c%20search_path%3D{schema}"
-    ))
+    let base = complaints_testkit::postgres_base_url().await?;
+    Some(complaints_testkit::fresh_schema(&base).await)
 }
 
 fn spawn_project(url: &str, dir: &Path, name: &str) -> Child {

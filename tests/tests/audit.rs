@@ -287,7 +287,22 @@ async fn postgres_refuses_truncate_on_every_append_only_table() {
     .await
     .unwrap();
     guarded.sort();
-    assert_eq!(guarded, ["audit_access_log", "audit_checkpoints", "events"]);
+    assert_eq!(
+        guarded,
+        [
+            "audit_accepted_breaks",
+            "audit_access_log",
+            "audit_checkpoints",
+            "events"
+        ]
+    );
+    sqlx::query(
+        "INSERT INTO audit_accepted_breaks (accepted_at, accepted_by, reason, breaks)
+         VALUES ('2026-01-01T00:00:00Z', 'ops', 'test', 'none')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
 
     for table in &guarded {
         let count = format!("SELECT count(*) FROM {table}");
@@ -652,5 +667,93 @@ on_both_backends! {
 
         let bad = app.get_bytes_as(&reader, &format!("{base}&format=pdf")).await;
         assert_eq!(bad.0, 400);
+    }
+}
+
+/// Lifts the guard on the checkpoint table too and wipes it, as an attacker who holds the
+/// database would before re-sealing a changed log.
+async fn wipe_checkpoints(pool: &Pool) {
+    match pool {
+        Pool::Postgres(p) => {
+            for sql in [
+                "ALTER TABLE audit_checkpoints DISABLE TRIGGER ALL",
+                "DELETE FROM audit_checkpoints",
+            ] {
+                sqlx::query(sql).execute(p).await.unwrap();
+            }
+        }
+        Pool::Sqlite(p) => {
+            for sql in [
+                "DROP TRIGGER audit_checkpoints_no_delete",
+                "DELETE FROM audit_checkpoints",
+            ] {
+                sqlx::query(sql).execute(p).await.unwrap();
+            }
+        }
+    }
+}
+
+on_both_backends! {
+    async fn a_rewritten_log_is_neither_re_sealed_nor_re_signed_without_an_accepted_break(backend: Backend) {
+        use complaints_gateway::app::consumers::{self, ChainGuard};
+        let Some(app) = spawn_app(backend).await else { return };
+        let ids = seed(&app).await;
+        let pool = app.db.raw_pool().await;
+        let witness_dir = app.db.dir.path().join("witness");
+        let witnesses = complaints_audit::Witnesses::with_directory(&witness_dir);
+        let signed = complaints_audit::checkpoint_head(&pool, &app.audit_keys, &witnesses, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert!(signed.chain_index > 0);
+        assert_eq!(
+            complaints_audit::DirectoryWitness::new(&witness_dir).checkpoints().unwrap(),
+            vec![signed.clone()],
+            "the signed checkpoint is kept outside the database"
+        );
+
+        // The attack: remove an event, wipe the checkpoints in the database, re-seal.
+        let removed = acknowledgement_position(&pool, &ids[0]).await;
+        lift_guard(&pool).await;
+        match &pool {
+            Pool::Postgres(p) => sqlx::query("DELETE FROM events WHERE global_position = $1").bind(removed).execute(p).await.unwrap().rows_affected(),
+            Pool::Sqlite(p) => sqlx::query("DELETE FROM event_log WHERE global_position = $1").bind(removed).execute(p).await.unwrap().rows_affected(),
+        };
+        wipe_checkpoints(&pool).await;
+        let services = app.cases().services().clone();
+        let guard = ChainGuard { witnesses: witnesses.clone(), accept_break: None };
+        let refused = consumers::rebuild(&pool, &services, Some("sealer"), &guard).await.unwrap_err();
+        let said = refused.to_string();
+        assert!(said.contains("refusing to rebuild the sealer"), "{said}");
+        assert!(said.contains(&format!("position {removed}")), "names the removed event: {said}");
+
+        // Re-sealing behind the guard's back still gets no signature.
+        complaints_eventlog::rebuild(&pool, &Sealer, &|_, _| {}).await.unwrap();
+        let unsigned = complaints_audit::checkpoint_head(&pool, &app.audit_keys, &witnesses, chrono::Utc::now())
+            .await
+            .unwrap_err();
+        assert!(matches!(unsigned, AuditError::WitnessDisagrees { .. }), "{unsigned:?}");
+
+        // An operator who knows why accepts the break: recorded, and signing resumes.
+        let accept = ChainGuard {
+            witnesses: witnesses.clone(),
+            accept_break: Some(("ops-on-call".into(), "restored from the 02:00 backup".into())),
+        };
+        consumers::rebuild(&pool, &services, Some("sealer"), &accept).await.unwrap();
+        let recorded: Vec<(String, String)> = on_pool!(&pool, |p| sqlx::query_as(
+            "SELECT accepted_by, reason FROM audit_accepted_breaks"
+        )
+        .fetch_all(p)
+        .await
+        .unwrap());
+        assert_eq!(recorded, [("ops-on-call".to_string(), "restored from the 02:00 backup".to_string())]);
+        let accepted = complaints_audit::DirectoryWitness::new(&witness_dir).accepted_breaks().unwrap();
+        assert_eq!(accepted.len(), 1);
+        // The chain was re-sealed meanwhile, so what remains is the witnessed checkpoint the
+        // log no longer leads to.
+        assert!(accepted[0].breaks.contains("checkpoint"), "{}", accepted[0].breaks);
+        let resigned = complaints_audit::checkpoint_head(&pool, &app.audit_keys, &witnesses, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(resigned.chain_index, signed.chain_index - 1);
     }
 }

@@ -19,6 +19,85 @@ async fn step(app: &TestApp, id: &str, command: &str, body: Value, version: u64)
 }
 
 on_both_backends! {
+    async fn r_excl_2_an_oral_resolution_is_judged_on_the_day_it_was_resolved(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let mut intake = minimal_complaint("RAL", "2025-04-17");
+        intake["channel"] = json!("oral_phone");
+        let id = app.post_complaint(&intake).await.body["id"].as_str().unwrap().to_string();
+        let late = app.command(&id, "oral-resolution", &json!({"resolved_on": "2025-04-23", "closed_on": "2025-04-23"})).await;
+        assert_eq!(late.status, 422, "{}", late.body);
+        let case = step(&app, &id, "oral-resolution", json!({"resolved_on": "2025-04-22", "closed_on": "2025-04-25"}), 2).await;
+        assert_eq!(case["closure"]["resolved_on"], "2025-04-22");
+        assert_eq!(case["closure"]["exclusion_category"], "oral_resolved_next_working_day");
+    }
+
+    async fn r_who_3_a_childs_representatives_complaint_waits_for_grounds_and_closes_with_a_letter_owed(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let mut intake = minimal_complaint("RAL", "2026-04-02");
+        intake["representation_basis"] = json!("child");
+        intake["eligibility"] = json!("representative");
+        intake["consent_required"] = json!(false);
+        intake["patient_age_band"] = json!("0-15");
+        intake["complainant_status"] = json!("relative_or_carer");
+        intake["site"] = json!("RAL01");
+        let created = app.post_complaint(&intake).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.body["status"], "awaiting_representative_grounds");
+        assert_eq!(created.body["patient_age_band"], "0_15");
+        let id = created.body["id"].as_str().unwrap().to_string();
+        let refused = app.command(&id, "response-plan", &json!({"agreed_on": "2026-04-03", "response_due_on": "2026-05-03"})).await;
+        assert_eq!(refused.status, 422);
+        assert!(refused.body["type"].as_str().unwrap().ends_with("representative-grounds-not-found"), "{}", refused.body);
+        // The receipt and its classification are two events; the finding and the closure two more.
+        let decided = app.command(&id, "representative-grounds", &json!({"decided_on": "2026-04-06", "satisfied": false, "reasons": "The child wishes to complain herself.", "decided_by": "cm-12"})).await;
+        assert_eq!(decided.status, 200, "{}", decided.body);
+        assert_eq!(decided.body["version"], 4);
+        assert_eq!(decided.body["closure"]["reason"], "representative_grounds_not_found");
+        app.settle().await;
+        let board = app.get("/v1/deadlines?organisation=RAL").await;
+        let rows: Vec<&Value> = board.body["items"].as_array().unwrap().iter().filter(|r| r["complaint_id"] == id.as_str()).collect();
+        assert_eq!(rows.len(), 1, "{}", board.body);
+        assert_eq!(rows[0]["kind"], "letter");
+        assert_eq!(rows[0]["letter"], "child_grounds_refusal");
+        // Due three working days after the closure; overdue by the tests' today.
+        assert_eq!(rows[0]["due_on"], "2026-04-09");
+        assert_eq!(rows[0]["state"], "missed");
+        step(&app, &id, "record-letter", json!({"kind": "child_grounds_refusal", "sent_on": "2026-04-07"}), 5).await;
+        app.settle().await;
+        let board = app.get("/v1/deadlines?organisation=RAL").await;
+        let row = board.body["items"].as_array().unwrap().iter().find(|r| r["complaint_id"] == id.as_str()).unwrap().clone();
+        assert_eq!(row["state"], "met_on_time");
+    }
+
+    async fn r_omb_2_recommendations_are_on_the_deadlines_board_until_done(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let id = app.post_complaint(&minimal_complaint("RAL", "2026-04-02")).await.body["id"].as_str().unwrap().to_string();
+        step(&app, &id, "closure", json!({"closed_on": "2026-04-03", "reason": "withdrawn"}), 2).await;
+        step(&app, &id, "ombudsman-referral", json!({"ombudsman": "phso", "informed_on": "2026-05-01"}), 3).await;
+        step(&app, &id, "ombudsman-decision", json!({"ombudsman": "phso", "decided_on": "2026-06-01", "decision": "upheld",
+            "recommendations": [{"description": "Apologise.", "due_on": "2026-07-01"}, {"description": "Train staff.", "due_on": "2026-09-01"}]}), 4).await;
+        app.settle().await;
+        // Both are past due by the tests' today (after 2026-09-01): overdue.
+        let overdue = app.get("/v1/deadlines?organisation=RAL&overdue=true").await;
+        assert_eq!(overdue.status, 200, "{}", overdue.body);
+        let items: Vec<(Option<&str>, Option<i64>)> = overdue.body["items"].as_array().unwrap().iter()
+            .map(|r| (r["kind"].as_str(), r["item"].as_i64())).collect();
+        assert_eq!(items, vec![(Some("ombudsman_recommendation"), Some(1)), (Some("ombudsman_recommendation"), Some(2))], "{}", overdue.body);
+        // Done, and the learning action it creates: two events.
+        let done = app.command(&id, "recommendation-done", &json!({"recommendation": 1, "done_on": "2026-06-20", "what_was_done": "Apology sent."})).await;
+        assert_eq!((done.status, done.body["version"].as_i64()), (200, Some(6)), "{}", done.body);
+        let case = done.body;
+        assert_eq!(case["ombudsman_recommendations"][0]["done_on"], "2026-06-20");
+        assert_eq!(case["learning"][0]["kind"], "action");
+        assert_eq!(case["status"], "closed");
+        step(&app, &id, "progress-contact", json!({"contacted_on": "2026-06-21", "method": "phone", "summary": "Told Alex the apology was sent."}), 7).await;
+        app.settle().await;
+        let board = app.get("/v1/deadlines?organisation=RAL&kind=ombudsman_recommendation").await;
+        let states: Vec<(i64, String)> = board.body["items"].as_array().unwrap().iter()
+            .map(|r| (r["item"].as_i64().unwrap(), r["state"].as_str().unwrap().to_string())).collect();
+        assert_eq!(states, vec![(1, "met_on_time".to_string()), (2, "missed".to_string())], "{}", board.body);
+    }
+
     async fn a_complaint_goes_through_every_stage_of_its_life(backend: Backend) {
         let Some(app) = spawn_app(backend).await else { return };
         let mut intake = minimal_complaint("RAL", "2026-04-02");
@@ -199,6 +278,31 @@ fn routes() -> Vec<(&'static str, Value, &'static [Role])> {
         (
             "reopening",
             json!({"reopened_on": "2026-04-04", "reason": "x"}),
+            CASE,
+        ),
+        (
+            "oral-resolution",
+            json!({"resolved_on": "2026-04-03", "closed_on": "2026-04-03"}),
+            CASE,
+        ),
+        (
+            "representative-grounds",
+            json!({"decided_on": "2026-04-03", "satisfied": true, "reasons": "x", "decided_by": "y"}),
+            CASE,
+        ),
+        (
+            "record-letter",
+            json!({"kind": "exclusion_notice", "sent_on": "2026-04-03"}),
+            CASE,
+        ),
+        (
+            "progress-contact",
+            json!({"contacted_on": "2026-04-03", "method": "phone", "summary": "x"}),
+            CASE,
+        ),
+        (
+            "recommendation-done",
+            json!({"recommendation": 1, "done_on": "2026-04-07", "what_was_done": "x"}),
             CASE,
         ),
     ]

@@ -22,7 +22,60 @@ async fn receive(app: &TestApp, on: &str) -> String {
         .to_string()
 }
 
+/// A complaint at site `RAL01` with the KO41 details given (`None` leaves one out).
+async fn receive_at_site(
+    app: &TestApp,
+    on: &str,
+    service: &str,
+    subjects: &[&str],
+    staff: &[&str],
+    age_and_status: Option<(&str, &str)>,
+) -> String {
+    let mut body = minimal_complaint("RAL", on);
+    body["site"] = json!("RAL01");
+    body["service_area"] = json!(service);
+    body["subject_areas"] = json!(subjects);
+    body["staff_groups"] = json!(staff);
+    if let Some((age, status)) = age_and_status {
+        body["patient_age_band"] = json!(age);
+        body["complainant_status"] = json!(status);
+    }
+    let reply = app.post_complaint(&body).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.body["id"].as_str().unwrap().to_string()
+}
+
 on_both_backends! {
+    async fn r_ko_6_the_seeded_return_equals_the_hand_computed_csv(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        // Brought forward: answered upheld in the year, and withdrawn in the year.
+        let a = receive_at_site(&app, "2025-02-10", "outpatient", &["communications"], &["medical"], None).await;
+        respond(&app, &a, "2025-05-01", "upheld").await;
+        let b = receive_at_site(&app, "2025-03-15", "outpatient", &["communications"], &["medical"], None).await;
+        let closed = app.command(&b, "closure", &json!({"closed_on": "2025-06-01", "reason": "withdrawn"})).await;
+        assert_eq!(closed.status, 200, "{}", closed.body);
+        // New: partially upheld; still open; not upheld (no age or status: unknown).
+        let c = receive_at_site(&app, "2025-04-10", "inpatient", &["communications", "clinical_treatment"], &["medical"], Some(("65-74", "patient"))).await;
+        respond(&app, &c, "2025-06-10", "partially_upheld").await;
+        receive_at_site(&app, "2025-05-20", "paediatrics", &["waiting_times"], &["nursing_midwifery_health_visiting", "medical"], Some(("0-15", "relative_or_carer"))).await;
+        let e = receive_at_site(&app, "2025-07-01", "outpatient", &["communications"], &[], None).await;
+        respond(&app, &e, "2025-08-01", "not_upheld").await;
+        app.settle().await;
+
+        let token = app.token_for(&["RAL"], &[Role::Reporting]);
+        let path = "/v1/reports/written-complaints?organisation=RAL&period=2025";
+        let json_reply = app.get_as(&token, path).await;
+        assert_eq!(json_reply.status, 200, "{}", json_reply.body);
+        let note = &json_reply.body["report"]["collections"][0]["reconciliation"];
+        assert_eq!(note["left_without_outcome"][0]["complaint_id"], b.as_str(), "{}", json_reply.body);
+        assert_eq!(note["left_without_outcome"][0]["reason"], "withdrawn");
+        assert_eq!(note["unresolved_at_end"], 1);
+        let csv = app.client.get(format!("{}{path}&format=csv", app.address)).bearer_auth(&token).send().await.unwrap();
+        let text = csv.text().await.unwrap();
+        let expected = include_str!("../data/ko41_RAL_2025.csv");
+        assert_eq!(text, expected);
+    }
+
     async fn the_annual_report_counts_each_figure_in_the_year_of_its_fact(backend: Backend) {
         let Some(app) = spawn_app(backend).await else { return };
         // R-AR-3: received on the last day of 2024-25, answered upheld in 2025-26.
@@ -81,8 +134,8 @@ on_both_backends! {
         let csv = app.client.get(format!("{}{path}&format=csv", app.address)).bearer_auth(&token).send().await.unwrap();
         assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
         let text = csv.text().await.unwrap();
-        assert!(text.starts_with("collection,section,item,count"), "{text}");
-        assert!(text.contains("KO41a,summary,new,2"), "{text}");
+        assert!(text.starts_with("collection,organisation,site,section,item,count"), "{text}");
+        assert!(text.contains("KO41a,RAL,not_recorded,2_summary,new,2"), "{text}");
     }
 
     async fn a_consent_not_given_in_time_lapses_and_closes_the_complaint_once(backend: Backend) {

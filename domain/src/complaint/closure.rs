@@ -5,7 +5,8 @@ use super::checks::{open, required_text, valid_organisation_id, DateCheck, Decis
 use super::state::Complaint;
 use crate::calendar::Calendar;
 use crate::commands::{
-    CloseComplaint, PlaceLegalHold, RecordLearning, ReleaseLegalHold, ReopenComplaint,
+    CloseComplaint, PlaceLegalHold, RecordLearning, RecordOralResolution, ReleaseLegalHold,
+    ReopenComplaint,
 };
 use crate::error::ComplaintError;
 use crate::events::{ComplaintEvent, Confidential};
@@ -33,6 +34,56 @@ pub(super) fn close(
         reason: cmd.reason,
         exclusion_category: cmd.exclusion_category,
         transferred_to: cmd.transferred_to.map(|t| t.trim().to_string()),
+        resolved_on: None,
+    }])
+}
+
+/// Closes an oral complaint resolved to the complainant's satisfaction by the next working
+/// day (reg 8(1)(c), R-EXCL-2). The cut-off is checked against the day it was resolved, so a
+/// closure recorded later (the caseworker back from leave, the notes typed up on Monday)
+/// still excludes it.
+pub(super) fn resolve_orally(
+    case: &Complaint,
+    cmd: RecordOralResolution,
+    dates: &DateCheck,
+    calendar: &Calendar,
+) -> Decision {
+    let receipt = open(case)?;
+    let not_applicable = |why: String| ComplaintError::ClosureReasonNotApplicable {
+        reason: ClosureReason::Excluded.code(),
+        why,
+    };
+    dates.on("resolved_on", cmd.resolved_on)?;
+    dates.on("closed_on", cmd.closed_on)?;
+    dates.not_before(
+        "closed_on",
+        cmd.closed_on,
+        "resolved_on",
+        Some(cmd.resolved_on),
+    )?;
+    dates.not_before(
+        "resolved_on",
+        cmd.resolved_on,
+        "reopened_on",
+        case.reopened_on.last().copied(),
+    )?;
+    // R-EXCL-2: reg 8(1)(c) covers oral complaints only...
+    if !receipt.channel.is_oral() {
+        return Err(not_applicable("the complaint was not made orally".into()));
+    }
+    // R-EXCL-2: ...resolved by the next working day after the day it was made.
+    let cutoff = policy::oral_resolution_cutoff(receipt.received_on, calendar);
+    if cmd.resolved_on > cutoff {
+        return Err(not_applicable(format!(
+            "an oral complaint must be resolved by the next working day ({cutoff})"
+        )));
+    }
+    Ok(vec![ComplaintEvent::ComplaintClosed {
+        closed_on: cmd.closed_on,
+        reason: ClosureReason::Excluded,
+        exclusion_category: Some(ExclusionCategory::OralResolvedNextWorkingDay),
+        transferred_to: None,
+        resolved_on: Some(cmd.resolved_on),
     }])
 }
 
@@ -90,6 +141,9 @@ fn check_reason(
                 reason: "an excluded complaint needs its regulation 8(1) category".into(),
             })?;
             if category == ExclusionCategory::OralResolvedNextWorkingDay {
+                // R-EXCL-2: without a resolution date (see `resolve_orally`) the closure day
+                // is the latest the complaint can have been resolved, so checking it can
+                // never exclude a complaint resolved too late.
                 // R-EXCL-2: reg 8(1)(c) covers oral complaints only...
                 if !receipt.channel.is_oral() {
                     return Err(not_applicable("the complaint was not made orally"));
@@ -116,6 +170,16 @@ fn check_reason(
                     field: "transferred_to",
                     reason: "a complaint is transferred to another organisation".into(),
                 });
+            }
+        }
+        ClosureReason::RepresentativeGroundsNotFound => {
+            // R-WHO-3: only a child's representative's complaint, with no grounds found.
+            if receipt.representation_basis != Some(RepresentationBasis::Child)
+                || case.may_be_considered()
+            {
+                return Err(not_applicable(
+                    "applies only to a child's representative's complaint without grounds found",
+                ));
             }
         }
         ClosureReason::RepresentativeNotInBestInterests => {

@@ -88,6 +88,7 @@ pub(super) fn lapse(
             reason: ClosureReason::ConsentNotReceived,
             exclusion_category: None,
             transferred_to: None,
+            resolved_on: None,
         },
     ])
 }

@@ -28,6 +28,17 @@ impl Complaint {
             time_limit_ends_on: self.time_limit_ends_on(),
             closed_on: self.closure.as_ref().map(|c| c.closed_on),
             on_legal_hold: self.legal_hold.is_some(),
+            closure: self.closure.as_ref(),
+            reopened_on: self.reopened_on.last().copied(),
+            letters: &self.letters,
+            recommendations: &self.recommendations,
+            last_ombudsman_decision_on: self
+                .referrals
+                .iter()
+                .filter_map(|r| r.decided_on)
+                .chain(self.decisions_without_referral.iter().map(|d| d.decided_on))
+                .max(),
+            ombudsman_pending: self.referrals.iter().any(|r| r.decision.is_none()),
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::checks::DateCheck;
 use super::state::Complaint;
-use super::{closure, consent, ombudsman, receive, response};
+use super::{closure, consent, letters, ombudsman, people, receive, response};
 use crate::commands::{ComplaintAction as A, ComplaintCommand};
 use crate::error::ComplaintError;
 use crate::events::ComplaintEvent;
@@ -38,5 +38,10 @@ pub fn decide(
         A::Reopen(cmd) => closure::reopen(case, cmd, dates),
         A::PlaceLegalHold(cmd) => closure::place_legal_hold(case, cmd, dates),
         A::ReleaseLegalHold(cmd) => closure::release_legal_hold(case, cmd, dates),
+        A::RecordOralResolution(cmd) => closure::resolve_orally(case, cmd, dates, calendar),
+        A::DecideRepresentativeGrounds(cmd) => people::decide_grounds(case, cmd, dates),
+        A::RecordLetter(cmd) => letters::record_letter(case, cmd, dates),
+        A::RecordProgressContact(cmd) => letters::record_progress_contact(case, cmd, dates),
+        A::RecordRecommendationDone(cmd) => ombudsman::record_recommendation_done(case, cmd, dates),
     }
 }

@@ -3,9 +3,11 @@
 use super::state::Complaint;
 use crate::events::ComplaintEvent;
 use crate::facts::{
-    ClockStop, Closure, Learning, LegalHold, Receipt, Referral, ResponsePlan, RiskGrade,
-    SentResponse, UnreferredDecision,
+    ClockStop, Closure, Learning, LegalHold, LetterRecord, ProgressContact, Receipt, Referral,
+    RepresentativeGrounds, ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation,
+    UnreferredDecision,
 };
+use crate::reference::LetterKind;
 
 /// Applies one event. Total: an event that was recorded is a fact, never refused here.
 pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
@@ -39,6 +41,10 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
                 matter_occurred_on,
                 matter_came_to_notice_on,
                 source,
+                eligibility: None,
+                patient_age_band: None,
+                complainant_status: None,
+                site: None,
             });
             case.particulars = Some(particulars.0);
             case.stage = 1;
@@ -146,8 +152,21 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
             ombudsman,
             decided_on,
             decision,
-            ..
+            recommendations,
         } => {
+            // R-OMB-2: every recommendation is tracked to done, numbered across the complaint.
+            for recommendation in recommendations {
+                let number = case.recommendations.len() as u32 + 1;
+                case.recommendations.push(TrackedRecommendation {
+                    number,
+                    ombudsman,
+                    decided_on,
+                    description: recommendation.description,
+                    due_on: recommendation.due_on,
+                    done_on: None,
+                    what_was_done: None,
+                });
+            }
             if let Some(referral) = case
                 .referrals
                 .iter_mut()
@@ -181,12 +200,14 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
             reason,
             exclusion_category,
             transferred_to,
+            resolved_on,
         } => {
             case.closure = Some(Closure {
                 closed_on,
                 reason,
                 exclusion_category,
                 transferred_to,
+                resolved_on,
             })
         }
         ComplaintReopened { reopened_on, .. } => {
@@ -197,5 +218,59 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
             placed_on, ground, ..
         } => case.legal_hold = Some(LegalHold { placed_on, ground }),
         LegalHoldReleased { .. } => case.legal_hold = None,
+        ComplaintClassified {
+            eligibility,
+            patient_age_band,
+            complainant_status,
+            site,
+        } => {
+            if let Some(receipt) = case.receipt.as_mut() {
+                receipt.eligibility = eligibility;
+                receipt.patient_age_band = patient_age_band;
+                receipt.complainant_status = complainant_status;
+                receipt.site = site;
+            }
+        }
+        RepresentativeGroundsDecided {
+            decided_on,
+            satisfied,
+            decided_by,
+            ..
+        } => {
+            case.representative_grounds = Some(RepresentativeGrounds {
+                decided_on,
+                satisfied,
+                decided_by,
+            })
+        }
+        LetterSent { kind, sent_on } => {
+            // R-RESP-3: a delay letter recorded as a letter is the delay notification too.
+            if kind == LetterKind::DelayLetter {
+                case.delay_notified_on.push(sent_on);
+            }
+            case.letters.push(LetterRecord { kind, sent_on });
+        }
+        ComplainantContacted {
+            contacted_on,
+            method,
+            ..
+        } => case.progress_contacts.push(ProgressContact {
+            contacted_on,
+            method,
+        }),
+        RecommendationDone {
+            recommendation,
+            done_on,
+            what_was_done,
+        } => {
+            if let Some(tracked) = case
+                .recommendations
+                .iter_mut()
+                .find(|r| r.number == recommendation)
+            {
+                tracked.done_on = Some(done_on);
+                tracked.what_was_done = Some(what_was_done);
+            }
+        }
     }
 }

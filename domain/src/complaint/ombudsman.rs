@@ -3,9 +3,10 @@
 
 use super::checks::{required_text, DateCheck, Decision};
 use super::state::Complaint;
-use crate::commands::{RecordOmbudsmanDecision, ReferToOmbudsman};
+use crate::commands::{RecordOmbudsmanDecision, RecordRecommendationDone, ReferToOmbudsman};
 use crate::error::ComplaintError;
 use crate::events::ComplaintEvent;
+use crate::reference::LearningKind;
 
 /// The body being told of a referral is a fact (R-FACT-1, R-OMB-1): recorded on a closed
 /// complaint (which stays closed), before any response, while the clock is stopped and
@@ -59,4 +60,49 @@ pub(super) fn record_decision(
         decision: cmd.decision,
         recommendations: cmd.recommendations,
     }])
+}
+
+/// A recommendation carried out (R-OMB-2): recorded with what was done, and the same text is
+/// recorded as an improvement action, so the annual report's actions (R-AR-1 item 6) include
+/// what the ombudsman asked for. Closed complaints take it: the ombudsman usually decides
+/// after local closure (R-OMB-1).
+pub(super) fn record_recommendation_done(
+    case: &Complaint,
+    cmd: RecordRecommendationDone,
+    dates: &DateCheck,
+) -> Decision {
+    case.receipt()?;
+    let number = cmd.recommendation;
+    let tracked = case
+        .recommendations
+        .iter()
+        .find(|r| r.number == number)
+        .ok_or(ComplaintError::UnknownRecommendation { number })?;
+    // Integrity: a recommendation is done once.
+    if tracked.done_on.is_some() {
+        return Err(ComplaintError::RecommendationAlreadyDone { number });
+    }
+    required_text("what_was_done", &cmd.what_was_done)?;
+    dates.on("done_on", cmd.done_on)?;
+    dates.not_before(
+        "done_on",
+        cmd.done_on,
+        "the ombudsman's decision",
+        Some(tracked.decided_on),
+    )?;
+    let what_was_done = cmd.what_was_done.trim().to_string();
+    Ok(vec![
+        ComplaintEvent::RecommendationDone {
+            recommendation: number,
+            done_on: cmd.done_on,
+            what_was_done: what_was_done.clone(),
+        },
+        // The action is done, so it has no due date left to keep.
+        ComplaintEvent::LearningRecorded {
+            recorded_on: cmd.done_on,
+            kind: LearningKind::Action,
+            summary: what_was_done,
+            action_due_on: None,
+        },
+    ])
 }

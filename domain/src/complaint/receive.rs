@@ -10,7 +10,7 @@ use crate::commands::{
 use crate::error::ComplaintError;
 use crate::events::{ComplaintEvent, ComplaintParticulars, Confidential, OutOfTimeDecision};
 use crate::policy::{self, PolicyBook};
-use crate::reference::{RepresentationBasis, Route};
+use crate::reference::{Eligibility, RepresentationBasis, Route};
 
 pub(super) fn receive(case: &Complaint, cmd: ReceiveComplaint, dates: &DateCheck) -> Decision {
     // Integrity: one receipt per complaint id.
@@ -21,6 +21,10 @@ pub(super) fn receive(case: &Complaint, cmd: ReceiveComplaint, dates: &DateCheck
     dates.on("received_on", cmd.received_on)?;
     required_text("description", &cmd.description)?;
     required_text("complainant.name", &cmd.complainant.name)?;
+    crate::nhs_number::check_identifier(
+        "complainant.identifier",
+        cmd.complainant.identifier.as_deref(),
+    )?;
     // R-KO-7: every complaint is counted under at least one subject area.
     if cmd.subject_areas.is_empty() {
         return Err(ComplaintError::InvalidField {
@@ -64,7 +68,40 @@ pub(super) fn receive(case: &Complaint, cmd: ReceiveComplaint, dates: &DateCheck
     }
     if let Some(person) = &cmd.person_affected {
         required_text("person_affected.name", &person.name)?;
+        crate::nhs_number::check_identifier(
+            "person_affected.identifier",
+            person.identifier.as_deref(),
+        )?;
     }
+    // R-WHO-1, R-WHO-2: a representative complains on a basis, and only a representative does.
+    match (cmd.eligibility, basis) {
+        (Some(Eligibility::Representative), None) => {
+            return Err(ComplaintError::RepresentationBasisMissing)
+        }
+        (Some(Eligibility::ServiceUser | Eligibility::PersonAffected), Some(_)) => {
+            return Err(ComplaintError::InvalidField {
+                field: "eligibility",
+                reason: "a complaint with a representation basis is made by a representative"
+                    .into(),
+            })
+        }
+        _ => {}
+    }
+    let site = cmd.site.map(|s| s.trim().to_string());
+    if let Some(site) = &site {
+        // Integrity: site codes key the per-site KO41a return, so they stay short and plain.
+        valid_organisation_id("site", site)?;
+    }
+    let classified = (cmd.eligibility.is_some()
+        || cmd.patient_age_band.is_some()
+        || cmd.complainant_status.is_some()
+        || site.is_some())
+    .then_some(ComplaintEvent::ComplaintClassified {
+        eligibility: cmd.eligibility,
+        patient_age_band: cmd.patient_age_band,
+        complainant_status: cmd.complainant_status,
+        site,
+    });
     let consent_required = cmd
         .consent_required
         .unwrap_or_else(|| basis.is_some_and(RepresentationBasis::consent_normally_required));
@@ -110,6 +147,7 @@ pub(super) fn receive(case: &Complaint, cmd: ReceiveComplaint, dates: &DateCheck
             description: cmd.description,
         }),
     }];
+    events.extend(classified);
     events.extend(acceptance);
     Ok(events)
 }
@@ -200,6 +238,10 @@ pub(super) fn agree_response_plan(
     dates: &DateCheck,
 ) -> Decision {
     open(case)?;
+    // R-WHO-3: agreeing how and when the complaint will be answered is considering it.
+    if !case.may_be_considered() {
+        return Err(ComplaintError::RepresentativeGroundsNotFound);
+    }
     // R-ACK-5: the period is for a response still to come at this stage.
     if case.current_response().is_some() {
         return Err(ComplaintError::ResponseAlreadySent);

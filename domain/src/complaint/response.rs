@@ -9,6 +9,10 @@ use crate::events::{ComplaintEvent, Confidential};
 
 pub(super) fn stop_clock(case: &Complaint, cmd: StopClock, dates: &DateCheck) -> Decision {
     open(case)?;
+    // R-WHO-3: stopping the clock for the investigation is considering the complaint.
+    if !case.may_be_considered() {
+        return Err(ComplaintError::RepresentativeGroundsNotFound);
+    }
     // Integrity: stops do not overlap.
     if case.open_clock_stop().is_some() {
         return Err(ComplaintError::ClockAlreadyStopped);
@@ -91,6 +95,10 @@ pub(super) fn send(case: &Complaint, cmd: SendResponse, dates: &DateCheck) -> De
     // R-TL-2: an out-of-time complaint is answered only once accepted.
     if !case.may_be_investigated() {
         return Err(ComplaintError::OutOfTimeNotAccepted);
+    }
+    // R-WHO-3: a child's representative's complaint is answered only once grounds are found.
+    if !case.may_be_considered() {
+        return Err(ComplaintError::RepresentativeGroundsNotFound);
     }
     // R-WHO-5: no disclosure to a representative before the person affected consents.
     if case.consent_outstanding() {

@@ -3,10 +3,12 @@
 use crate::error::ComplaintError;
 use crate::events::ComplaintParticulars;
 use crate::facts::{
-    ClockStop, Closure, ConsentState, Learning, LegalHold, Receipt, Referral, ResponsePlan,
-    RiskGrade, SentResponse, UnreferredDecision,
+    ClockStop, Closure, ConsentState, Learning, LegalHold, LetterRecord, ProgressContact, Receipt,
+    Referral, RepresentativeGrounds, ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation,
+    UnreferredDecision,
 };
 use crate::policy;
+use crate::reference::RepresentationBasis;
 use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,9 @@ pub enum Status {
     Received,
     /// Out of time and awaiting the decision whether to investigate (R-TL-2).
     AwaitingTimeLimitDecision,
+    /// Made by a child's representative and awaiting the finding of reasonable grounds
+    /// (R-WHO-3).
+    AwaitingRepresentativeGrounds,
     /// Waiting for the person affected to consent.
     AwaitingConsent,
     /// Acknowledged and being looked into.
@@ -37,6 +42,7 @@ impl Status {
         match self {
             Status::Received => "received",
             Status::AwaitingTimeLimitDecision => "awaiting_time_limit_decision",
+            Status::AwaitingRepresentativeGrounds => "awaiting_representative_grounds",
             Status::AwaitingConsent => "awaiting_consent",
             Status::Investigating => "investigating",
             Status::UnderReview => "under_review",
@@ -74,6 +80,18 @@ pub struct Complaint {
     /// The legal hold in force, if any (R-RET-1).
     #[serde(default)]
     pub legal_hold: Option<LegalHold>,
+    /// The latest finding on a child's representative (R-WHO-3).
+    #[serde(default)]
+    pub representative_grounds: Option<RepresentativeGrounds>,
+    /// Letters the rules require, as sent.
+    #[serde(default)]
+    pub letters: Vec<LetterRecord>,
+    /// Contacts with the complainant about progress (R-RESP-1).
+    #[serde(default)]
+    pub progress_contacts: Vec<ProgressContact>,
+    /// Every ombudsman recommendation, numbered in the order recorded (R-OMB-2).
+    #[serde(default)]
+    pub recommendations: Vec<TrackedRecommendation>,
 }
 
 impl Complaint {
@@ -105,6 +123,21 @@ impl Complaint {
     /// In time, or accepted out of time (R-TL-2).
     pub fn may_be_investigated(&self) -> bool {
         self.in_time() || self.out_of_time_accepted_on.is_some()
+    }
+
+    /// Whether the body may consider the complaint (R-WHO-3): a child's representative's
+    /// complaint only once the body is satisfied there are reasonable grounds for the
+    /// representative, rather than the child, to complain.
+    pub fn may_be_considered(&self) -> bool {
+        let for_a_child = self
+            .receipt
+            .as_ref()
+            .is_some_and(|r| r.representation_basis == Some(RepresentationBasis::Child));
+        !for_a_child
+            || self
+                .representative_grounds
+                .as_ref()
+                .is_some_and(|g| g.satisfied)
     }
 
     /// Consent is needed and has not been given.
@@ -148,6 +181,8 @@ impl Complaint {
             Status::UnderReview
         } else if !self.may_be_investigated() {
             Status::AwaitingTimeLimitDecision
+        } else if !self.may_be_considered() {
+            Status::AwaitingRepresentativeGrounds
         } else if self.consent_outstanding() {
             Status::AwaitingConsent
         } else if self.acknowledged_on.is_some() {

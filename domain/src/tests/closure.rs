@@ -139,6 +139,7 @@ fn an_exclusion_records_its_category() {
                 reason: Why::Excluded,
                 exclusion_category: Some(*category),
                 transferred_to: None,
+                resolved_on: None,
             }]);
     }
 }
@@ -220,6 +221,7 @@ fn a_transfer_names_another_valid_organisation() {
             reason: Why::Transferred,
             exclusion_category: None,
             transferred_to: Some("RY2".into()),
+            resolved_on: None,
         }])
     );
 }
@@ -317,4 +319,75 @@ fn a_reopened_complaint_accepts_commands_again() {
     let history = [closed_case(), vec![reopened("2026-05-01")]].concat();
     expect_ok(given(history.clone()).when(now(assess_risk("2026-05-02", "low", Likelihood::Rare))));
     expect_ok(given(history).when(now(escalate("2026-05-02"))));
+}
+
+fn resolve_orally(resolved_on: &str, closed_on: &str) -> RecordOralResolution {
+    RecordOralResolution {
+        resolved_on: d(resolved_on),
+        closed_on: d(closed_on),
+    }
+}
+
+// Made by phone on Thursday 17 April 2025: the next working day is Tuesday 22 April.
+#[test]
+fn r_excl_2_an_oral_resolution_recorded_after_the_cut_off_is_judged_by_the_day_it_was_resolved() {
+    let by_phone = receipt("2025-04-17").by(Channel::OralPhone).event();
+    given(vec![by_phone])
+        .when(now(resolve_orally("2025-04-22", "2025-04-25")))
+        .then_expect_events(vec![ComplaintEvent::ComplaintClosed {
+            closed_on: d("2025-04-25"),
+            reason: Why::Excluded,
+            exclusion_category: Some(ExclusionCategory::OralResolvedNextWorkingDay),
+            transferred_to: None,
+            resolved_on: Some(d("2025-04-22")),
+        }]);
+}
+
+#[test]
+fn r_excl_2_an_oral_complaint_resolved_after_the_next_working_day_is_refused_whenever_recorded() {
+    let by_phone = receipt("2025-04-17").by(Channel::OralPhone).event();
+    given(vec![by_phone])
+        .when(now(resolve_orally("2025-04-23", "2025-04-23")))
+        .then_expect_error(not_applicable(
+            Why::Excluded,
+            "an oral complaint must be resolved by the next working day (2025-04-22)",
+        ));
+}
+
+#[test]
+fn r_excl_2_the_resolution_day_is_an_oral_complaints_and_comes_before_the_closure() {
+    given(vec![receipt("2025-04-17").event()])
+        .when(now(resolve_orally("2025-04-17", "2025-04-17")))
+        .then_expect_error(not_applicable(
+            Why::Excluded,
+            "the complaint was not made orally",
+        ));
+    let by_phone = receipt("2025-04-17").by(Channel::OralInPerson).event();
+    given(vec![by_phone.clone()])
+        .when(now(resolve_orally("2025-04-22", "2025-04-18")))
+        .then_expect_error(out_of_order("closed_on", "resolved_on", "2025-04-22"));
+    given(vec![by_phone])
+        .when(now(resolve_orally("2025-04-16", "2025-04-18")))
+        .then_expect_error(before_receipt("resolved_on", "2025-04-17"));
+}
+
+#[test]
+fn r_excl_2_the_closure_keeps_the_resolution_day_and_needs_no_acknowledgement() {
+    let case = after(
+        vec![receipt("2025-04-17").by(Channel::OralPhone).event()],
+        now(resolve_orally("2025-04-22", "2025-04-25")),
+    );
+    let closure = case.closure.as_ref().unwrap();
+    assert_eq!(closure.resolved_on, Some(d("2025-04-22")));
+    let statuses = deadline_statuses(&case, &services(), d("2025-05-30"));
+    let ack = statuses
+        .iter()
+        .find(|s| s.kind == DeadlineKind::Acknowledgement)
+        .unwrap();
+    assert_eq!(ack.state, DeadlineState::NotRequired, "R-ACK-4");
+    let record = statuses
+        .iter()
+        .find(|s| s.kind == DeadlineKind::OralRecord)
+        .unwrap();
+    assert_eq!(record.state, DeadlineState::NotRequired, "R-ACK-2");
 }

@@ -150,6 +150,7 @@ fn consent_lapsing_the_day_after_its_last_day_closes_the_complaint() {
             reason: ClosureReason::ConsentNotReceived,
             exclusion_category: None,
             transferred_to: None,
+            resolved_on: None,
         },
     ]);
 }

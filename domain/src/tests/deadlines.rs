@@ -254,6 +254,7 @@ fn closing_before_the_acknowledgement_is_due_means_none_is_required() {
             reason: ClosureReason::Excluded,
             exclusion_category: Some(ExclusionCategory::OralResolvedNextWorkingDay),
             transferred_to: None,
+            resolved_on: None,
         },
     ];
     assert_eq!(
@@ -533,6 +534,7 @@ fn only_oral_complaints_have_an_oral_resolution_day_and_only_closed_ones_a_reten
             reason: ClosureReason::Withdrawn,
             exclusion_category: None,
             transferred_to: None,
+            resolved_on: None,
         },
     ]);
     assert_eq!(closed.retention_review_due, Some(d("2036-06-30")));

@@ -11,6 +11,7 @@ fn closed_case() -> Vec<ComplaintEvent> {
             reason: ClosureReason::Withdrawn,
             exclusion_category: None,
             transferred_to: None,
+            resolved_on: None,
         },
     ]
 }

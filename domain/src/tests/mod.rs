@@ -12,9 +12,12 @@ mod closure;
 mod consent;
 mod contract;
 mod deadlines;
+mod invariants;
 mod legal_hold;
+mod letters;
 mod lifecycle;
 mod ombudsman;
+mod people;
 mod receive;
 mod response;
 mod rules;
@@ -494,6 +497,7 @@ pub(super) fn closed(on: &str, reason: ClosureReason) -> ComplaintEvent {
         reason,
         exclusion_category: None,
         transferred_to: None,
+        resolved_on: None,
     }
 }
 
@@ -549,6 +553,11 @@ into_action! {
     RecordLearning => RecordLearning,
     CloseComplaint => Close,
     ReopenComplaint => Reopen,
+    RecordOralResolution => RecordOralResolution,
+    DecideRepresentativeGrounds => DecideRepresentativeGrounds,
+    RecordLetter => RecordLetter,
+    RecordProgressContact => RecordProgressContact,
+    RecordRecommendationDone => RecordRecommendationDone,
 }
 
 /// A complete, valid letter complaint received on `on`.
@@ -570,6 +579,10 @@ pub(super) fn receive(on: &str) -> ReceiveComplaint {
         matter_came_to_notice_on: None,
         source: None,
         out_of_time_decision: None,
+        eligibility: None,
+        patient_age_band: None,
+        complainant_status: None,
+        site: None,
     }
 }
 

@@ -225,3 +225,175 @@ fn codes(case: &Complaint) -> Vec<&'static str> {
         .map(|w| w.code)
         .collect()
 }
+
+/// `closed_case` (closed 2026-04-21), referred to the PHSO, decided partly upheld on
+/// 2026-09-01 with two recommendations: the first due 2026-10-01, the second undated.
+fn decided_with_recommendations() -> Vec<ComplaintEvent> {
+    [
+        closed_case(),
+        vec![
+            referred(Ombudsman::Phso, "2026-05-01"),
+            ComplaintEvent::OmbudsmanDecisionRecorded {
+                ombudsman: Ombudsman::Phso,
+                decided_on: d("2026-09-01"),
+                decision: OmbudsmanDecision::PartlyUpheld,
+                recommendations: vec![
+                    Recommendation {
+                        description: "Apologise.".into(),
+                        due_on: Some(d("2026-10-01")),
+                    },
+                    Recommendation {
+                        description: "Review discharge checks.".into(),
+                        due_on: None,
+                    },
+                ],
+            },
+        ],
+    ]
+    .concat()
+}
+
+fn done(number: u32, on: &str) -> RecordRecommendationDone {
+    RecordRecommendationDone {
+        recommendation: number,
+        done_on: d(on),
+        what_was_done: "Apology letter sent by the chief executive.".into(),
+    }
+}
+
+fn recommendation_rows(case: &Complaint, today: &str) -> Vec<DeadlineStatus> {
+    deadline_statuses(case, &services(), d(today))
+        .into_iter()
+        .filter(|s| s.kind == DeadlineKind::OmbudsmanRecommendation)
+        .collect()
+}
+
+#[test]
+fn r_omb_2_recommendations_keep_their_due_dates_and_are_tracked_until_done() {
+    let case = fold(decided_with_recommendations());
+    assert_eq!(case.recommendations.len(), 2);
+    assert_eq!(case.recommendations[0].due_on, Some(d("2026-10-01")));
+    let rows = recommendation_rows(&case, "2026-09-30");
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.item, r.due_on, r.state))
+            .collect::<Vec<_>>(),
+        vec![
+            (Some(1), Some(d("2026-10-01")), DeadlineState::Pending),
+            (Some(2), None, DeadlineState::Pending),
+        ]
+    );
+    assert_eq!(
+        recommendation_rows(&case, "2026-10-02")[0].state,
+        DeadlineState::Missed,
+        "overdue once past due"
+    );
+}
+
+#[test]
+fn r_omb_2_a_recommendation_done_is_recorded_with_a_learning_action() {
+    given(decided_with_recommendations())
+        .when(now(done(1, "2026-09-20")))
+        .then_expect_events(vec![
+            ComplaintEvent::RecommendationDone {
+                recommendation: 1,
+                done_on: d("2026-09-20"),
+                what_was_done: "Apology letter sent by the chief executive.".into(),
+            },
+            ComplaintEvent::LearningRecorded {
+                recorded_on: d("2026-09-20"),
+                kind: LearningKind::Action,
+                summary: "Apology letter sent by the chief executive.".into(),
+                action_due_on: None,
+            },
+        ]);
+    let case = after(decided_with_recommendations(), now(done(1, "2026-09-20")));
+    let rows = recommendation_rows(&case, "2026-12-01");
+    assert_eq!(
+        (rows[0].state, rows[0].met_on),
+        (DeadlineState::MetOnTime, Some(d("2026-09-20")))
+    );
+    assert_eq!(rows[1].state, DeadlineState::Pending);
+    assert_eq!(case.learning.last().unwrap().kind, LearningKind::Action);
+    assert!(case.is_closed(), "the closed complaint stays closed");
+}
+
+#[test]
+fn r_omb_2_an_unknown_or_done_recommendation_is_refused() {
+    given(decided_with_recommendations())
+        .when(now(done(3, "2026-09-20")))
+        .then_expect_error(E::UnknownRecommendation { number: 3 });
+    let history = [
+        decided_with_recommendations(),
+        vec![ComplaintEvent::RecommendationDone {
+            recommendation: 2,
+            done_on: d("2026-09-20"),
+            what_was_done: "Checks reviewed.".into(),
+        }],
+    ]
+    .concat();
+    given(history)
+        .when(now(done(2, "2026-09-21")))
+        .then_expect_error(E::RecommendationAlreadyDone { number: 2 });
+    given(decided_with_recommendations())
+        .when(now(done(1, "2026-08-31")))
+        .then_expect_error(out_of_order(
+            "done_on",
+            "the ombudsman's decision",
+            "2026-09-01",
+        ));
+    given(decided_with_recommendations())
+        .when(now(RecordRecommendationDone {
+            what_was_done: " ".into(),
+            ..done(1, "2026-09-20")
+        }))
+        .then_expect_error(blank("what_was_done"));
+}
+
+#[test]
+fn r_ret_1_retention_counts_from_the_later_of_closure_and_the_ombudsmans_final_decision() {
+    let services = services();
+    // Closed 2026-04-21; referral pending: the follow-on process has not ended.
+    let pending = fold([closed_case(), vec![referred(Ombudsman::Phso, "2026-05-01")]].concat());
+    assert_eq!(
+        deadlines(&pending, &services).unwrap().retention_review_due,
+        None
+    );
+    let decided = fold(decided_with_recommendations());
+    assert_eq!(
+        deadlines(&decided, &services).unwrap().retention_review_due,
+        Some(d("2036-09-01"))
+    );
+    // A decision before the local closure: the closure is the later date.
+    let early = fold(
+        [
+            responded_case(),
+            vec![
+                referred(Ombudsman::Phso, "2026-04-21"),
+                ombudsman_decided(Ombudsman::Phso, "2026-04-22"),
+                closed("2026-05-01", ClosureReason::Resolved),
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        deadlines(&early, &services).unwrap().retention_review_due,
+        Some(d("2036-05-01"))
+    );
+    // Still suspended by a legal hold.
+    let held = fold(
+        [
+            decided_with_recommendations(),
+            vec![ComplaintEvent::LegalHoldPlaced {
+                placed_on: d("2026-09-05"),
+                ground: LegalHoldGround::Ombudsman,
+                note: Confidential("PHSO follow-up".into()),
+            }],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        deadlines(&held, &services).unwrap().retention_review_due,
+        None
+    );
+}

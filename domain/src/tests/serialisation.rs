@@ -82,12 +82,14 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             reason: ClosureReason::Transferred,
             exclusion_category: None,
             transferred_to: Some("RY2".into()),
+            resolved_on: None,
         },
         ComplaintEvent::ComplaintClosed {
             closed_on: d("2026-09-03"),
             reason: ClosureReason::Excluded,
             exclusion_category: Some(ExclusionCategory::OralResolvedNextWorkingDay),
             transferred_to: None,
+            resolved_on: Some(d("2026-09-02")),
         },
         reopened("2026-09-04"),
         ComplaintEvent::LegalHoldPlaced {
@@ -97,6 +99,32 @@ fn one_of_each() -> Vec<ComplaintEvent> {
         },
         ComplaintEvent::LegalHoldReleased {
             released_on: d("2026-10-05"),
+        },
+        ComplaintEvent::ComplaintClassified {
+            eligibility: Some(Eligibility::Representative),
+            patient_age_band: Some(PatientAgeBand::Age0To15),
+            complainant_status: Some(ComplainantStatus::RelativeOrCarer),
+            site: Some("RX1-01".into()),
+        },
+        ComplaintEvent::RepresentativeGroundsDecided {
+            decided_on: d("2026-04-03"),
+            satisfied: false,
+            reasons: Confidential("The child, aged 15, wishes to complain herself.".into()),
+            decided_by: "cm-12".into(),
+        },
+        ComplaintEvent::LetterSent {
+            kind: LetterKind::ChildGroundsRefusal,
+            sent_on: d("2026-04-06"),
+        },
+        ComplaintEvent::ComplainantContacted {
+            contacted_on: d("2026-04-10"),
+            method: ContactMethod::Phone,
+            summary: Confidential("Told Alex the records have been requested.".into()),
+        },
+        ComplaintEvent::RecommendationDone {
+            recommendation: 1,
+            done_on: d("2026-09-20"),
+            what_was_done: "Apology sent.".into(),
         },
     ]
 }
@@ -123,6 +151,12 @@ fn bare() -> Vec<ComplaintEvent> {
         ombudsman_decided(Ombudsman::Phso, "2026-09-01"),
         learning_recorded("2026-09-02"),
         closed("2026-09-03", ClosureReason::Withdrawn),
+        ComplaintEvent::ComplaintClassified {
+            eligibility: None,
+            patient_age_band: None,
+            complainant_status: None,
+            site: None,
+        },
     ]
 }
 

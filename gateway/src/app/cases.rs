@@ -12,6 +12,52 @@ use cqrs_es::EventEnvelope;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+/// Name of the generated key-encryption key in the data directory.
+pub const KEK_FILE: &str = "kek";
+/// Name of the generated secret keying data subject ids in the data directory.
+pub const SUBJECT_SECRET_FILE: &str = "subject-secret";
+
+/// The personal data encryption of this deployment (schemas/encryption.md): `None` when
+/// `COMPLAINTS_ENCRYPTION=off` (for benchmark comparisons only). The key-encryption key
+/// comes from `COMPLAINTS_KEK_FILE` or `kek` in the data directory (generated on first run);
+/// data subject ids are keyed with `subject-secret` there. Several gateways must share both.
+pub fn encryption(
+    data_dir: &std::path::Path,
+) -> Result<Option<std::sync::Arc<complaints_eventlog::crypto::Encryption>>, ApiError> {
+    use complaints_eventlog::crypto::{Encryption, LocalKek};
+    if std::env::var("COMPLAINTS_ENCRYPTION").is_ok_and(|v| v.trim().eq_ignore_ascii_case("off")) {
+        tracing::warn!("personal data encryption is switched off (COMPLAINTS_ENCRYPTION=off)");
+        return Ok(None);
+    }
+    let kek = match std::env::var_os("COMPLAINTS_KEK_FILE").filter(|v| !v.is_empty()) {
+        Some(path) => std::fs::read_to_string(&path)
+            .map(|t| t.trim().to_string())
+            .map_err(|e| {
+                ApiError::Config(format!(
+                    "cannot read the key-encryption key {}: {e}",
+                    std::path::Path::new(&path).display()
+                ))
+            })?,
+        None => {
+            complaints_audit::secrets::load_or_create(data_dir, KEK_FILE, "a key-encryption key")?
+        }
+    };
+    if kek.len() < 32 {
+        return Err(ApiError::Config(
+            "the key-encryption key is too short (at least 32 characters)".into(),
+        ));
+    }
+    let identity = complaints_audit::secrets::load_or_create(
+        data_dir,
+        SUBJECT_SECRET_FILE,
+        "a data subject id secret",
+    )?;
+    Ok(Some(std::sync::Arc::new(Encryption::new(
+        std::sync::Arc::new(LocalKek::from_secret(kek.as_bytes())),
+        identity.into_bytes(),
+    ))))
+}
+
 /// Who is acting and why, carried into every event's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandContext {

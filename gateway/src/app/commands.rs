@@ -83,6 +83,16 @@ commands! {
         "placeLegalHold", "Hold the case file beyond its retention period (R-RET-1)";
     "legal-hold-release" => ReleaseLegalHold(complaints_domain::ReleaseLegalHold), CASE_ROLES,
         "releaseLegalHold", "End the legal hold";
+    "oral-resolution" => RecordOralResolution(complaints_domain::RecordOralResolution), CASE_ROLES,
+        "recordOralResolution", "Close an oral complaint resolved by the next working day, judged on the day it was resolved (R-EXCL-2)";
+    "representative-grounds" => DecideRepresentativeGrounds(complaints_domain::DecideRepresentativeGrounds), CASE_ROLES,
+        "decideRepresentativeGrounds", "Record whether there are reasonable grounds for a child's representative to complain (R-WHO-3)";
+    "record-letter" => RecordLetter(complaints_domain::RecordLetter), CASE_ROLES,
+        "recordLetter", "Record a letter the rules require and the day it was sent (R-EXCL-1, R-WHO-3, R-WHO-4, R-WHO-6, R-RESP-3, R-ACK-2, R-ACK-5)";
+    "progress-contact" => RecordProgressContact(complaints_domain::RecordProgressContact), CASE_ROLES,
+        "recordProgressContact", "Log a contact with the complainant about progress (R-RESP-1)";
+    "recommendation-done" => RecordRecommendationDone(complaints_domain::RecordRecommendationDone), CASE_ROLES,
+        "recordRecommendationDone", "Record an ombudsman recommendation carried out, with its learning action (R-OMB-2)";
 }
 
 /// The command called `name`.

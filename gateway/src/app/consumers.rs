@@ -64,11 +64,49 @@ pub fn spawn_all(
     Running { statuses, tasks }
 }
 
-/// Rebuilds one read model (or all) from position zero, showing progress on stderr.
+/// What a rebuild of the sealer must respect: the checkpoints witnessed outside the database,
+/// and an operator's acceptance when the log no longer leads to them.
+#[derive(Clone, Default)]
+pub struct ChainGuard {
+    /// The witnesses whose checkpoints bind the chain.
+    pub witnesses: complaints_audit::Witnesses,
+    /// `(who, why)` when an operator accepts a chain that disagrees with them.
+    pub accept_break: Option<(String, String)>,
+}
+
+/// Refuses to rebuild the chain over a log that no longer leads to a witnessed checkpoint,
+/// unless the break is accepted, in which case the acceptance is recorded first.
+async fn guard_sealer_rebuild(pool: &Pool, guard: &ChainGuard) -> Result<(), ApiError> {
+    let binding = match &guard.witnesses.directory {
+        Some(dir) => dir.binding_checkpoints()?,
+        None => Vec::new(),
+    };
+    let found = match complaints_audit::verify(pool, &binding, None, &|_, _| {}).await {
+        Ok(_) => return Ok(()),
+        Err(e @ complaints_audit::AuditError::ChainBroken { .. }) => e.to_string(),
+        Err(other) => return Err(other.into()),
+    };
+    let Some((by, reason)) = &guard.accept_break else {
+        return Err(ApiError::IntegrityCheck(format!(
+            "refusing to rebuild the sealer: {found}; if this change of the log is known and              wanted, rebuild again with --accept-break \"<why>\" (recorded with who and when)"
+        )));
+    };
+    let accepted = complaints_audit::AcceptedBreak {
+        accepted_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        accepted_by: by.clone(),
+        reason: reason.clone(),
+        breaks: found,
+    };
+    complaints_audit::accept_break(pool, &guard.witnesses, &accepted).await?;
+    Ok(())
+}
+
+/// Rebuilds one read model (or all but the sealer) from position zero, showing progress.
 pub async fn rebuild(
     pool: &Pool,
     services: &ComplaintServices,
     only: Option<&str>,
+    guard: &ChainGuard,
 ) -> Result<(), ApiError> {
     let all = projections(services);
     let chosen: Vec<_> = all
@@ -89,6 +127,9 @@ pub async fn rebuild(
         )));
     }
     for projection in chosen {
+        if projection.name() == complaints_audit::sealer::NAME {
+            guard_sealer_rebuild(pool, guard).await?;
+        }
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
             indicatif::ProgressStyle::with_template(

@@ -101,8 +101,25 @@ pub async fn run(
         else {
             return;
         };
+        let mut retention_ran_on = None;
         while lease.still_held().await {
             let now = clock();
+            let today = crate::app::clock::london_date(now);
+            if retention_ran_on != Some(today) {
+                match retention(&cases, now, today, retention_years(), false).await {
+                    Ok(report) => {
+                        retention_ran_on = Some(today);
+                        if !report.erased_subjects.is_empty() {
+                            tracing::info!(
+                                erased = report.erased_subjects.len(),
+                                files = report.past_retention.len(),
+                                "retention: personal data of case files past retention erased"
+                            );
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "retention run failed; will retry"),
+                }
+            }
             match tick(&cases, now, crate::app::clock::london_date(now)).await {
                 Ok(done) if done.lapsed > 0 => {
                     tracing::info!(lapsed = done.lapsed, "scheduler tick")
@@ -117,4 +134,173 @@ pub async fn run(
         }
         tracing::warn!("lost the scheduler lock; standing by");
     }
+}
+
+// ---- Retention (R-RET-1): erase the personal data of case files past their review date ----
+
+/// Years a complaint file is kept after closure (R-RET-1), unless
+/// `COMPLAINTS_RETENTION_YEARS` says otherwise.
+pub const DEFAULT_RETENTION_YEARS: u32 = 10;
+
+/// The retention period in force: `COMPLAINTS_RETENTION_YEARS` or the default.
+pub fn retention_years() -> u32 {
+    std::env::var("COMPLAINTS_RETENTION_YEARS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_RETENTION_YEARS)
+}
+
+/// Where a case file stands for retention.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RetentionState {
+    /// `closed_on` (or the ombudsman's later final decision) plus the retention years; `None`
+    /// while the complaint is open or an ombudsman referral awaits its decision.
+    pub retention_review_due: Option<NaiveDate>,
+    /// A legal hold is in force: nothing is erased.
+    pub legal_hold: bool,
+}
+
+/// The retention state of a complaint from its events: counted from the later of the last
+/// closure (a reopening restarts it) and the ombudsman's final decision; an ombudsman
+/// referral without a decision keeps the file open.
+pub fn retention_state(events: &[complaints_domain::ComplaintEvent], years: u32) -> RetentionState {
+    use complaints_domain::ComplaintEvent as E;
+    let mut closed = None;
+    let mut decided: Option<NaiveDate> = None;
+    let mut referral_pending = false;
+    let mut hold = false;
+    for event in events {
+        match event {
+            E::ComplaintClosed { closed_on, .. } => closed = Some(*closed_on),
+            E::ComplaintReopened { .. } => closed = None,
+            E::ReferredToOmbudsman { .. } => referral_pending = true,
+            E::OmbudsmanDecisionRecorded { decided_on, .. } => {
+                referral_pending = false;
+                decided = decided.max(Some(*decided_on));
+            }
+            E::LegalHoldPlaced { .. } => hold = true,
+            E::LegalHoldReleased { .. } => hold = false,
+            _ => {}
+        }
+    }
+    let due = match (closed, referral_pending) {
+        (Some(closed), false) => closed
+            .max(decided.unwrap_or(closed))
+            .checked_add_months(chrono::Months::new(12 * years)),
+        _ => None,
+    };
+    RetentionState {
+        retention_review_due: due,
+        legal_hold: hold,
+    }
+}
+
+/// One case file considered by a retention run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RetentionCase {
+    /// The complaint.
+    pub complaint_id: String,
+    /// Its organisation.
+    pub organisation_id: String,
+    /// Its retention state.
+    pub state: RetentionState,
+}
+
+/// What a retention run found and did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RetentionReport {
+    /// The day judged.
+    pub today: Option<NaiveDate>,
+    /// Nothing erased when true.
+    pub dry_run: bool,
+    /// Case files past their review date and not on hold.
+    pub past_retention: Vec<RetentionCase>,
+    /// Case files past their review date but on legal hold.
+    pub on_hold: Vec<RetentionCase>,
+    /// Data subjects whose every case file is past retention: erased (or to be, on a dry run).
+    pub erased_subjects: Vec<String>,
+    /// Data subjects of files past retention kept because another of their files is not.
+    pub kept_subjects: Vec<String>,
+}
+
+/// Finds the case files past `retention_review_due` on `today` and, unless `dry_run`,
+/// erases the personal data of the people named only in such files (a person also named in
+/// a file still kept keeps their key: their data there must stay readable).
+pub async fn retention(
+    cases: &Cases,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+    years: u32,
+    dry_run: bool,
+) -> Result<RetentionReport, ApiError> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let pool = cases.log().pool();
+    let sql = "SELECT complaint_id, organisation_id, subject_id FROM data_subject_complaints ORDER BY complaint_id";
+    let rows: Vec<(String, String, String)> =
+        complaints_eventlog::on_pool!(pool, |p| sqlx::query_as(sql).fetch_all(p).await)?;
+    let mut by_complaint: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for (complaint, organisation, subject) in rows {
+        by_complaint
+            .entry((complaint, organisation))
+            .or_default()
+            .push(subject);
+    }
+    let mut report = RetentionReport {
+        today: Some(today),
+        dry_run,
+        ..RetentionReport::default()
+    };
+    let mut expired_subjects = BTreeSet::new();
+    let mut kept = BTreeSet::new();
+    for ((complaint_id, organisation_id), subjects) in by_complaint {
+        let events: Vec<_> = complaints_eventlog::read_stream(pool, &complaint_id)
+            .await?
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        let state = retention_state(&events, years);
+        let past = state.retention_review_due.is_some_and(|due| due <= today);
+        let case = RetentionCase {
+            complaint_id,
+            organisation_id,
+            state: state.clone(),
+        };
+        if past && !state.legal_hold {
+            expired_subjects.extend(subjects);
+            report.past_retention.push(case);
+        } else {
+            kept.extend(subjects);
+            if past {
+                report.on_hold.push(case);
+            }
+        }
+    }
+    for subject in expired_subjects {
+        if kept.contains(&subject) {
+            report.kept_subjects.push(subject);
+            continue;
+        }
+        let record = complaints_eventlog::keys::subject_record(pool, &subject)
+            .await
+            .map_err(crate::http::data_subjects::key_error)?;
+        if record.is_some_and(|r| r.erased_at.is_some()) {
+            continue;
+        }
+        if !dry_run {
+            let erasure = complaints_eventlog::keys::Erasure {
+                by: SCHEDULER_ACTOR.into(),
+                reason: format!("retention: every case file naming this person is past its retention review date ({years} years)"),
+                legal_basis: "NHS Records Management Code of Practice (R-RET-1); UK GDPR Art 5(1)(e)".into(),
+                at: now,
+            };
+            let actor = crate::http::data_subjects::Actor {
+                actor: SCHEDULER_ACTOR,
+                role: "system",
+                correlation_id: None,
+            };
+            crate::http::data_subjects::erase_subject(cases, &subject, &erasure, &actor).await?;
+        }
+        report.erased_subjects.push(subject);
+    }
+    Ok(report)
 }

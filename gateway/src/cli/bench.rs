@@ -63,6 +63,10 @@ fn lifecycle(n: usize) -> Vec<ComplaintAction> {
             matter_came_to_notice_on: None,
             source: None,
             out_of_time_decision: None,
+            eligibility: Some(Eligibility::ServiceUser),
+            patient_age_band: Some(PatientAgeBand::Age16To64),
+            complainant_status: Some(ComplainantStatus::Patient),
+            site: Some("BENCH-01".into()),
         }),
         ComplaintAction::Acknowledge(AcknowledgeComplaint {
             acknowledged_on: day(2),

@@ -2,9 +2,16 @@
 //! dispatches.
 
 pub mod bench;
+pub mod erase_subject;
 pub mod export;
+pub mod export_log;
 pub mod healthcheck;
+pub mod import_log;
+pub mod login_link;
 pub mod relay;
 pub mod report;
+pub mod retention;
+pub mod simulate;
+pub mod subject_access;
 pub mod token;
 pub mod verify;

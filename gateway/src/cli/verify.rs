@@ -15,16 +15,19 @@ pub struct VerifyArgs {
     pub against: Vec<PathBuf>,
 }
 
-/// `complaints verify`: prints the verified head, or fails naming the first break.
+/// `complaints verify`: prints the verified head, or fails naming every break. Besides the
+/// files given, the log must lead to every checkpoint the witness directory binds.
 pub async fn verify_command(
     args: VerifyArgs,
     settings: &Settings,
 ) -> Result<VerifyReport, ApiError> {
-    let checkpoints = args
+    let mut checkpoints = args
         .against
         .iter()
         .map(|p| read_checkpoint(p).map_err(ApiError::from))
         .collect::<Result<Vec<_>, _>>()?;
+    let witnessed = complaints_audit::DirectoryWitness::new(settings.witness_dir());
+    checkpoints.extend(witnessed.binding_checkpoints()?);
     let own = AuditKeys::existing_public_key(
         settings.audit.seal_key_file.as_deref(),
         &settings.data_dir,

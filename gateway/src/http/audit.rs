@@ -55,7 +55,7 @@ async fn head(State(state): State<AppState>, caller: Caller) -> Result<Response,
     caller.require(HEAD_ROLES)?;
     let keys = keys(&state)?;
     let pool = state.cases.log().pool();
-    let checkpoint = checkpoint_head(pool, keys, state.now()).await?;
+    let checkpoint = checkpoint_head(pool, keys, &state.witnesses, state.now()).await?;
     let sealed =
         complaints_projections::models::case_views::reflected_position(pool, sealer::NAME).await?;
     Ok(Json(AuditHead {

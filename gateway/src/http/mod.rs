@@ -23,6 +23,7 @@ pub use view::ComplaintView;
 pub(crate) mod audit;
 mod body;
 mod complaints;
+pub mod data_subjects;
 pub(crate) mod export;
 pub(crate) mod openapi;
 pub(crate) mod queries;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub consumers: Arc<Vec<Arc<ConsumerStatus>>>,
     /// The sealing key and export secret; the audit and export routes answer 503 without.
     pub audit: Option<Arc<complaints_audit::AuditKeys>>,
+    /// Where signed checkpoints are also kept; none in a bare router.
+    pub witnesses: complaints_audit::Witnesses,
 }
 
 impl HasAuthenticator for AppState {
@@ -59,12 +62,19 @@ impl AppState {
             clock: crate::app::clock::system_clock(),
             consumers: Arc::new(Vec::new()),
             audit: None,
+            witnesses: complaints_audit::Witnesses::default(),
         }
     }
 
     /// The keys that sign checkpoints and export manifests and key export pseudonyms.
     pub fn with_audit(mut self, keys: Arc<complaints_audit::AuditKeys>) -> Self {
         self.audit = Some(keys);
+        self
+    }
+
+    /// The witnesses that keep signed checkpoints outside the database.
+    pub fn with_witnesses(mut self, witnesses: complaints_audit::Witnesses) -> Self {
+        self.witnesses = witnesses;
         self
     }
 
@@ -92,7 +102,9 @@ pub fn router(state: AppState) -> Router {
             get(|| async { crate::telemetry::render_metrics() }),
         )
         .merge(complaints::routes())
+        .merge(data_subjects::routes())
         .merge(queries::routes())
+        .merge(crate::ui::routes())
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .route_layer(axum::middleware::from_fn(crate::telemetry::track_requests))
@@ -140,7 +152,25 @@ pub struct Readiness {
     consumers: Vec<ConsumerReadiness>,
     /// The bank-holiday calendar in force.
     calendar: CalendarReadiness,
+    /// A writer transaction open for more than a few seconds while consumers lag: it holds
+    /// every consumer back until it ends (PostgreSQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    held_back_by: Option<HeldBack>,
 }
+
+/// The transaction holding the consumers back, and what to do about it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct HeldBack {
+    /// The open transaction.
+    transaction: complaints_eventlog::OpenWriter,
+    /// The consumers behind the log.
+    consumers: Vec<String>,
+    /// What an operator can do.
+    advice: String,
+}
+
+/// A writer open longer than this while a consumer lags is named in `/readyz`.
+const HELD_OPEN_SECONDS: f64 = 5.0;
 
 /// The calendar in force and whether its published data runs out soon (R-BH-5).
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -214,6 +244,29 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
             }
         })
         .collect();
+    let lagging: Vec<String> = consumers
+        .iter()
+        .filter(|c| c.lag_events > 0)
+        .map(|c| c.name.clone())
+        .collect();
+    let held_back_by = if lagging.is_empty() {
+        None
+    } else {
+        complaints_eventlog::oldest_open_writer(state.cases.log().pool())
+            .await?
+            .filter(|writer| writer.age_seconds >= HELD_OPEN_SECONDS)
+            .map(|transaction| HeldBack {
+                advice: format!(
+                    "backend {} has held a writer transaction open for {:.0} s; consumers cannot pass it until it ends: end it with pg_terminate_backend({}) and set idle_in_transaction_session_timeout",
+                    transaction.pid, transaction.age_seconds, transaction.pid
+                ),
+                transaction,
+                consumers: lagging,
+            })
+    };
+    if let Some(held) = &held_back_by {
+        tracing::warn!(advice = %held.advice, "consumers held back by an open transaction");
+    }
     let calendar = calendar_readiness(
         state.cases.services().calendar.as_ref(),
         crate::app::clock::london_date(state.now()),
@@ -223,6 +276,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
         database: "ok",
         consumers,
         calendar,
+        held_back_by,
     })
     .into_response())
 }

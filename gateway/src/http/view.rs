@@ -33,6 +33,14 @@ pub struct ComplaintView<'a> {
     closure: Option<&'a complaints_domain::Closure>,
     reopened_on: &'a [NaiveDate],
     legal_hold: Option<&'a complaints_domain::LegalHold>,
+    /// The finding on a child's representative (R-WHO-3).
+    representative_grounds: Option<&'a complaints_domain::RepresentativeGrounds>,
+    /// Letters the rules require, as sent.
+    letters: &'a [complaints_domain::LetterRecord],
+    /// Contacts with the complainant about progress (R-RESP-1); what was said is in the history.
+    progress_contacts: &'a [complaints_domain::ProgressContact],
+    /// Ombudsman recommendations, numbered, with what was done (R-OMB-2).
+    ombudsman_recommendations: &'a [complaints_domain::TrackedRecommendation],
     deadlines: Option<Deadlines>,
     deadline_status: Vec<DeadlineStatus>,
     /// Unusual facts recorded on the complaint, each with a stable code and the rule it
@@ -68,6 +76,10 @@ impl<'a> ComplaintView<'a> {
             closure: case.closure.as_ref(),
             reopened_on: &case.reopened_on,
             legal_hold: case.legal_hold.as_ref(),
+            representative_grounds: case.representative_grounds.as_ref(),
+            letters: &case.letters,
+            progress_contacts: &case.progress_contacts,
+            ombudsman_recommendations: &case.recommendations,
             deadlines: deadlines(case, services),
             deadline_status: deadline_statuses(case, services, today),
             warnings: warnings(case, services),

@@ -25,10 +25,12 @@ use std::time::Duration;
 pub use intake::run_intake;
 pub use relay::{republish, Relay, RELAY};
 pub use tail::tail;
+pub use witness::NatsWitness;
 
 mod intake;
 mod relay;
 mod tail;
+mod witness;
 
 /// NATS configuration.
 #[derive(Debug, Clone, clap::Args)]

@@ -7,13 +7,17 @@
 //!   `closure_reason`, `flags` (codes of the unusual facts recorded on the complaint,
 //!   R-FACT-1, comma-separated and comma-wrapped like `subject_areas`; `,,` when none),
 //!   `last_activity_at`, `version`.
-//! - `rm_deadlines`: one row per deadline of each open complaint: `complaint_id`,
+//! - `rm_deadlines`: one row per deadline of each open complaint, and per deadline that
+//!   outlives closure (`letter`, `ombudsman_recommendation`) of a closed one: `complaint_id`,
 //!   `organisation_id`, `kind` (acknowledgement, consent, response (the period agreed with or
 //!   notified to the complainant, when there is one), internal_target (the organisation's
-//!   default period), delay_letter), `due_on`,
+//!   default period), delay_letter, oral_record (R-ACK-2), letter (the letter a closure
+//!   owes), ombudsman_recommendation (R-OMB-2)), `due_on`,
 //!   `state` as of the facts (pending, met_on_time, met_late, missed, stopped,
 //!   not_required; a pending row whose `due_on` has passed is overdue), `met_on`,
-//!   `calendar_version`.
+//!   `calendar_version`, `item` (the recommendation's number; 0 for other kinds), `letter`
+//!   (the letter kind owed, for `letter` and `oral_record`). Adds `item` and `letter` to
+//!   the table: rebuild `case_views` after upgrading.
 
 use super::sql::{codes_column, date_text, date_type, parse_codes};
 use crate::state::{fold_batch, state_table, FoldedCase};
@@ -84,6 +88,10 @@ pub struct DeadlineRow {
     pub met_on: Option<NaiveDate>,
     /// Calendar the date came from.
     pub calendar_version: String,
+    /// Which one of several of a kind: the ombudsman recommendation's number; 0 otherwise.
+    pub item: i64,
+    /// The letter owed, for `letter` and `oral_record` rows.
+    pub letter: Option<String>,
 }
 
 fn code<T: Serialize>(value: &T) -> String {
@@ -141,11 +149,12 @@ pub fn deadline_rows(
     let Some(receipt) = case.receipt.as_ref() else {
         return Vec::new();
     };
-    if case.is_closed() {
-        return Vec::new();
-    }
+    let closed = case.is_closed();
     deadline_statuses(case, services, NaiveDate::MIN)
         .into_iter()
+        // A closed complaint keeps only what outlives closure: the letter it owes and the
+        // ombudsman's recommendations (R-EXCL-1, R-OMB-2).
+        .filter(|s| !closed || s.kind.after_closure())
         .map(|s| DeadlineRow {
             complaint_id: id.to_string(),
             organisation_id: receipt.organisation_id.clone(),
@@ -154,6 +163,8 @@ pub fn deadline_rows(
             state: code(&s.state),
             met_on: s.met_on,
             calendar_version: s.calendar_version,
+            item: s.item.map_or(0, i64::from),
+            letter: s.letter.map(|l| l.code().to_string()),
         })
         .collect()
 }
@@ -174,6 +185,10 @@ impl CaseViews {
 impl Consumer for CaseViews {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn docs(&self) -> Vec<complaints_eventlog::ViewDoc> {
+        crate::models::comments::case_views()
     }
 
     fn tables(&self) -> Vec<TableDef> {
@@ -203,7 +218,8 @@ impl Consumer for CaseViews {
                     format!(
                         "complaint_id TEXT NOT NULL, organisation_id TEXT NOT NULL, kind TEXT NOT NULL,
                          due_on {d}, state TEXT NOT NULL, met_on {d}, calendar_version TEXT NOT NULL,
-                         PRIMARY KEY (complaint_id, kind)"
+                         item BIGINT NOT NULL DEFAULT 0, letter TEXT,
+                         PRIMARY KEY (complaint_id, kind, item)"
                     )
                 },
                 indexes: &["organisation_id, due_on"],
@@ -235,8 +251,8 @@ impl Consumer for CaseViews {
         );
         let clear = format!("DELETE FROM {deadlines} WHERE complaint_id = $1");
         let insert = format!(
-            "INSERT INTO {deadlines} (complaint_id, organisation_id, kind, due_on, state, met_on, calendar_version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO {deadlines} (complaint_id, organisation_id, kind, due_on, state, met_on, calendar_version, item, letter)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         );
         for (id, folded) in &touched {
             if let Some(row) = case_row(id, folded, &self.services) {
@@ -276,6 +292,8 @@ impl Consumer for CaseViews {
                     .bind(&row.state)
                     .bind(row.met_on)
                     .bind(&row.calendar_version)
+                    .bind(row.item)
+                    .bind(&row.letter)
                     .execute(c)
                     .await?
                     .rows_affected());
@@ -441,7 +459,8 @@ pub async fn list_deadlines(
     let due = date_text(pool.backend(), "due_on");
     let met = date_text(pool.backend(), "met_on");
     let mut sql = format!(
-        "SELECT complaint_id, organisation_id, kind, {due} AS due_on, state, {met} AS met_on, calendar_version
+        "SELECT complaint_id, organisation_id, kind, {due} AS due_on, state, {met} AS met_on, calendar_version,
+           item, letter
          FROM rm_deadlines WHERE organisation_id IN ({})",
         placeholders(1, filter.organisations.len())
     );
@@ -461,7 +480,7 @@ pub async fn list_deadlines(
         binds.push(kind.clone());
         sql.push_str(&format!(" AND kind = ${}", binds.len()));
     }
-    sql.push_str(" ORDER BY due_on, complaint_id, kind LIMIT 5000");
+    sql.push_str(" ORDER BY due_on, complaint_id, kind, item LIMIT 5000");
     let today = filter.today;
     let rows = on_pool!(pool, |p| {
         let mut query = sqlx::query(&sql);
@@ -486,6 +505,8 @@ pub async fn list_deadlines(
                     state,
                     met_on: parse_row_date(r.try_get("met_on")?),
                     calendar_version: r.try_get("calendar_version")?,
+                    item: r.try_get("item")?,
+                    letter: r.try_get("letter")?,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?
@@ -598,6 +619,7 @@ mod tests {
                 reason: ClosureReason::Withdrawn,
                 exclusion_category: None,
                 transferred_to: None,
+                resolved_on: None,
             },
         ];
         let f = folded(events);
@@ -634,5 +656,85 @@ mod tests {
         )
         .unwrap();
         assert!(quiet.flags.is_empty());
+    }
+
+    #[test]
+    fn r_excl_1_a_closed_complaint_keeps_its_owed_letter_on_the_deadlines_board() {
+        let events = vec![
+            received("2026-04-02"),
+            ComplaintEvent::ComplaintClosed {
+                closed_on: d("2026-04-02"),
+                reason: ClosureReason::Excluded,
+                exclusion_category: Some(ExclusionCategory::FreedomOfInformation),
+                transferred_to: None,
+                resolved_on: None,
+            },
+        ];
+        let rows = deadline_rows(
+            "c1",
+            &folded(events.clone()),
+            &ComplaintServices::standard(),
+        );
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            (
+                rows[0].kind.as_str(),
+                rows[0].state.as_str(),
+                rows[0].letter.as_deref()
+            ),
+            ("letter", "pending", Some("exclusion_notice"))
+        );
+        assert_eq!(rows[0].due_on, Some(d("2026-04-09")));
+        let mut sent = events;
+        sent.push(ComplaintEvent::LetterSent {
+            kind: LetterKind::ExclusionNotice,
+            sent_on: d("2026-04-07"),
+        });
+        let rows = deadline_rows("c1", &folded(sent), &ComplaintServices::standard());
+        assert_eq!(rows[0].state, "met_on_time");
+    }
+
+    #[test]
+    fn r_omb_2_each_undone_recommendation_is_its_own_row_after_closure() {
+        let events = vec![
+            received("2026-04-02"),
+            ComplaintEvent::ComplaintClosed {
+                closed_on: d("2026-04-20"),
+                reason: ClosureReason::Withdrawn,
+                exclusion_category: None,
+                transferred_to: None,
+                resolved_on: None,
+            },
+            ComplaintEvent::ReferredToOmbudsman {
+                ombudsman: Ombudsman::Phso,
+                informed_on: d("2026-05-01"),
+                ombudsman_reference: None,
+            },
+            ComplaintEvent::OmbudsmanDecisionRecorded {
+                ombudsman: Ombudsman::Phso,
+                decided_on: d("2026-09-01"),
+                decision: OmbudsmanDecision::Upheld,
+                recommendations: vec![
+                    Recommendation {
+                        description: "Apologise.".into(),
+                        due_on: Some(d("2026-10-01")),
+                    },
+                    Recommendation {
+                        description: "Train staff.".into(),
+                        due_on: Some(d("2026-12-01")),
+                    },
+                ],
+            },
+        ];
+        let rows = deadline_rows("c1", &folded(events), &ComplaintServices::standard());
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.kind.as_str(), r.item, r.due_on))
+                .collect::<Vec<_>>(),
+            vec![
+                ("ombudsman_recommendation", 1, Some(d("2026-10-01"))),
+                ("ombudsman_recommendation", 2, Some(d("2026-12-01"))),
+            ]
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The read models.
 
 pub mod case_views;
+pub mod comments;
 pub mod reporting;
 
 mod sql;

@@ -66,6 +66,15 @@ pub struct ComplaintFacts {
     pub calendar_version: String,
     /// Version (last applied sequence).
     pub version: i64,
+    /// KO41 age band of the patient (R-KO-5); `None` when not recorded (counted `unknown`).
+    pub patient_age_band: Option<String>,
+    /// KO41 status of the complainant (R-KO-5); `None` when not recorded (counted `unknown`).
+    pub complainant_status: Option<String>,
+    /// The organisation's site (R-KO-1); `None` when not recorded.
+    pub site: Option<String>,
+    /// The collection the complaint is returned in (`KO41a`, `KO41b`), decided when the row
+    /// is written from the organisation's policy, else the service area (R-KO-1, R-KO-8).
+    pub collection: String,
 }
 
 impl ComplaintFacts {
@@ -176,6 +185,19 @@ pub fn complaint_facts(
         transferred_to: closure.and_then(|c| c.transferred_to.clone()),
         calendar_version: services.calendar.version().to_string(),
         version: folded.version,
+        patient_age_band: receipt.patient_age_band.map(|b| b.code().to_string()),
+        complainant_status: receipt.complainant_status.map(|s| s.code().to_string()),
+        site: receipt.site.clone(),
+        collection: super::ko41::Collection::for_complaint(
+            services
+                .policies
+                .for_organisation(&receipt.organisation_id)
+                .collection
+                .as_deref(),
+            receipt.service_area.map(|s| s.code()),
+        )
+        .name()
+        .to_string(),
     })
 }
 
@@ -297,6 +319,7 @@ mod tests {
                 reason: ClosureReason::Excluded,
                 exclusion_category: Some(ExclusionCategory::OralResolvedNextWorkingDay),
                 transferred_to: None,
+                resolved_on: None,
             },
         ];
         let f = complaint_facts("c2", &folded(events), &services).unwrap();

@@ -40,6 +40,10 @@ pub(super) fn fact(id: &str, received: &str) -> ComplaintFacts {
         transferred_to: None,
         calendar_version: "test".into(),
         version: 1,
+        patient_age_band: None,
+        complainant_status: None,
+        site: None,
+        collection: String::new(),
     }
 }
 

@@ -1,23 +1,45 @@
 //! The Written Complaints Collection (KO41a/KO41b, R-KO-1..R-KO-9): which return a complaint
-//! belongs to, the pure count of one period's return, and the return as CSV.
+//! belongs to, the pure count of one period's return per collection and site, its
+//! reconciliation note (R-KO-3a), and the return as CSV in the collection's item order.
+//!
+//! Counting (documented defaults):
+//! - A complaint excluded (reg 8) or transferred out (reg 6(5)) by the end of the period it
+//!   was received in was never a written complaint of this body (R-KO-2): counted nowhere.
+//!   One that was in the unresolved stock first leaves it through the reconciliation note.
+//! - `brought_forward` is the unresolved stock at the start of the period: received before
+//!   it and neither answered (stage-1 response, one of the three outcomes) nor closed before
+//!   it. `carried_forward = brought_forward + new − resolved` exactly (R-KO-3a).
+//! - Complaints that leave the stock in the period without an outcome (withdrawn, consent
+//!   not received, transferred, excluded, out of time, representative) are listed in the
+//!   reconciliation note beside the return, never as an item of it; the stock still
+//!   unresolved at the end is `carried_forward` less that list, and it is the next period's
+//!   `brought_forward`.
+//! - Breakdowns count new complaints only (R-KO-5): age of patient and status of complainant
+//!   each sum exactly to `new` (a complaint without them counts as `unknown`); service area
+//!   sums to `new` (`not_recorded`); subject areas and professions are multi-valued (`>= new`).
 
 use super::facts::ComplaintFacts;
 use super::period::{bump, within, NOT_RECORDED};
 use chrono::NaiveDate;
-use complaints_domain::{Outcome, ServiceArea, StaffGroup, SubjectArea};
+use complaints_domain::{
+    ClosureReason, ComplainantStatus, Outcome, PatientAgeBand, ServiceArea, StaffGroup, SubjectArea,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The code a complaint without an age band or complainant status is counted under (R-KO-5).
+pub const UNKNOWN: &str = "unknown";
 
 /// Which national return a complaint is counted in (R-KO-1).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
 pub enum Collection {
-    /// Hospital and community health services.
+    /// Hospital and community health services, per site.
     #[serde(rename = "KO41a")]
     Ko41a,
-    /// Primary care: general practice and dental.
+    /// Primary care providers: general practice and dental practices.
     #[serde(rename = "KO41b")]
     Ko41b,
 }
@@ -31,7 +53,17 @@ impl Collection {
         }
     }
 
-    /// KO41b for general practice and dental, KO41a for anything else (or nothing).
+    /// `KO41a` or `KO41b` (any case); `None` otherwise.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "ko41a" => Some(Collection::Ko41a),
+            "ko41b" => Some(Collection::Ko41b),
+            _ => None,
+        }
+    }
+
+    /// KO41b for general practice and dental, KO41a for anything else (or nothing): the
+    /// guess when the organisation's kind is not known.
     pub fn for_service_area(service_area: Option<&str>) -> Self {
         let primary = [
             ServiceArea::GeneralPractice.code(),
@@ -42,28 +74,73 @@ impl Collection {
             _ => Collection::Ko41a,
         }
     }
+
+    /// The organisation's collection when its policy names one (an acute trust's dental
+    /// complaints stay in KO41a: KO41b is for primary care providers, R-KO-1, R-KO-8), else
+    /// the service area's.
+    pub fn for_complaint(
+        organisation_collection: Option<&str>,
+        service_area: Option<&str>,
+    ) -> Self {
+        organisation_collection
+            .and_then(Collection::parse)
+            .unwrap_or_else(|| Collection::for_service_area(service_area))
+    }
 }
 
 // Only the KO41 return needs these views of the facts, so they live with it.
 impl ComplaintFacts {
-    /// The day the complaint stopped needing an outcome in the KO41 sense: the stage-1
-    /// response, else a closure without one.
+    /// The day the complaint left the unresolved stock: the stage-1 response, else a closure
+    /// without one.
     fn finished_on(&self) -> Option<NaiveDate> {
         self.first_response_on.or(self.closed_on)
     }
 
-    /// Which written complaints collection the complaint belongs to.
+    /// Which written complaints collection the complaint belongs to: as decided when the
+    /// row was written, or by the service area for a row without one.
     pub fn collection(&self) -> Collection {
-        Collection::for_service_area(self.service_area.as_deref())
+        Collection::parse(&self.collection)
+            .unwrap_or_else(|| Collection::for_service_area(self.service_area.as_deref()))
+    }
+
+    /// Excluded or transferred out: not a written complaint of this body (R-KO-2).
+    fn not_this_bodys(&self) -> bool {
+        self.is_excluded() || self.is_transferred_out()
     }
 }
 
-/// One collection's return for a period (R-KO-3, R-KO-5).
+/// A complaint that left the unresolved stock in the period without one of the three
+/// outcomes (R-KO-3a).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LeftWithoutOutcome {
+    /// Complaint id.
+    pub complaint_id: String,
+    /// The day it was closed.
+    pub left_on: NaiveDate,
+    /// Why (closure reason code: withdrawn, consent_not_received, transferred, excluded, …).
+    pub reason: String,
+}
+
+/// The note beside a return that reconciles its stock (R-KO-3a): not part of the return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub struct ReconciliationNote {
+    /// Complaints that left the unresolved stock in the period without an outcome.
+    pub left_without_outcome: Vec<LeftWithoutOutcome>,
+    /// Still unresolved at the end of the period: `carried_forward` less the list above;
+    /// the next period's `brought_forward`.
+    pub unresolved_at_end: i64,
+}
+
+/// One collection's return for one site (KO41a) or the organisation (KO41b) for a period
+/// (R-KO-3, R-KO-5, R-KO-6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CollectionReturn {
     /// KO41a or KO41b.
     pub collection: Collection,
-    /// Received before the period and neither resolved nor closed before it.
+    /// Section 1: the site (KO41a; `not_recorded` when complaints carry none); `None` for
+    /// KO41b, returned per organisation.
+    pub site: Option<String>,
+    /// Section 2: unresolved at the start of the period.
     pub brought_forward: u64,
     /// Received in the period.
     pub new: u64,
@@ -75,50 +152,81 @@ pub struct CollectionReturn {
     pub resolved_not_upheld: u64,
     /// The three together (R-KO-4).
     pub resolved: u64,
-    /// Closed in the period without ever getting an outcome (withdrawn, consent not
-    /// received, …): not "resolved", but no longer carried (an extra item of this system).
-    pub closed_without_outcome: u64,
-    /// `brought_forward + new - resolved - closed_without_outcome`.
-    pub carried_forward: u64,
-    /// New complaints per subject area, one count per subject per complaint.
-    pub by_subject_area: BTreeMap<String, u64>,
-    /// New complaints per service area (`not_recorded` when none); sums to `new`.
+    /// `brought_forward + new − resolved`, exactly (R-KO-3a).
+    pub carried_forward: i64,
+    /// Section 3: new complaints per patient age band; sums to `new`.
+    pub by_age_band: BTreeMap<String, u64>,
+    /// Section 4: new complaints per complainant status; sums to `new`.
+    pub by_complainant_status: BTreeMap<String, u64>,
+    /// Section 5: new complaints per service area (`not_recorded` when none); sums to `new`.
     pub by_service_area: BTreeMap<String, u64>,
-    /// New complaints per staff group, one count per group per complaint (`not_recorded`
-    /// when none).
+    /// Section 7: new complaints per subject area, one count per subject per complaint.
+    pub by_subject_area: BTreeMap<String, u64>,
+    /// Section 8: new complaints per staff group (profession), one count per group per
+    /// complaint (`not_recorded` when none).
     pub by_staff_group: BTreeMap<String, u64>,
+    /// Beside the return, never an item of it (R-KO-3a).
+    pub reconciliation: ReconciliationNote,
+}
+
+/// Every service area: an organisation's policy may put a service area in either
+/// collection (an NHS trust's dental service stays in KO41a), so each lists them all.
+fn service_areas() -> Vec<&'static str> {
+    ServiceArea::ALL.iter().map(|s| s.code()).collect()
+}
+
+/// Each breakdown's items in the collection's order: the code list, then the catch-all.
+fn section_items() -> [(&'static str, Vec<&'static str>); 5] {
+    let with = |mut codes: Vec<&'static str>, last: &'static str| {
+        codes.push(last);
+        codes
+    };
+    [
+        (
+            "3_age_of_patient",
+            PatientAgeBand::ALL.iter().map(|c| c.code()).collect(),
+        ),
+        (
+            "4_status_of_complainant",
+            ComplainantStatus::ALL.iter().map(|c| c.code()).collect(),
+        ),
+        ("5_service_area", with(service_areas(), NOT_RECORDED)),
+        (
+            "7_subject_area",
+            SubjectArea::ALL.iter().map(|c| c.code()).collect(),
+        ),
+        (
+            "8_profession",
+            with(
+                StaffGroup::ALL.iter().map(|c| c.code()).collect(),
+                NOT_RECORDED,
+            ),
+        ),
+    ]
 }
 
 impl CollectionReturn {
-    fn empty(collection: Collection) -> Self {
-        let zeros = |codes: Vec<&str>| -> BTreeMap<String, u64> {
-            codes
-                .into_iter()
-                .chain([NOT_RECORDED])
-                .map(|c| (c.to_string(), 0))
-                .collect()
+    fn empty(collection: Collection, site: Option<String>) -> Self {
+        let zeros = |codes: &[&str]| -> BTreeMap<String, u64> {
+            codes.iter().map(|c| (c.to_string(), 0)).collect()
         };
-        let services: Vec<&str> = ServiceArea::ALL
-            .iter()
-            .filter(|s| Collection::for_service_area(Some(s.code())) == collection)
-            .map(|s| s.code())
-            .collect();
-        let mut by_subject_area = zeros(SubjectArea::ALL.iter().map(|s| s.code()).collect());
-        // Every complaint has a subject; `not_recorded` is only kept for a stray empty list.
-        by_subject_area.remove(NOT_RECORDED);
+        let [age, status, service, subject, staff] = section_items();
         Self {
             collection,
+            site,
             brought_forward: 0,
             new: 0,
             resolved_upheld: 0,
             resolved_partially_upheld: 0,
             resolved_not_upheld: 0,
             resolved: 0,
-            closed_without_outcome: 0,
             carried_forward: 0,
-            by_subject_area,
-            by_service_area: zeros(services),
-            by_staff_group: zeros(StaffGroup::ALL.iter().map(|s| s.code()).collect()),
+            by_age_band: zeros(&age.1),
+            by_complainant_status: zeros(&status.1),
+            by_service_area: zeros(&service.1),
+            by_subject_area: zeros(&subject.1),
+            by_staff_group: zeros(&staff.1),
+            reconciliation: ReconciliationNote::default(),
         }
     }
 
@@ -126,76 +234,103 @@ impl CollectionReturn {
         self.brought_forward == 0
             && self.new == 0
             && self.resolved == 0
-            && self.closed_without_outcome == 0
+            && self.reconciliation.left_without_outcome.is_empty()
     }
 
-    /// The summary items in return order, `closed_without_outcome` before `carried_forward`.
-    pub fn summary(&self) -> [(&'static str, u64); 8] {
+    /// Section 2, the summary items in return order.
+    pub fn summary(&self) -> [(&'static str, i64); 7] {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         [
-            ("brought_forward", self.brought_forward),
-            ("new", self.new),
-            ("resolved_upheld", self.resolved_upheld),
-            ("resolved_partially_upheld", self.resolved_partially_upheld),
-            ("resolved_not_upheld", self.resolved_not_upheld),
-            ("resolved", self.resolved),
-            ("closed_without_outcome", self.closed_without_outcome),
+            ("brought_forward", n(self.brought_forward)),
+            ("new", n(self.new)),
+            ("resolved_upheld", n(self.resolved_upheld)),
+            (
+                "resolved_partially_upheld",
+                n(self.resolved_partially_upheld),
+            ),
+            ("resolved_not_upheld", n(self.resolved_not_upheld)),
+            ("resolved", n(self.resolved)),
             ("carried_forward", self.carried_forward),
         ]
+    }
+
+    fn breakdown(&self, section: &str) -> &BTreeMap<String, u64> {
+        match section {
+            "3_age_of_patient" => &self.by_age_band,
+            "4_status_of_complainant" => &self.by_complainant_status,
+            "5_service_area" => &self.by_service_area,
+            "7_subject_area" => &self.by_subject_area,
+            _ => &self.by_staff_group,
+        }
     }
 }
 
 /// The written complaints return of one organisation for a period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WrittenComplaintsReport {
-    /// Organisation.
+    /// Organisation (section 1).
     pub organisation_id: String,
     /// First day of the period.
     pub from: NaiveDate,
     /// Last day of the period.
     pub to: NaiveDate,
-    /// One return per collection with any complaint in play (KO41a first); empty when the
-    /// organisation had none.
+    /// One return per collection and site with any complaint in play (KO41a sites first);
+    /// empty when the organisation had none.
     pub collections: Vec<CollectionReturn>,
 }
 
 /// Counts the written complaints return of `organisation` for the days `from..=to` (R-KO-3,
-/// R-KO-5). Excluded and transferred-out complaints are not counted at all (R-KO-2); a
-/// complaint is "resolved" when its stage-1 response, which always gives one of the three
-/// outcomes, is sent (R-KO-4); a review response never counts again. Pure.
+/// R-KO-3a, R-KO-5, R-KO-6); see the module notes for what is counted where. A complaint is
+/// "resolved" when its stage-1 response, which always gives one of the three outcomes, is
+/// sent (R-KO-4); a review response never counts again. Pure.
 pub fn written_complaints(
     organisation: &str,
     from: NaiveDate,
     to: NaiveDate,
     facts: &[ComplaintFacts],
 ) -> WrittenComplaintsReport {
-    let mut returns: BTreeMap<Collection, CollectionReturn> =
-        [Collection::Ko41a, Collection::Ko41b]
-            .into_iter()
-            .map(|c| (c, CollectionReturn::empty(c)))
-            .collect();
+    let mut returns: BTreeMap<(Collection, Option<String>), CollectionReturn> = BTreeMap::new();
     let counted = facts.iter().filter(|f| {
-        f.organisation_id == organisation && !f.is_excluded() && !f.is_transferred_out()
+        f.organisation_id == organisation
+            // R-KO-2: excluded or transferred out by the end of the period it arrived in,
+            // it never was a written complaint of this body.
+            && !(f.not_this_bodys()
+                && f.closed_on.is_some_and(|closed| {
+                    closed <= to && (f.received_on >= from || closed < from)
+                }))
     });
     for f in counted {
-        let Some(ret) = returns.get_mut(&f.collection()) else {
-            continue;
+        let collection = f.collection();
+        // R-KO-1: KO41a is returned per site, KO41b per organisation.
+        let site = match collection {
+            Collection::Ko41a => Some(f.site.clone().unwrap_or_else(|| NOT_RECORDED.into())),
+            Collection::Ko41b => None,
         };
-        if f.received_on < from && f.finished_on().is_none_or(|d| d >= from) {
+        let ret = returns
+            .entry((collection, site.clone()))
+            .or_insert_with(|| CollectionReturn::empty(collection, site));
+        let finished = f.finished_on();
+        if f.received_on < from && finished.is_none_or(|d| d >= from) {
             ret.brought_forward += 1;
         }
         if within(Some(f.received_on), from, to) {
             ret.new += 1;
-            let subjects: BTreeSet<&str> = f.subject_areas.iter().map(String::as_str).collect();
-            if subjects.is_empty() {
-                bump(&mut ret.by_subject_area, NOT_RECORDED);
-            }
-            for subject in subjects {
-                bump(&mut ret.by_subject_area, subject);
-            }
+            bump(
+                &mut ret.by_age_band,
+                f.patient_age_band.as_deref().unwrap_or(UNKNOWN),
+            );
+            bump(
+                &mut ret.by_complainant_status,
+                f.complainant_status.as_deref().unwrap_or(UNKNOWN),
+            );
             bump(
                 &mut ret.by_service_area,
                 f.service_area.as_deref().unwrap_or(NOT_RECORDED),
             );
+            let subjects: BTreeSet<&str> = f.subject_areas.iter().map(String::as_str).collect();
+            for subject in subjects {
+                bump(&mut ret.by_subject_area, subject);
+            }
             let groups: BTreeSet<&str> = f.staff_groups.iter().map(String::as_str).collect();
             if groups.is_empty() {
                 bump(&mut ret.by_staff_group, NOT_RECORDED);
@@ -210,8 +345,18 @@ pub fn written_complaints(
                 Outcome::PartiallyUpheld => ret.resolved_partially_upheld += 1,
                 Outcome::NotUpheld => ret.resolved_not_upheld += 1,
             },
-            (None, _) if f.closure_reason.is_some() && within(f.closed_on, from, to) => {
-                ret.closed_without_outcome += 1;
+            (None, _) if within(f.closed_on, from, to) => {
+                // R-KO-3a: leaves the stock without an outcome: the note, never an item.
+                ret.reconciliation
+                    .left_without_outcome
+                    .push(LeftWithoutOutcome {
+                        complaint_id: f.complaint_id.clone(),
+                        left_on: f.closed_on.unwrap_or(to),
+                        reason: f
+                            .closure_reason
+                            .map_or(NOT_RECORDED, ClosureReason::code)
+                            .to_string(),
+                    });
             }
             _ => {}
         }
@@ -220,8 +365,11 @@ pub fn written_complaints(
         .into_values()
         .map(|mut r| {
             r.resolved = r.resolved_upheld + r.resolved_partially_upheld + r.resolved_not_upheld;
-            r.carried_forward =
-                (r.brought_forward + r.new).saturating_sub(r.resolved + r.closed_without_outcome);
+            // R-KO-3a: exact, in signed arithmetic: a negative figure is shown, not hidden.
+            let signed = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            r.carried_forward = signed(r.brought_forward) + signed(r.new) - signed(r.resolved);
+            r.reconciliation.unresolved_at_end =
+                r.carried_forward - signed(r.reconciliation.left_without_outcome.len() as u64);
             r
         })
         .filter(|r| !r.is_empty())
@@ -243,31 +391,32 @@ fn csv_field(value: &str) -> String {
     }
 }
 
-/// The return as CSV (RFC 4180, CRLF line ends): a header `collection,section,item,count`,
-/// then per collection the summary items (section `summary`) and the breakdowns of new
-/// complaints (sections `subject_area`, `service_area`, `staff_group`).
+/// The return as CSV (RFC 4180, CRLF line ends) in the collection's item order: a header
+/// `collection,organisation,site,section,item,count` (the organisation and site are
+/// section 1), then per return section 2 (the summary items) and the breakdowns of new
+/// complaints, sections 3, 4, 5, 7 and 8, each in its code list's order with the catch-all
+/// last. The reconciliation note is not part of the return and is not in the CSV.
 pub fn written_complaints_csv(report: &WrittenComplaintsReport) -> String {
-    let mut out = String::from("collection,section,item,count\r\n");
-    let mut row = |collection: &str, section: &str, item: &str, count: u64| {
-        out.push_str(&format!(
-            "{},{},{},{count}\r\n",
-            csv_field(collection),
-            csv_field(section),
-            csv_field(item)
-        ));
-    };
+    let mut out = String::from("collection,organisation,site,section,item,count\r\n");
+    let organisation = csv_field(&report.organisation_id);
     for ret in &report.collections {
         let name = ret.collection.name();
+        let site = csv_field(ret.site.as_deref().unwrap_or(""));
+        let mut row = |section: &str, item: &str, count: i64| {
+            out.push_str(&format!(
+                "{name},{organisation},{site},{},{},{count}\r\n",
+                csv_field(section),
+                csv_field(item)
+            ));
+        };
         for (item, count) in ret.summary() {
-            row(name, "summary", item, count);
+            row("2_summary", item, count);
         }
-        for (section, map) in [
-            ("subject_area", &ret.by_subject_area),
-            ("service_area", &ret.by_service_area),
-            ("staff_group", &ret.by_staff_group),
-        ] {
-            for (item, count) in map {
-                row(name, section, item, *count);
+        for (section, items) in section_items() {
+            let counts = ret.breakdown(section);
+            for item in items {
+                let count = counts.get(item).copied().unwrap_or(0);
+                row(section, item, i64::try_from(count).unwrap_or(i64::MAX));
             }
         }
     }
@@ -282,17 +431,28 @@ mod tests {
     use crate::models::reporting::period::financial_year;
     use complaints_domain::*;
 
-    /// The seeded return of `the_written_complaints_return_reconciles`.
-    fn ko41_facts() -> Vec<ComplaintFacts> {
+    fn area(
+        mut f: ComplaintFacts,
+        service: Option<&str>,
+        subjects: &[&str],
+        staff: &[&str],
+    ) -> ComplaintFacts {
+        f.service_area = service.map(str::to_string);
+        f.subject_areas = subjects.iter().map(|s| s.to_string()).collect();
+        f.staff_groups = staff.iter().map(|s| s.to_string()).collect();
+        f
+    }
+
+    fn about(mut f: ComplaintFacts, age: &str, status: &str) -> ComplaintFacts {
+        f.patient_age_band = Some(age.into());
+        f.complainant_status = Some(status.into());
+        f
+    }
+
+    /// The seeded return of `r_ko_3a_the_return_reconciles_with_a_note_beside_it`.
+    pub(crate) fn ko41_facts() -> Vec<ComplaintFacts> {
         use ClosureReason as C;
         use Outcome::*;
-        let area =
-            |mut f: ComplaintFacts, service: Option<&str>, subjects: &[&str], staff: &[&str]| {
-                f.service_area = service.map(str::to_string);
-                f.subject_areas = subjects.iter().map(|s| s.to_string()).collect();
-                f.staff_groups = staff.iter().map(|s| s.to_string()).collect();
-                f
-            };
         vec![
             // KO41a, brought forward and resolved upheld.
             responded(fact("p1", "2024-12-01"), "2025-05-01", Upheld, "2025-01-10"),
@@ -307,34 +467,49 @@ mod tests {
             fact("p3", "2025-02-01"),
             // withdrawn before the period: nowhere.
             closed(fact("p4", "2025-02-15"), "2025-03-10", C::Withdrawn, None),
-            // brought forward, closed for want of consent in the period.
+            // brought forward, closed for want of consent in the period: the note.
             closed(
                 fact("p5", "2025-03-01"),
                 "2025-06-01",
                 C::ConsentNotReceived,
                 None,
             ),
+            // brought forward, excluded in the period: the note.
+            closed(
+                fact("p6", "2025-03-20"),
+                "2025-04-02",
+                C::Excluded,
+                Some(ExclusionCategory::AlreadyInvestigated),
+            ),
             // new, partially upheld.
             responded(
-                area(
-                    fact("n1", "2025-04-05"),
-                    Some("inpatient"),
-                    &["communications", "clinical_treatment"],
-                    &["medical", "nursing_midwifery_health_visiting"],
+                about(
+                    area(
+                        fact("n1", "2025-04-05"),
+                        Some("inpatient"),
+                        &["communications", "clinical_treatment"],
+                        &["medical", "nursing_midwifery_health_visiting"],
+                    ),
+                    "65_74",
+                    "relative_or_carer",
                 ),
                 "2025-07-01",
                 PartiallyUpheld,
                 "2025-05-12",
             ),
-            // new, no service area or staff group, open.
+            // new, no service area, staff group, age or status: open.
             area(fact("n2", "2025-05-05"), None, &["communications"], &[]),
             // new, answered after the period: carried.
             responded(
-                area(
-                    fact("n3", "2025-06-06"),
-                    Some("accident_and_emergency"),
-                    &["waiting_times"],
-                    &["medical"],
+                about(
+                    area(
+                        fact("n3", "2025-06-06"),
+                        Some("accident_and_emergency"),
+                        &["waiting_times"],
+                        &["medical"],
+                    ),
+                    "16_64",
+                    "patient",
                 ),
                 "2026-04-10",
                 NotUpheld,
@@ -343,11 +518,15 @@ mod tests {
             // new, not upheld; the review's upheld outcome does not count again.
             reviewed(
                 responded(
-                    area(
-                        fact("n4", "2025-07-07"),
-                        Some("outpatient"),
-                        &["appointments"],
-                        &["trust_administration"],
+                    about(
+                        area(
+                            fact("n4", "2025-07-07"),
+                            Some("outpatient"),
+                            &["appointments"],
+                            &["trust_administration"],
+                        ),
+                        "85_and_over",
+                        "patient",
                     ),
                     "2025-08-08",
                     NotUpheld,
@@ -356,7 +535,7 @@ mod tests {
                 "2025-10-10",
                 Upheld,
             ),
-            // excluded, transferred out: not counted at all.
+            // excluded and transferred out in the period they arrived: not counted at all.
             closed(
                 fact("x1", "2025-05-01"),
                 "2025-05-03",
@@ -402,25 +581,28 @@ mod tests {
         ]
     }
 
-    /// Open at the end of `to`, counted directly.
-    fn open_at(facts: &[ComplaintFacts], collection: Collection, to: NaiveDate) -> u64 {
+    /// Unresolved at the end of `to`, counted directly.
+    fn open_at(facts: &[ComplaintFacts], collection: Collection, to: NaiveDate) -> i64 {
         facts
             .iter()
-            .filter(|f| f.organisation_id == "RAL" && !f.is_excluded() && !f.is_transferred_out())
-            .filter(|f| f.collection() == collection && f.received_on <= to)
+            .filter(|f| f.organisation_id == "RAL" && f.collection() == collection)
+            .filter(|f| f.received_on <= to)
             .filter(|f| f.finished_on().is_none_or(|e| e > to))
-            .count() as u64
+            .count() as i64
     }
 
     #[test]
-    fn the_written_complaints_return_reconciles() {
+    fn r_ko_3a_the_return_reconciles_with_a_note_beside_it() {
         let facts = ko41_facts();
         let (from, to) = financial_year(2025).unwrap();
         let report = written_complaints("RAL", from, to, &facts);
         assert_eq!(report.collections.len(), 2);
         let a = &report.collections[0];
-        assert_eq!(a.collection, Collection::Ko41a);
-        assert_eq!(a.brought_forward, 3, "p1 p3 p5");
+        assert_eq!(
+            (a.collection, a.site.as_deref()),
+            (Collection::Ko41a, Some("not_recorded"))
+        );
+        assert_eq!(a.brought_forward, 4, "p1 p3 p5 p6");
         assert_eq!(a.new, 4, "n1 n2 n3 n4");
         assert_eq!(
             (
@@ -431,46 +613,64 @@ mod tests {
             (1, 1, 1)
         );
         assert_eq!(a.resolved, 3);
-        assert_eq!(a.closed_without_outcome, 1, "p5");
-        assert_eq!(a.carried_forward, 3, "p3 n2 n3");
+        assert_eq!(a.carried_forward, 5, "4 + 4 - 3, exactly");
+        let left: Vec<(&str, &str)> = a
+            .reconciliation
+            .left_without_outcome
+            .iter()
+            .map(|l| (l.complaint_id.as_str(), l.reason.as_str()))
+            .collect();
         assert_eq!(
-            a.carried_forward,
-            a.brought_forward + a.new - a.resolved - a.closed_without_outcome
+            left,
+            vec![("p5", "consent_not_received"), ("p6", "excluded")]
         );
-        assert_eq!(a.carried_forward, open_at(&facts, Collection::Ko41a, to));
-
+        assert_eq!(a.reconciliation.unresolved_at_end, 3, "p3 n2 n3");
+        assert_eq!(
+            a.reconciliation.unresolved_at_end,
+            open_at(&facts, Collection::Ko41a, to)
+        );
         assert_eq!(a.by_service_area.values().sum::<u64>(), a.new);
         assert_eq!(a.by_service_area["not_recorded"], 1);
-        assert_eq!(a.by_service_area["inpatient"], 1);
-        assert!(!a.by_service_area.contains_key("general_practice"));
         assert_eq!(a.by_subject_area.values().sum::<u64>(), 5);
-        assert_eq!(a.by_subject_area["communications"], 2);
-        assert_eq!(a.by_subject_area["restraint"], 0);
         assert_eq!(a.by_staff_group.values().sum::<u64>(), 5);
-        assert_eq!(a.by_staff_group["medical"], 2);
         assert_eq!(a.by_staff_group["not_recorded"], 1);
 
         let b = &report.collections[1];
-        assert_eq!(b.collection, Collection::Ko41b);
+        assert_eq!((b.collection, b.site.as_deref()), (Collection::Ko41b, None));
         assert_eq!(
             (
                 b.brought_forward,
                 b.new,
                 b.resolved_upheld,
                 b.resolved,
-                b.closed_without_outcome
+                b.carried_forward
             ),
-            (1, 2, 1, 1, 1)
+            (1, 2, 1, 1, 2)
         );
-        assert_eq!(b.carried_forward, 1, "b2");
-        assert_eq!(b.by_service_area.values().sum::<u64>(), b.new);
-        assert_eq!(b.by_service_area["general_practice"], 1);
+        assert_eq!(b.reconciliation.left_without_outcome[0].complaint_id, "n6");
+        assert_eq!(b.reconciliation.unresolved_at_end, 1, "b2");
         assert_eq!(b.by_service_area["dental"], 1);
-        assert!(b.by_staff_group.values().sum::<u64>() >= b.new);
     }
 
     #[test]
-    fn each_period_carries_forward_what_the_next_brings_forward() {
+    fn r_ko_5_age_of_patient_and_status_of_complainant_each_sum_exactly_to_new() {
+        let (from, to) = financial_year(2025).unwrap();
+        let report = written_complaints("RAL", from, to, &ko41_facts());
+        let a = &report.collections[0];
+        assert_eq!(a.by_age_band.values().sum::<u64>(), a.new);
+        assert_eq!(a.by_complainant_status.values().sum::<u64>(), a.new);
+        assert_eq!(a.by_age_band["unknown"], 1, "n2 has none: unknown");
+        assert_eq!(a.by_age_band["65_74"], 1);
+        assert_eq!(a.by_age_band["0_15"], 0);
+        assert_eq!(a.by_complainant_status["patient"], 2);
+        assert_eq!(a.by_complainant_status["relative_or_carer"], 1);
+        assert_eq!(a.by_complainant_status["unknown"], 1);
+        let b = &report.collections[1];
+        assert_eq!(b.by_age_band["unknown"], b.new);
+    }
+
+    #[test]
+    fn r_ko_3a_each_period_brings_forward_what_the_last_left_unresolved() {
         let facts = ko41_facts();
         let periods = [
             (d("2024-04-01"), d("2025-03-31")),
@@ -480,7 +680,7 @@ mod tests {
             (d("2026-04-01"), d("2027-03-31")),
         ];
         for collection in [Collection::Ko41a, Collection::Ko41b] {
-            let mut carried = 0;
+            let mut unresolved = 0;
             for (from, to) in periods {
                 let report = written_complaints("RAL", from, to, &facts);
                 let ret = report
@@ -488,45 +688,138 @@ mod tests {
                     .iter()
                     .find(|r| r.collection == collection)
                     .cloned()
-                    .unwrap_or_else(|| CollectionReturn::empty(collection));
-                assert_eq!(ret.brought_forward, carried, "{collection:?} {from}");
+                    .unwrap_or_else(|| CollectionReturn::empty(collection, None));
+                assert_eq!(
+                    ret.brought_forward as i64, unresolved,
+                    "{collection:?} {from}"
+                );
                 assert_eq!(
                     ret.carried_forward,
+                    ret.brought_forward as i64 + ret.new as i64 - ret.resolved as i64
+                );
+                assert_eq!(
+                    ret.reconciliation.unresolved_at_end,
                     open_at(&facts, collection, to),
                     "{collection:?} {to}"
                 );
+                assert_eq!(ret.by_age_band.values().sum::<u64>(), ret.new);
+                assert_eq!(ret.by_complainant_status.values().sum::<u64>(), ret.new);
                 assert_eq!(ret.by_service_area.values().sum::<u64>(), ret.new);
                 assert!(ret.by_subject_area.values().sum::<u64>() >= ret.new);
                 assert!(ret.by_staff_group.values().sum::<u64>() >= ret.new);
-                carried = ret.carried_forward;
+                unresolved = ret.reconciliation.unresolved_at_end;
             }
         }
     }
 
     #[test]
-    fn an_organisation_without_complaints_in_play_has_no_sections() {
+    fn r_ko_1_ko41a_is_returned_per_site() {
+        let site = |mut f: ComplaintFacts, code: &str| {
+            f.site = Some(code.into());
+            f
+        };
+        let facts = vec![
+            site(fact("s1", "2025-05-01"), "RAL01"),
+            site(fact("s2", "2025-05-02"), "RAL01"),
+            site(fact("s3", "2025-05-03"), "RAL26"),
+        ];
         let (from, to) = financial_year(2025).unwrap();
-        assert!(written_complaints("NONE", from, to, &ko41_facts())
+        let report = written_complaints("RAL", from, to, &facts);
+        let sites: Vec<(Option<&str>, u64)> = report
             .collections
-            .is_empty());
+            .iter()
+            .map(|r| (r.site.as_deref(), r.new))
+            .collect();
+        assert_eq!(sites, vec![(Some("RAL01"), 2), (Some("RAL26"), 1)]);
     }
 
     #[test]
-    fn the_return_as_csv_has_a_header_and_one_row_per_item() {
+    fn r_ko_1_an_acute_trusts_dental_complaint_stays_in_ko41a() {
+        assert_eq!(
+            Collection::for_complaint(Some("KO41a"), Some("dental")),
+            Collection::Ko41a
+        );
+        assert_eq!(
+            Collection::for_complaint(Some("ko41b"), Some("inpatient")),
+            Collection::Ko41b
+        );
+        assert_eq!(
+            Collection::for_complaint(None, Some("dental")),
+            Collection::Ko41b
+        );
+        let mut dental = area(
+            fact("d1", "2025-05-01"),
+            Some("dental"),
+            &["appointments"],
+            &[],
+        );
+        dental.collection = "KO41a".into();
+        let (from, to) = financial_year(2025).unwrap();
+        let report = written_complaints("RAL", from, to, &[dental]);
+        assert_eq!(report.collections[0].collection, Collection::Ko41a);
+        assert_eq!(report.collections[0].by_service_area["dental"], 1);
+        assert_eq!(report.collections[0].new, 1);
+    }
+
+    #[test]
+    fn r_ko_2_a_complaint_excluded_after_the_period_it_arrived_in_leaves_through_the_note() {
+        let facts = vec![closed(
+            fact("e1", "2025-03-20"),
+            "2025-04-02",
+            ClosureReason::Excluded,
+            Some(ExclusionCategory::AlreadyInvestigated),
+        )];
+        let earlier = written_complaints("RAL", d("2024-04-01"), d("2025-03-31"), &facts);
+        assert_eq!(
+            (
+                earlier.collections[0].new,
+                earlier.collections[0].carried_forward
+            ),
+            (1, 1)
+        );
+        let (from, to) = financial_year(2025).unwrap();
+        let later = written_complaints("RAL", from, to, &facts);
+        let r = &later.collections[0];
+        assert_eq!((r.brought_forward, r.carried_forward), (1, 1));
+        assert_eq!(r.reconciliation.unresolved_at_end, 0);
+    }
+
+    #[test]
+    fn r_ko_6_the_csv_follows_the_collections_item_order() {
         let (from, to) = financial_year(2025).unwrap();
         let report = written_complaints("RAL", from, to, &ko41_facts());
         let csv = written_complaints_csv(&report);
         let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
-        assert_eq!(lines[0], "collection,section,item,count");
-        assert_eq!(lines[1], "KO41a,summary,brought_forward,3");
-        assert!(lines.contains(&"KO41a,summary,carried_forward,3"));
-        assert!(lines.contains(&"KO41b,service_area,dental,1"));
-        let items: usize = report
-            .collections
+        assert_eq!(lines[0], "collection,organisation,site,section,item,count");
+        assert_eq!(
+            lines[1],
+            "KO41a,RAL,not_recorded,2_summary,brought_forward,4"
+        );
+        assert_eq!(
+            lines[7],
+            "KO41a,RAL,not_recorded,2_summary,carried_forward,5"
+        );
+        assert_eq!(lines[8], "KO41a,RAL,not_recorded,3_age_of_patient,0_15,0");
+        assert!(lines.contains(&"KO41b,RAL,,5_service_area,dental,1"));
+        let sections: Vec<&str> = lines[1..]
             .iter()
-            .map(|r| 8 + r.by_subject_area.len() + r.by_service_area.len() + r.by_staff_group.len())
-            .sum();
-        assert_eq!(lines.len(), 1 + items);
+            .filter(|l| l.starts_with("KO41a"))
+            .map(|l| l.split(',').nth(3).unwrap())
+            .collect();
+        let mut order = sections.clone();
+        order.dedup();
+        assert_eq!(
+            order,
+            vec![
+                "2_summary",
+                "3_age_of_patient",
+                "4_status_of_complainant",
+                "5_service_area",
+                "7_subject_area",
+                "8_profession"
+            ]
+        );
+        assert!(!csv.contains("p5"), "the note is not in the return");
         assert!(csv.ends_with("\r\n"));
     }
 
@@ -539,13 +832,17 @@ mod tests {
     }
 
     #[test]
+    fn an_organisation_without_complaints_in_play_has_no_sections() {
+        let (from, to) = financial_year(2025).unwrap();
+        assert!(written_complaints("NONE", from, to, &ko41_facts())
+            .collections
+            .is_empty());
+    }
+
+    #[test]
     fn the_primary_care_service_areas_go_to_ko41b() {
         assert_eq!(
             Collection::for_service_area(Some("general_practice")),
-            Collection::Ko41b
-        );
-        assert_eq!(
-            Collection::for_service_area(Some("dental")),
             Collection::Ko41b
         );
         assert_eq!(

@@ -21,7 +21,11 @@
 //!   agreed stage-1 clock stops; never an agreed period),
 //!   `review_response_on` / `review_outcome` (the stage-2 response), `closed_on`,
 //!   `closure_reason`, `exclusion_category`, `transferred_to` (the current closure, if
-//!   any), `calendar_version`, `version`, `last_event_at`.
+//!   any), `calendar_version`, `version`, `last_event_at`, `patient_age_band` and
+//!   `complainant_status` (KO41 sections 3 and 4, R-KO-5; empty when not recorded),
+//!   `site` (R-KO-1; empty when not recorded), `collection` (`KO41a`/`KO41b`, from the
+//!   organisation's policy `collection`, else the service area). New columns: rebuild
+//!   `reporting` after upgrading.
 //! - `rm_report_referrals`: one row per `ReferredToOmbudsman` event: `complaint_id`,
 //!   `sequence`, `organisation_id`, `ombudsman` (`phso`, `lgsco`), `informed_on`.
 //! - `rm_report_learning`: one row per `LearningRecorded` event: `complaint_id`, `sequence`,
@@ -41,13 +45,18 @@
 //!   exception) and is also shown as `transferred_out`; the KO41 counts leave it out (R-KO-2).
 //! - Ombudsman referrals count complaints: a complaint referred twice to the same ombudsman
 //!   in one year counts once for it.
-//! - KO41 `closed_without_outcome` (closed without a stage-1 outcome in the period, e.g.
-//!   withdrawn or consent not received) is an extra item so that `carried_forward`
-//!   reconciles; `carried_forward` then equals the complaints still open at the period end
-//!   and the next period's `brought_forward`.
+//! - KO41 (see `ko41`): `carried_forward = brought_forward + new − resolved` exactly;
+//!   complaints that leave the unresolved stock without an outcome (withdrawn, consent not
+//!   received, excluded or transferred after being carried) are listed in the reconciliation
+//!   note beside the return, never as an item, and the stock still unresolved at the end
+//!   (`carried_forward` less the note) is the next period's `brought_forward`.
 //! - KO41 breakdowns list every code of the current list (zero where none) plus
-//!   `not_recorded`: a complaint without a service area, or without a staff group, counts
-//!   there, so service areas sum to `new` and subject and staff-group totals are `>= new`.
+//!   `unknown` (age of patient, status of complainant) or `not_recorded` (service area,
+//!   staff group): age, status and service area sum to `new`; subject and staff-group
+//!   totals are `>= new`. KO41a is returned per site (`site` at receipt), KO41b per
+//!   organisation; the collection is the organisation policy's `collection` when set
+//!   (`{"organisations": {"RAL": {"collection": "KO41a"}}}` keeps an acute trust's dental
+//!   complaints in KO41a), else by service area.
 //!
 //! Layout: `facts` derives the rows and names their tables, `period` holds financial years
 //! and shared counting helpers, `annual` and `ko41` count the two reports from rows,
@@ -113,6 +122,10 @@ impl Consumer for Reporting {
         NAME
     }
 
+    fn docs(&self) -> Vec<complaints_eventlog::ViewDoc> {
+        crate::models::comments::reporting()
+    }
+
     fn tables(&self) -> Vec<TableDef> {
         vec![
             state_table(STATE),
@@ -128,7 +141,8 @@ impl Consumer for Reporting {
                          first_internal_target {d},
                          review_response_on {d}, review_outcome TEXT, closed_on {d}, closure_reason TEXT,
                          exclusion_category TEXT, transferred_to TEXT, calendar_version TEXT NOT NULL,
-                         version BIGINT NOT NULL, last_event_at TEXT NOT NULL"
+                         version BIGINT NOT NULL, last_event_at TEXT NOT NULL, patient_age_band TEXT,
+                         complainant_status TEXT, site TEXT, collection TEXT NOT NULL DEFAULT ''"
                     )
                 },
                 indexes: &[
@@ -174,8 +188,10 @@ impl Consumer for Reporting {
             "INSERT INTO {complaints} (complaint_id, organisation_id, received_on, channel, route, subject_areas,
                service_area, staff_groups, acknowledged_on, acknowledge_by, first_response_on, first_outcome,
                first_response_period_end, first_internal_target, review_response_on, review_outcome, closed_on, closure_reason,
-               exclusion_category, transferred_to, calendar_version, version, last_event_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+               exclusion_category, transferred_to, calendar_version, version, last_event_at, patient_age_band,
+               complainant_status, site, collection)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+               $24, $25, $26, $27)
              ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
                received_on = excluded.received_on, channel = excluded.channel, route = excluded.route,
                subject_areas = excluded.subject_areas, service_area = excluded.service_area,
@@ -187,7 +203,9 @@ impl Consumer for Reporting {
                closed_on = excluded.closed_on, closure_reason = excluded.closure_reason,
                exclusion_category = excluded.exclusion_category, transferred_to = excluded.transferred_to,
                calendar_version = excluded.calendar_version, version = excluded.version,
-               last_event_at = excluded.last_event_at"
+               last_event_at = excluded.last_event_at, patient_age_band = excluded.patient_age_band,
+               complainant_status = excluded.complainant_status, site = excluded.site,
+               collection = excluded.collection"
         );
         for (id, folded) in &touched {
             let Some(f) = complaint_facts(id, folded, &self.services) else {
@@ -218,6 +236,10 @@ impl Consumer for Reporting {
                 .bind(&f.calendar_version)
                 .bind(f.version)
                 .bind(&folded.last_event_at)
+                .bind(&f.patient_age_band)
+                .bind(&f.complainant_status)
+                .bind(&f.site)
+                .bind(&f.collection)
                 .execute(c)
                 .await?
                 .rows_affected());

@@ -67,6 +67,10 @@ struct RawFacts {
     transferred_to: Option<String>,
     calendar_version: String,
     version: i64,
+    patient_age_band: Option<String>,
+    complainant_status: Option<String>,
+    site: Option<String>,
+    collection: String,
 }
 
 impl RawFacts {
@@ -105,6 +109,10 @@ impl RawFacts {
             transferred_to: self.transferred_to,
             calendar_version: self.calendar_version,
             version: self.version,
+            patient_age_band: self.patient_age_band,
+            complainant_status: self.complainant_status,
+            site: self.site,
+            collection: self.collection,
         })
     }
 }
@@ -121,7 +129,7 @@ async fn load_facts(
     let sql = format!(
         "SELECT complaint_id, organisation_id, {}, channel, route, subject_areas, service_area, staff_groups,
            {}, {}, {}, first_outcome, {}, {}, {}, review_outcome, {}, closure_reason, exclusion_category,
-           transferred_to, calendar_version, version
+           transferred_to, calendar_version, version, patient_age_band, complainant_status, site, collection
          FROM {COMPLAINTS} WHERE organisation_id = $1 AND ({condition})
          ORDER BY received_on, complaint_id",
         date_expr(b, "received_on"),
@@ -166,6 +174,10 @@ async fn load_facts(
                     transferred_to: r.try_get("transferred_to")?,
                     calendar_version: r.try_get("calendar_version")?,
                     version: r.try_get("version")?,
+                    patient_age_band: r.try_get("patient_age_band")?,
+                    complainant_status: r.try_get("complainant_status")?,
+                    site: r.try_get("site")?,
+                    collection: r.try_get("collection")?,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?

@@ -68,6 +68,7 @@ async fn worked_example(log: &EventLog) {
                 reason: ClosureReason::Resolved,
                 exclusion_category: None,
                 transferred_to: None,
+                resolved_on: None,
             },
             ComplaintEvent::LearningRecorded {
                 recorded_on: d("2025-07-01"),

@@ -1,0 +1,363 @@
+//! Reports (`/ui/reports`): the regulation 18 annual report of an organisation and year,
+//! rendered by the report renderer the API and the command line use, a server-rendered SVG
+//! chart of complaints received per month, and every download the API offers (served here
+//! under the session, since a browser cannot send the API's bearer token).
+
+use super::deadlines::Choice;
+use super::{organisations, page, Chrome, PageError};
+use crate::app::clock::london_date;
+use crate::error::ApiError;
+use crate::http::reports::REPORT_ROLES;
+use crate::http::AppState;
+use crate::ui::session::Session;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::NaiveDate;
+use complaints_eventlog::on_pool;
+use complaints_projections::models::case_views;
+use complaints_projections::models::reporting::{self, document};
+use serde::Deserialize;
+use sqlx::Row;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ui/reports", get(reports))
+        .route("/ui/reports/download", get(download))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportQuery {
+    organisation: Option<String>,
+    year: Option<i32>,
+}
+
+struct Download {
+    href: String,
+    label: &'static str,
+}
+
+/// One bar of the chart.
+struct Bar {
+    x: usize,
+    y: usize,
+    height: usize,
+    label: String,
+    month: String,
+    count: i64,
+    label_y: usize,
+}
+
+#[derive(Template)]
+#[template(path = "reports.html")]
+struct ReportsPage {
+    chrome: Chrome,
+    organisations: Vec<Choice>,
+    years: Vec<Choice>,
+    title: String,
+    /// The renderer's HTML of the report (every value escaped by the renderer).
+    report_html: String,
+    downloads: Vec<Download>,
+    bars: Vec<Bar>,
+    max: i64,
+    position: i64,
+    total: i64,
+}
+
+/// The organisation and year asked for, or the caller's first organisation and the current
+/// financial year; the caller must act for the organisation.
+fn chosen(
+    state: &AppState,
+    session: &Session,
+    query: &ReportQuery,
+) -> Result<(String, i32), ApiError> {
+    let caller = &session.caller;
+    caller.require(REPORT_ROLES)?;
+    let organisation = match query.organisation.as_deref().filter(|o| !o.is_empty()) {
+        Some(org) => organisations(caller, Some(org))?.remove(0),
+        None => caller
+            .organisations
+            .first()
+            .cloned()
+            .ok_or_else(|| ApiError::Forbidden("you act for no organisation".into()))?,
+    };
+    let year = query
+        .year
+        .unwrap_or_else(|| reporting::financial_year_of(london_date(state.now())));
+    if !reporting::REPORT_YEARS.contains(&year) {
+        return Err(ApiError::BadRequest(format!(
+            "year must be between {} and {}",
+            reporting::REPORT_YEARS.start(),
+            reporting::REPORT_YEARS.end()
+        )));
+    }
+    Ok((organisation, year))
+}
+
+/// Complaints received per month of the financial year, from the case list (one query).
+async fn received_per_month(
+    state: &AppState,
+    organisation: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, i64)>, ApiError> {
+    let sql = "SELECT substr(CAST(received_on AS TEXT), 1, 7) AS month, COUNT(*) AS n
+               FROM rm_case_list
+               WHERE organisation_id = $1
+                 AND CAST(received_on AS TEXT) >= $2 AND CAST(received_on AS TEXT) <= $3
+               GROUP BY substr(CAST(received_on AS TEXT), 1, 7)";
+    let pool = state.cases.log().pool();
+    let counted: Vec<(String, i64)> = on_pool!(pool, |p| sqlx::query(sql)
+        .bind(organisation)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(p)
+        .await?
+        .into_iter()
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get("month")?, r.try_get("n")?)))
+        .collect::<Result<Vec<_>, _>>()?);
+    let mut months = Vec::new();
+    let mut month = from;
+    while month <= to {
+        let key = month.format("%Y-%m").to_string();
+        let n = counted
+            .iter()
+            .find(|(m, _)| *m == key)
+            .map_or(0, |(_, n)| *n);
+        months.push((month, n));
+        month = month
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(NaiveDate::MAX);
+    }
+    Ok(months)
+}
+
+/// Width and height of the chart's drawing area, in SVG units.
+const CHART_HEIGHT: usize = 200;
+const BAR_STEP: usize = 56;
+
+fn bars(months: &[(NaiveDate, i64)]) -> (Vec<Bar>, i64) {
+    let max = months.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let bars = months
+        .iter()
+        .enumerate()
+        .map(|(i, (month, n))| {
+            let height =
+                usize::try_from(*n).unwrap_or(0) * CHART_HEIGHT / usize::try_from(max).unwrap_or(1);
+            let y = 20 + CHART_HEIGHT - height;
+            Bar {
+                x: 40 + i * BAR_STEP,
+                y,
+                height,
+                label: month.format("%b").to_string(),
+                month: month.format("%B %Y").to_string(),
+                count: *n,
+                label_y: y.saturating_sub(4),
+            }
+        })
+        .collect();
+    (bars, max)
+}
+
+async fn reports(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<ReportQuery>,
+) -> Result<Response, PageError> {
+    let (organisation, year) = chosen(&state, &session, &query)?;
+    let pool = state.cases.log().pool();
+    let report = reporting::annual_report_for(pool, &organisation, year)
+        .await
+        .map_err(ApiError::from)?;
+    let position = case_views::reflected_position(pool, reporting::NAME)
+        .await
+        .map_err(ApiError::from)?;
+    let rendered = document::html(&report);
+    // The renderer makes a whole page; the body is the report.
+    let report_html = rendered
+        .split_once("<body>")
+        .and_then(|(_, rest)| rest.rsplit_once("</body>"))
+        .map(|(body, _)| {
+            // Headings one level down and GOV.UK table styles; the text is the renderer's.
+            body.replace("<h2>", "<h3 class=\"govuk-heading-s\">")
+                .replace("</h2>", "</h3>")
+                .replace("<h1>", "<h2 class=\"govuk-heading-m\">")
+                .replace("</h1>", "</h2>")
+                .replace("<table>", "<table class=\"govuk-table\">")
+        })
+        .unwrap_or_default();
+    let months = received_per_month(
+        &state,
+        &organisation,
+        report.period_start,
+        report.period_end,
+    )
+    .await?;
+    let total = months.iter().map(|(_, n)| n).sum();
+    let (bars, max) = bars(&months);
+    let q = format!("organisation={}&year={year}", super::encode(&organisation));
+    let downloads = [
+        ("annual-html", "Annual report (HTML)"),
+        ("annual-markdown", "Annual report (Markdown)"),
+        ("annual-csv", "Annual report tables (CSV)"),
+        ("annual-json", "Annual report figures (JSON)"),
+        ("written-complaints-csv", "National return KO41 (CSV)"),
+        ("written-complaints-json", "National return KO41 (JSON)"),
+    ]
+    .into_iter()
+    .map(|(what, label)| Download {
+        href: format!("/ui/reports/download?{q}&what={what}"),
+        label,
+    })
+    .collect();
+    let this_year = reporting::financial_year_of(london_date(state.now()));
+    let years = (this_year - 5..=this_year)
+        .rev()
+        .filter(|y| reporting::REPORT_YEARS.contains(y))
+        .map(|y| Choice {
+            value: y.to_string(),
+            label: format!("{}-{:02}", y, (y + 1) % 100),
+            selected: y == year,
+        })
+        .collect();
+    let data = ReportsPage {
+        chrome: Chrome::new(&session, "reports"),
+        organisations: session
+            .caller
+            .organisations
+            .iter()
+            .map(|o| Choice {
+                value: o.clone(),
+                label: o.clone(),
+                selected: *o == organisation,
+            })
+            .collect(),
+        years,
+        title: format!("{} annual report {}", organisation, report.label),
+        report_html,
+        downloads,
+        bars,
+        max,
+        position,
+        total,
+    };
+    page(&data)
+}
+
+#[derive(Debug, Deserialize)]
+struct DownloadQuery {
+    organisation: Option<String>,
+    year: Option<i32>,
+    what: String,
+}
+
+/// `GET /ui/reports/download`: the same bytes as the API's report routes.
+async fn download(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<DownloadQuery>,
+) -> Result<Response, PageError> {
+    let (organisation, year) = chosen(
+        &state,
+        &session,
+        &ReportQuery {
+            organisation: query.organisation.clone(),
+            year: query.year,
+        },
+    )?;
+    let pool = state.cases.log().pool();
+    let (body, media_type, extension) = match query.what.as_str() {
+        "annual-html" | "annual-markdown" | "annual-csv" => {
+            let format = document::Format::parse(query.what.trim_start_matches("annual-"))
+                .ok_or(ApiError::NotFound)?;
+            let report = reporting::annual_report_for(pool, &organisation, year)
+                .await
+                .map_err(ApiError::from)?;
+            (
+                document::render(&report, format),
+                format.media_type(),
+                format.extension(),
+            )
+        }
+        "annual-json" => {
+            let report = reporting::annual_report_for(pool, &organisation, year)
+                .await
+                .map_err(ApiError::from)?;
+            (
+                serde_json::to_string_pretty(&report).map_err(|e| {
+                    ApiError::Internal(anyhow::anyhow!("cannot encode the report: {e}"))
+                })?,
+                "application/json",
+                "json",
+            )
+        }
+        "written-complaints-csv" | "written-complaints-json" => {
+            let (from, to) = reporting::financial_year(year)
+                .ok_or_else(|| ApiError::BadRequest(format!("no financial year {year}")))?;
+            let report = reporting::written_complaints_for(pool, &organisation, from, to)
+                .await
+                .map_err(ApiError::from)?;
+            if query.what.ends_with("csv") {
+                (
+                    reporting::written_complaints_csv(&report),
+                    "text/csv; charset=utf-8",
+                    "csv",
+                )
+            } else {
+                (
+                    serde_json::to_string_pretty(&report).map_err(|e| {
+                        ApiError::Internal(anyhow::anyhow!("cannot encode the return: {e}"))
+                    })?,
+                    "application/json",
+                    "json",
+                )
+            }
+        }
+        _ => return Err(ApiError::NotFound.into()),
+    };
+    let name = format!(
+        "attachment; filename=\"{}-{}-{year}.{extension}\"",
+        query.what.split('-').next().unwrap_or("report"),
+        organisation
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>(),
+    );
+    let disposition = header::HeaderValue::from_str(&name)
+        .unwrap_or(header::HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static(media_type),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_scale_to_the_largest_month() {
+        let m = |month: u32, n: i64| (NaiveDate::from_ymd_opt(2026, month, 1).unwrap(), n);
+        let (bars, max) = bars(&[m(4, 2), m(5, 0), m(6, 4)]);
+        assert_eq!(max, 4);
+        assert_eq!(bars[0].height, CHART_HEIGHT / 2);
+        assert_eq!(bars[1].height, 0);
+        assert_eq!(bars[2].height, CHART_HEIGHT);
+        assert_eq!(bars[2].x, 40 + 2 * BAR_STEP);
+    }
+}

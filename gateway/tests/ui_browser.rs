@@ -1,0 +1,501 @@
+//! The web pages in a real browser: the real binary on the embedded default, headless
+//! Chromium driven over WebDriver (`chromedriver`, Debian's `chromium-driver`). Signs in with
+//! a login link, finds an overdue complaint on the deadline board, is refused an
+//! acknowledgement dated before receipt (the rule in words), acknowledges it through the
+//! form and sees the timeline gain the event, opens the annual report and downloads its CSV,
+//! reads the audit page, and a caseworker of another organisation gets 404 for the case.
+//! axe-core (vendored in `tests/vendor/`) runs on every page: no serious or critical
+//! violation. `UPDATE_SCREENSHOTS=1` writes a screenshot of each page to `docs/screenshots/`.
+//!
+//! Skips (saying why) when chromedriver is missing; fails instead when `CI` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const AXE: &str = include_str!("vendor/axe.min.js");
+
+/// Children killed when the test ends, however it ends.
+struct Processes(Vec<Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn chromedriver() -> Option<PathBuf> {
+    let path = std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+    path.exists().then_some(path)
+}
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+fn run(binary: &str, data: &Path, args: &[&str]) -> String {
+    let out = Command::new(binary)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("NATS_URL")
+        .env("COMPLAINTS_DATA_DIR", data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+async fn wait_for_http(url: &str, what: &str) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(url)
+        .send()
+        .await
+        .map(|r| !r.status().is_success())
+        .unwrap_or(true)
+    {
+        assert!(Instant::now() < deadline, "{what} did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs axe-core on the page and fails on any serious or critical violation; returns how
+/// many rules passed and how many violations of lesser impact were found.
+async fn axe(c: &Client, page: &str) -> (u64, u64) {
+    c.execute(AXE, vec![]).await.unwrap();
+    let result = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               axe.run(document).then(r => done({
+                   passes: r.passes.length,
+                   minor: r.violations.filter(v => v.impact !== 'serious' && v.impact !== 'critical').length,
+                   bad: r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' +
+                             v.nodes.map(n => n.target.join(' ')).join(', '))
+               })).catch(e => done({error: String(e)}));"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        result.get("error").is_none(),
+        "axe failed on {page}: {result}"
+    );
+    let bad = result["bad"].as_array().unwrap();
+    assert!(bad.is_empty(), "axe on {page}: {bad:#?}");
+    let passes = result["passes"].as_u64().unwrap();
+    let minor = result["minor"].as_u64().unwrap();
+    eprintln!(
+        "axe on {page}: {passes} rules passed, 0 serious or critical, {minor} minor or moderate"
+    );
+    (passes, minor)
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    if std::env::var("UPDATE_SCREENSHOTS").as_deref() != Ok("1") {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// What `fetch` of `url` from the page answers (the session cookie goes along).
+async fn fetch(c: &Client, url: &str) -> (u64, String) {
+    let result = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               fetch(arguments[0]).then(r => r.text().then(t => done([r.status, t])))
+                 .catch(e => done([0, String(e)]));"#,
+            vec![serde_json::json!(url)],
+        )
+        .await
+        .unwrap();
+    (
+        result[0].as_u64().unwrap(),
+        result[1].as_str().unwrap().to_string(),
+    )
+}
+
+async fn sign_in(c: &Client, link: &str) {
+    c.goto(link).await.unwrap();
+    c.find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css(
+            "a.govuk-service-navigation__link[aria-current]",
+        ))
+        .await
+        .unwrap();
+}
+
+async fn text(c: &Client) -> String {
+    c.find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_web_pages_work_in_a_real_browser_for_the_people_who_use_them() {
+    let Some(driver_path) = chromedriver() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI is set but chromedriver is missing: install chromium and chromium-driver");
+        }
+        eprintln!("skipped: no chromedriver (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let binary = env!("CARGO_BIN_EXE_complaints");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut processes = Processes(Vec::new());
+    processes.0.push(
+        Command::new(binary)
+            .arg("serve")
+            .env_remove("DATABASE_URL")
+            .env_remove("NATS_URL")
+            .env("COMPLAINTS_DATA_DIR", data)
+            .env("COMPLAINTS_BIND", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_http(&format!("{base}/readyz"), "the service").await;
+
+    // Seed through the API: one complaint received three weeks ago and never acknowledged
+    // (overdue), and a few more over the year for the chart.
+    let token = run(
+        binary,
+        data,
+        &[
+            "token",
+            "--org",
+            "RAL",
+            "--role",
+            "frontline,caseworker",
+            "--ttl",
+            "3600",
+        ],
+    );
+    let http = reqwest::Client::new();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive();
+    let received = today - chrono::Duration::days(21);
+    let mut overdue_id = String::new();
+    for (i, days_ago) in [21i64, 40, 45, 70, 100].iter().enumerate() {
+        let on = today - chrono::Duration::days(*days_ago);
+        let created: serde_json::Value = http
+            .post(format!("{base}/v1/complaints"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "organisation_id": "RAL", "received_on": on.to_string(), "channel": "email",
+                "subject_areas": ["communications"],
+                "description": format!("Complaint {i} for the browser test."),
+                "complainant": {"name": "Ann Example"}
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if i == 0 {
+            overdue_id = created["id"].as_str().unwrap().to_string();
+        }
+    }
+    let short = &overdue_id[..8];
+
+    // The browser.
+    let driver_port = free_port();
+    processes.0.push(
+        Command::new(&driver_path)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_http(
+        &format!("http://127.0.0.1:{driver_port}/status"),
+        "chromedriver",
+    )
+    .await;
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium(),
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", "--window-size=1280,1600"]
+        }),
+    );
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("connect to chromedriver");
+    let outcome = scenario(&c, binary, data, &base, &overdue_id, short, received).await;
+    let _ = c.close().await;
+    drop(processes);
+    outcome.unwrap();
+}
+
+type Checked = Result<(), Box<dyn std::error::Error>>;
+
+async fn scenario(
+    c: &Client,
+    binary: &str,
+    data: &Path,
+    base: &str,
+    id: &str,
+    short: &str,
+    received: chrono::NaiveDate,
+) -> Checked {
+    let mut pages = 0;
+    // Sign in with a one-time link.
+    let link = run(
+        binary,
+        data,
+        &[
+            "login-link",
+            "--org",
+            "RAL",
+            "--role",
+            "caseworker,auditor,reporting",
+            "--subject",
+            "casey",
+            "--ttl",
+            "15m",
+            "--base-url",
+            base,
+        ],
+    );
+    sign_in(c, &link).await;
+    // The link works once.
+    c.goto(&link).await?;
+    c.find(Locator::Id("sign-in")).await?.click().await?;
+    let again = text(c).await;
+    assert!(again.contains("already been used"), "{again}");
+
+    // The deadline board shows the overdue case once the read model has it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        c.goto(&format!("{base}/ui")).await?;
+        let board = text(c).await;
+        if board.contains(short) {
+            let overdue = c.find(Locator::Css("h2#overdue")).await?.text().await?;
+            assert_ne!(overdue, "Overdue (0)", "{board}");
+            let first = board.find(short).unwrap_or(usize::MAX);
+            let today = board.find("Due today").unwrap_or(0);
+            assert!(first < today, "{short} is not among the overdue: {board}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the board never showed {short}: {board}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    axe(c, "the deadline board").await;
+    pages += 1;
+    screenshot(c, "deadline-board").await;
+
+    // Open the case from the board.
+    c.find(Locator::Css(&format!("a[href='/ui/complaints/{id}']")))
+        .await?
+        .click()
+        .await?;
+    c.wait().for_element(Locator::Id("acknowledge")).await?;
+    let events_before = c
+        .find_all(Locator::Css("#timeline-events > li"))
+        .await?
+        .len();
+    assert_eq!(events_before, 1);
+    axe(c, "the case page").await;
+    pages += 1;
+    screenshot(c, "case").await;
+
+    // An acknowledgement dated before receipt is refused, in words.
+    let before = received - chrono::Duration::days(3);
+    set_date(c, "acknowledged_on", before).await?;
+    c.find(Locator::Id("acknowledge-submit"))
+        .await?
+        .click()
+        .await?;
+    let refusal = c
+        .wait()
+        .for_element(Locator::Id("refusal"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        refusal.contains("before the complaint was received"),
+        "{refusal}"
+    );
+    axe(c, "the case page with a refusal").await;
+    pages += 1;
+    screenshot(c, "case-refused").await;
+
+    // A proper one is recorded and the timeline gains the event.
+    set_date(c, "acknowledged_on", received + chrono::Duration::days(1)).await?;
+    c.find(Locator::Id("acknowledge-submit"))
+        .await?
+        .click()
+        .await?;
+    c.wait().for_element(Locator::Id("done")).await?;
+    let events = c.find_all(Locator::Css("#timeline-events > li")).await?;
+    assert_eq!(events.len(), events_before + 1);
+    let last = events.last().unwrap().text().await?;
+    assert!(last.contains("Complaint acknowledged"), "{last}");
+    assert!(last.contains("casey (caseworker)"), "{last}");
+    axe(c, "the case page after acknowledging").await;
+    pages += 1;
+
+    // Time travel: as it stood today it has both events; the day before, it was not there.
+    c.goto(&format!(
+        "{base}/ui/complaints/{id}?as_of={}",
+        chrono::Utc::now().date_naive()
+    ))
+    .await?;
+    assert_eq!(
+        c.find_all(Locator::Css("#timeline-events > li"))
+            .await?
+            .len(),
+        2
+    );
+    let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+    c.goto(&format!("{base}/ui/complaints/{id}?as_of={yesterday}"))
+        .await?;
+    let before_it = text(c).await;
+    assert!(before_it.contains("had not been received"), "{before_it}");
+
+    // The case list, filtered, and its CSV.
+    c.goto(&format!("{base}/ui/complaints?status=investigating"))
+        .await?;
+    let list = text(c).await;
+    assert!(list.contains(short), "{list}");
+    axe(c, "the case list").await;
+    pages += 1;
+    screenshot(c, "case-list").await;
+    let (status, csv) = fetch(c, "/ui/complaints.csv?status=investigating").await;
+    assert_eq!(status, 200);
+    assert!(
+        csv.starts_with("complaint_id,organisation_id,status"),
+        "{csv}"
+    );
+    assert!(csv.contains(id), "{csv}");
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+
+    // The annual report with its chart and downloads.
+    c.goto(&format!("{base}/ui/reports")).await?;
+    c.find(Locator::Css("svg.app-chart")).await?;
+    let report = text(c).await;
+    assert!(report.contains("Complaints received per month"), "{report}");
+    axe(c, "the reports page").await;
+    pages += 1;
+    screenshot(c, "reports").await;
+    let href = c
+        .find(Locator::Css("#downloads a[href*='what=annual-csv']"))
+        .await?
+        .attr("href")
+        .await?
+        .unwrap();
+    let (status, csv) = fetch(c, &href).await;
+    assert_eq!(status, 200);
+    assert!(csv.starts_with("section,item,count"), "{csv}");
+
+    // The audit page: the signed head and who read the case.
+    c.goto(&format!("{base}/ui/audit?complaint_id={id}"))
+        .await?;
+    let audit = text(c).await;
+    assert!(audit.contains("Chain index"), "{audit}");
+    let reads = c.find_all(Locator::Css("#access-log tbody tr")).await?;
+    assert!(reads.len() >= 2, "{audit}");
+    assert!(audit.contains("casey (caseworker)"), "{audit}");
+    axe(c, "the audit page").await;
+    pages += 1;
+    screenshot(c, "audit").await;
+
+    // Sign out; the old session is refused.
+    c.find(Locator::Css("form[action='/ui/logout'] button"))
+        .await?
+        .click()
+        .await?;
+    c.goto(&format!("{base}/ui")).await?;
+    let signed_out = text(c).await;
+    assert!(signed_out.contains("sign in"), "{signed_out}");
+    axe(c, "the sign-in page").await;
+    pages += 1;
+
+    // A caseworker of another organisation sees nothing of it.
+    let other = run(
+        binary,
+        data,
+        &[
+            "login-link",
+            "--org",
+            "RJ1",
+            "--role",
+            "caseworker",
+            "--subject",
+            "other",
+            "--base-url",
+            base,
+        ],
+    );
+    sign_in(c, &other).await;
+    c.goto(&format!("{base}/ui/complaints/{id}")).await?;
+    let hidden = text(c).await;
+    assert!(hidden.contains("Page not found"), "{hidden}");
+    let (status, _) = fetch(c, &format!("/ui/complaints/{id}")).await;
+    assert_eq!(status, 404);
+    c.goto(&format!("{base}/ui")).await?;
+    assert!(!text(c).await.contains(short));
+    axe(c, "another organisation's board").await;
+    pages += 1;
+    eprintln!("{pages} pages checked with axe-core");
+    Ok(())
+}
+
+async fn set_date(c: &Client, id: &str, day: chrono::NaiveDate) -> Checked {
+    c.execute(
+        "document.getElementById(arguments[0]).value = arguments[1];",
+        vec![serde_json::json!(id), serde_json::json!(day.to_string())],
+    )
+    .await?;
+    Ok(())
+}

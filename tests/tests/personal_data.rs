@@ -1,0 +1,322 @@
+//! Crypto-shredding (schemas/encryption.md) on both backends: erasing one data subject
+//! leaves no plaintext of them anywhere, keeps the other people, the chain and the reports.
+#![allow(clippy::unwrap_used)]
+
+use complaints_domain::ComplaintServices;
+use complaints_eventlog::crypto::{Encryption, LocalKek};
+use complaints_eventlog::{on_pool, Pool};
+use complaints_gateway::{AppState, Authenticator, Cases, Role};
+use complaints_tests::{mint, on_both_backends, Backend, TestDatabase};
+use serde_json::{json, Value};
+use sqlx::Row;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+struct App {
+    address: String,
+    client: reqwest::Client,
+    auth: Arc<Authenticator>,
+    db: TestDatabase,
+    stop: CancellationToken,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl App {
+    async fn call(
+        &self,
+        method: &str,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.address);
+        let request = match method {
+            "POST" => self.client.post(url).json(body.unwrap_or(&json!({}))),
+            _ => self.client.get(url),
+        };
+        let reply = request.bearer_auth(token).send().await.unwrap();
+        let status = reply.status().as_u16();
+        let text = reply.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn token(&self, roles: &[Role]) -> String {
+        mint(&self.auth, &["RAL"], roles)
+    }
+
+    async fn settle(&self) {
+        let pool = self.db.raw_pool().await;
+        for _ in 0..800 {
+            let behind: i64 = on_pool!(&pool, |p| sqlx::query_scalar(
+                "SELECT count(*) FROM projection_checkpoints
+                 WHERE position < (SELECT coalesce(max(global_position), 0) FROM events)"
+            )
+            .fetch_one(p)
+            .await
+            .unwrap());
+            if behind == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("consumers did not catch up");
+    }
+}
+
+async fn spawn(backend: Backend) -> Option<App> {
+    let db = TestDatabase::create(backend).await?;
+    let encryption = Arc::new(Encryption::new(
+        Arc::new(LocalKek::from_secret(
+            b"test-kek-test-kek-test-kek-test-kek",
+        )),
+        b"test-subject-secret".to_vec(),
+    ));
+    let cases = Arc::new(Cases::new(
+        db.event_log().await.with_encryption(encryption),
+        ComplaintServices::standard(),
+    ));
+    let auth = Arc::new(Authenticator::with_secret(
+        "test-secret-test-secret-test-secret-0123",
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    complaints_gateway::app::consumers::prepare(cases.log().pool(), cases.services())
+        .await
+        .unwrap();
+    let running =
+        complaints_gateway::app::consumers::spawn(cases.log().pool(), cases.services(), &stop);
+    let audit_keys = Arc::new(complaints_audit::AuditKeys::generate().unwrap());
+    let state = AppState::new(cases.clone(), auth.clone())
+        .with_consumers(running.statuses.clone())
+        .with_audit(audit_keys);
+    tokio::spawn(complaints_gateway::serve(listener, state, stop.clone()));
+    Some(App {
+        address,
+        client: reqwest::Client::new(),
+        auth,
+        db,
+        stop,
+    })
+}
+
+/// Every text of every table, one string.
+async fn scan_all_tables(pool: &Pool) -> String {
+    let mut out = String::new();
+    match pool {
+        Pool::Postgres(p) => {
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+            )
+            .fetch_all(p)
+            .await
+            .unwrap();
+            assert!(tables.iter().any(|t| t == "events"), "{tables:?}");
+            for table in tables {
+                let rows: Vec<String> =
+                    sqlx::query_scalar(&format!("SELECT t::text FROM \"{table}\" t"))
+                        .fetch_all(p)
+                        .await
+                        .unwrap();
+                out.push_str(&rows.join("\n"));
+            }
+        }
+        Pool::Sqlite(p) => {
+            let tables: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .fetch_all(p)
+                    .await
+                    .unwrap();
+            assert!(tables.iter().any(|t| t == "event_log"), "{tables:?}");
+            for table in tables {
+                let rows = sqlx::query(&format!("SELECT * FROM \"{table}\""))
+                    .fetch_all(p)
+                    .await
+                    .unwrap();
+                for row in rows {
+                    out.push_str(&format!("\n<{table}>"));
+                    for i in 0..row.columns().len() {
+                        if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {
+                            out.push_str(&text);
+                        } else if let Ok(Some(bytes)) = row.try_get::<Option<Vec<u8>>, _>(i) {
+                            out.push_str(&String::from_utf8_lossy(&bytes));
+                        }
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+const ANN: [&str; 5] = [
+    "Ann Shredme",
+    "ann.shred@example.org",
+    "Ann wrote about the ward",
+    "Ann again about parking",
+    "Letter conclusions for Ann",
+];
+const BERT: [&str; 2] = ["Bert Keepme", "9434765919"];
+
+fn complaint(description: &str, affected: Option<Value>) -> Value {
+    let mut body = json!({
+        "organisation_id": "RAL", "received_on": "2025-05-06", "channel": "email",
+        "subject_areas": ["communications"], "description": description,
+        "complainant": {"name": "Ann Shredme", "email": "ann.shred@example.org", "phone": "07700 900123"}
+    });
+    if let Some(person) = affected {
+        body["person_affected"] = person;
+        body["representation_basis"] = json!("requested");
+        body["consent_required"] = json!(false);
+    }
+    body
+}
+
+on_both_backends! {
+    async fn erasing_one_person_leaves_no_plaintext_and_keeps_the_rest(backend: Backend) {
+        let Some(app) = spawn(backend).await else { return };
+        let staff = app.token(&[Role::Frontline, Role::Caseworker, Role::Auditor]);
+        let dpo = app.token(&[Role::DataProtection]);
+        let reporting = app.token(&[Role::Reporting]);
+
+        // An identifier that reads as an NHS number but fails modulus 11 is refused.
+        let bad = complaint("x", Some(json!({"name": "X", "identifier": "943 476 5918"})));
+        let (status, _) = app.call("POST", &staff, "/v1/complaints", Some(&bad)).await;
+        assert_eq!(status, 422);
+
+        let first = complaint(ANN[2], Some(json!({"name": "Bert Keepme", "identifier": "943 476 5919", "date_of_birth": "1941-02-03"})));
+        let (status, body) = app.call("POST", &staff, "/v1/complaints", Some(&first)).await;
+        assert_eq!(status, 201, "{body}");
+        let a = body["id"].as_str().unwrap().to_string();
+        let (status, body) = app.call("POST", &staff, "/v1/complaints", Some(&complaint(ANN[3], None))).await;
+        assert_eq!(status, 201, "{body}");
+        let b = body["id"].as_str().unwrap().to_string();
+        let response = json!({
+            "sent_on": "2025-06-02", "outcome": "upheld", "signed_by": "ceo", "signed_as": "responsible_person",
+            "ombudsman_rights": ["phso"], "letter": {"how_considered": "reviewed", "conclusions": ANN[4], "actions": "apology"}
+        });
+        let (status, body) = app.call("POST", &staff, &format!("/v1/complaints/{a}/response"), Some(&response)).await;
+        assert_eq!(status, 200, "{body}");
+
+        // Stored sealed from the start: no plaintext of either person in any table.
+        let pool = app.db.raw_pool().await;
+        app.settle().await;
+        let before = scan_all_tables(&pool).await;
+        for secret in ANN.iter().chain(BERT.iter()) {
+            assert!(!before.contains(secret), "{secret} stored in clear: {}", before[..before.find(secret).unwrap()].rsplit('<').next().unwrap().chars().take(300).collect::<String>());
+        }
+
+        let annual = "/v1/reports/annual?organisation=RAL&year=2025";
+        let ko41 = "/v1/reports/written-complaints?organisation=RAL&year=2025";
+        let annual_before = app.call("GET", &reporting, annual, None).await;
+        let ko41_before = app.call("GET", &reporting, ko41, None).await;
+        assert_eq!(annual_before.0, 200, "{}", annual_before.1);
+
+        // Look-ups: by person and by NHS number.
+        let (status, ann) = app.call("POST", &dpo, "/v1/data-subjects/lookup",
+            Some(&json!({"person": {"name": " ann  shredme", "email": "Ann.Shred@example.org"}}))).await;
+        assert_eq!(status, 200, "{ann}");
+        assert_eq!(ann["complaints"].as_array().unwrap().len(), 2, "{ann}");
+        let ann_id = ann["subject_id"].as_str().unwrap().to_string();
+        let (status, bert) = app.call("POST", &dpo, "/v1/data-subjects/lookup", Some(&json!({"nhs_number": "9434765919"}))).await;
+        assert_eq!(status, 200, "{bert}");
+        let bert_id = bert["subject_id"].as_str().unwrap().to_string();
+        assert_eq!(bert["complaints"][0]["role"], "person_affected");
+
+        // Subject access: every field Ann gave, across both complaints.
+        let (status, sar) = app.call("GET", &dpo, &format!("/v1/data-subjects/{ann_id}/export"), None).await;
+        assert_eq!(status, 200, "{sar}");
+        let text = sar.to_string();
+        for secret in ANN.iter().chain(["07700 900123"].iter()) {
+            assert!(text.contains(secret), "{secret} missing from the subject access export: {text}");
+        }
+        assert!(!text.contains("Bert Keepme"), "{text}");
+        let (status, bert_sar) = app.call("GET", &dpo, &format!("/v1/data-subjects/{bert_id}/export"), None).await;
+        assert_eq!(status, 200);
+        for secret in ["Bert Keepme", "943 476 5919", "1941-02-03"] {
+            assert!(bert_sar.to_string().contains(secret), "{secret}: {bert_sar}");
+        }
+        // Only the data protection role.
+        assert_eq!(app.call("GET", &staff, &format!("/v1/data-subjects/{ann_id}/export"), None).await.0, 403);
+
+        // Erase Ann.
+        let (status, erased) = app.call("POST", &dpo, &format!("/v1/data-subjects/{ann_id}/erasure"),
+            Some(&json!({"reason": "SAR-2025-17 erasure request upheld", "legal_basis": "UK GDPR Art 17(1)(a)"}))).await;
+        assert_eq!(status, 200, "{erased}");
+        assert_eq!(erased["outcome"], "erased");
+        assert_eq!(erased["key"]["legal_basis"], "UK GDPR Art 17(1)(a)");
+
+        let (status, case) = app.call("GET", &staff, &format!("/v1/complaints/{a}"), None).await;
+        assert_eq!(status, 200, "{case}");
+        let shown = case.to_string();
+        for secret in ANN {
+            assert!(!shown.contains(secret), "{secret} still shown: {shown}");
+        }
+        assert!(shown.contains("[erased]"), "{shown}");
+        assert!(shown.contains("Bert Keepme"), "the other person must be intact: {shown}");
+        let (_, case_b) = app.call("GET", &staff, &format!("/v1/complaints/{b}"), None).await;
+        assert!(!case_b.to_string().contains("Ann"), "{case_b}");
+
+        // A new command on the complaint still works, and writes nothing of Ann.
+        let (status, body) = app.call("POST", &staff, &format!("/v1/complaints/{a}/escalation"),
+            Some(&json!({"escalated_on": "2025-06-10", "reason": "Ann is still unhappy"}))).await;
+        assert!(status == 200 || status == 422, "{status} {body}");
+
+        app.settle().await;
+        let after = scan_all_tables(&pool).await;
+        for secret in ANN {
+            assert!(!after.contains(secret), "{secret} found after erasure");
+        }
+        assert!(!after.contains("Ann is still unhappy"));
+        let (status, export) = app.call("GET", &app.token(&[Role::Regulator]), "/v1/exports/events?organisation=RAL&from=2025-01-01&to=2025-12-31", None).await;
+        assert_eq!(status, 200, "{export}");
+        for secret in ANN.iter().chain(BERT.iter()) {
+            assert!(!export.to_string().contains(secret), "{secret} in the export");
+        }
+
+        // The chain still verifies; the reports did not move.
+        let report = complaints_audit::verify(&pool, &[], None, &|_, _| {}).await;
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(app.call("GET", &reporting, annual, None).await.1["report"], annual_before.1["report"]);
+        assert_eq!(app.call("GET", &reporting, ko41, None).await.1, ko41_before.1);
+
+        // Bert's subject access still has everything.
+        let (_, bert_sar) = app.call("GET", &dpo, &format!("/v1/data-subjects/{bert_id}/export"), None).await;
+        assert!(bert_sar.to_string().contains("Bert Keepme"), "{bert_sar}");
+    }
+
+    async fn events_stored_before_encryption_still_load(backend: Backend) {
+        // Plaintext events (the old form) written without encryption load through the
+        // encrypting repository and the reader unchanged.
+        let Some(db) = TestDatabase::create(backend).await else { return };
+        let plain = Cases::new(db.event_log().await, ComplaintServices::standard());
+        let context = complaints_gateway::CommandContext {
+            actor: "t".into(), role: "frontline".into(), organisation_id: "RAL".into(),
+            command_id: None, fingerprint: "f".into(), correlation_id: "c".into(), causation_id: None,
+            issued_at: chrono::Utc::now(), issued_on: chrono::NaiveDate::from_ymd_opt(2025, 5, 6).unwrap(),
+        };
+        let body = complaint("old plaintext words", None);
+        let action = complaints_domain::ComplaintAction::Receive(serde_json::from_value(body).unwrap());
+        plain.execute("c-old", action, &context, None).await.unwrap();
+        let encrypted = Cases::new(
+            db.event_log().await.with_encryption(Arc::new(Encryption::new(
+                Arc::new(LocalKek::from_secret(b"another-kek-another-kek-another-kek")),
+                b"s".to_vec(),
+            ))),
+            ComplaintServices::standard(),
+        );
+        let state = encrypted.get("c-old").await.unwrap().unwrap();
+        assert!(format!("{:?}", state.case).contains("old plaintext words"));
+        let stored = complaints_eventlog::read_stream(encrypted.log().pool(), "c-old").await.unwrap();
+        assert!(stored[0].stored_payload.to_string().contains("old plaintext words"));
+    }
+}
