@@ -60,6 +60,10 @@ pub enum ApiError {
     /// Another writer changed the complaint first (409); retrying is safe.
     #[error("the complaint changed concurrently; retry the command")]
     Conflict,
+    /// The period's return was already submitted (409, R-KO-3a): a submission is never
+    /// replaced.
+    #[error("{0}")]
+    AlreadySubmitted(String),
     /// `If-Match` named another version (412).
     #[error("the complaint is at version {current}, not the version given in If-Match")]
     PreconditionFailed {
@@ -125,7 +129,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::Conflict | ApiError::AlreadySubmitted(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::ChainBroken { .. } | ApiError::Config(_) | ApiError::Internal(_) => {
@@ -146,6 +150,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not-found",
             ApiError::Conflict => "conflict",
+            ApiError::AlreadySubmitted(_) => "already-submitted",
             ApiError::PreconditionFailed { .. } => "precondition-failed",
             ApiError::IdempotencyKeyReused => "idempotency-key-reused",
             ApiError::Unavailable(_) => "unavailable",
@@ -167,6 +172,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "Not allowed for this role",
             ApiError::NotFound => "Not found",
             ApiError::Conflict => "Concurrent change",
+            ApiError::AlreadySubmitted(_) => "Return already submitted",
             ApiError::PreconditionFailed { .. } => "Version mismatch",
             ApiError::IdempotencyKeyReused => "Idempotency key reused",
             ApiError::Unavailable(_) => "Service unavailable",

@@ -244,7 +244,12 @@ async fn every_acknowledged_command_survives_every_fault_exactly_once() {
     let clients = env_number("FAULTS_CLIENTS").unwrap_or(16) as usize;
     let cycles = env_number("FAULTS_CYCLES").unwrap_or(2) as usize;
 
-    // Our own servers.
+    // Our own servers. PostgreSQL may run as another user (see `postgres.rs`): it must be
+    // able to pass through the working directory whatever the umask.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(workdir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    }
     let pg_root = workdir.path().join("pg");
     std::fs::create_dir_all(&pg_root).unwrap();
     let mut pg = postgres::Postgres::start(postgres_bin.clone(), &pg_root);
@@ -533,6 +538,9 @@ async fn every_acknowledged_command_survives_every_fault_exactly_once() {
         started.elapsed().as_secs_f64(),
         load_time.as_secs_f64()
     );
+    for (status, answer) in record.first_retried_answer.lock().unwrap().iter() {
+        figures!(out, "  first {status} answered (retried): {answer}");
+    }
     for example in log
         .examples
         .iter()

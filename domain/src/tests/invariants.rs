@@ -85,7 +85,10 @@ fn check_deadlines(case: &Complaint, received_on: NaiveDate) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 256 sequences in every test run; PROPTEST_CASES asks for more.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    ))]
 
     #[test]
     fn random_command_sequences_keep_the_aggregates_invariants(

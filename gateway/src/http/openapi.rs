@@ -60,6 +60,15 @@ enum Shape {
         /// What the answer holds.
         answer: &'static str,
     },
+    /// Records something that is not a complaint command (a JSON body): 201 with the record.
+    Record {
+        /// The request body's schema.
+        request: BodySchema,
+        /// What the 201 answer holds.
+        answer: &'static str,
+        /// The 201 answer's schema.
+        schema: BodySchema,
+    },
     /// A read-model or history query answering JSON.
     Query {
         /// Query parameters: name, JSON type, meaning.
@@ -249,9 +258,21 @@ const OPERATIONS: &[Operation] = &[
                 ("format", "string", "json (default) or csv (also chosen by Accept: text/csv)."),
             ],
             by_complaint: false,
-            answer: "`report` with one return per collection (brought_forward, new, resolved by outcome, closed_without_outcome, carried_forward and breakdowns) and `position`; or CSV rows collection,section,item,count",
+            answer: "`report` with one return per collection and site (section 2: brought_forward, new, resolved_upheld, resolved_partially_upheld, resolved_not_upheld, resolved, carried_forward; breakdowns of new complaints by age band, complainant status, service area, subject area and staff group; and the `reconciliation` note beside it: left_without_outcome, unresolved_at_end), `position`, and for a submitted period (`period=`) the figures exactly as submitted with `submitted` (at, by) and `adjustments` (per item: submitted, current, difference), never silently new figures; a year after a submitted one brings forward what the submitted return left unresolved. Or CSV with the header collection,organisation,site,section,item,count",
             schema: body::<crate::http::queries::WrittenComplaintsAnswer>,
             alternatives: &["text/csv"],
+        },
+    },
+    Operation {
+        method: "post",
+        path: Cow::Borrowed("/v1/reports/written-complaints/submission"),
+        operation_id: "submitWrittenComplaintsReturn",
+        summary: "Mark a financial year's written complaints return (KO41) submitted (R-KO-3a)",
+        roles: crate::http::queries::SUBMIT_ROLES,
+        shape: Shape::Record {
+            request: body::<crate::http::queries::SubmissionRequest>,
+            answer: "Submitted: the organisation, collection (KO41), period, `submitted` (at, by) and the return's `figures` exactly as shown now. A period already submitted is 409 (`already-submitted`); later changes show as adjustments to it.",
+            schema: body::<complaints_projections::models::reporting::Submission>,
         },
     },
     Operation {
@@ -360,7 +381,7 @@ const PROBLEMS: &[(u16, &str, &str)] = &[
     (
         409,
         "Conflict",
-        "Another writer changed the complaint first; retrying is safe.",
+        "Another writer changed the complaint first; retrying is safe. Or the written complaints return was already submitted (`already-submitted`; not retryable).",
     ),
     (
         412,
@@ -397,6 +418,7 @@ impl Shape {
             Shape::Receive(_) => &[400, 401, 403, 409, 413, 415, 422, 500, 503],
             Shape::Read => &[401, 403, 404, 500, 503],
             Shape::Command(_) => &[400, 401, 403, 404, 409, 412, 413, 415, 422, 500, 503],
+            Shape::Record { .. } => &[400, 401, 403, 409, 413, 415, 422, 500, 503],
             Shape::Query {
                 by_complaint: true, ..
             } => &[400, 401, 403, 404, 500, 503],
@@ -513,6 +535,20 @@ fn operation(
             responses.insert(
                 "200".into(),
                 json!({ "description": answer, "content": content }),
+            );
+        }
+        Shape::Record {
+            request,
+            answer,
+            schema: answer_schema,
+        } => {
+            request_body = Some(request(requests));
+            responses.insert(
+                "201".into(),
+                json!({
+                    "description": answer,
+                    "content": { "application/json": { "schema": answer_schema(answers) } },
+                }),
             );
         }
         Shape::Download {

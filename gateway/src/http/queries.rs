@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::http::{AppState, ComplaintView};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use complaints_domain::{evolve, Complaint};
@@ -17,7 +17,9 @@ use complaints_eventlog::read_stream;
 use complaints_projections::models::case_views::{
     self, CaseFilter, CaseListRow, DeadlineFilter, DeadlineRow,
 };
-use complaints_projections::models::reporting::{self, AnnualReport, WrittenComplaintsReport};
+use complaints_projections::models::reporting::{
+    self, Adjustment, AnnualReport, Submission, Submitted, WrittenComplaintsReport,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -31,6 +33,8 @@ const LIST_ROLES: &[Role] = &[
 ];
 /// Roles that may read aggregate reports.
 const REPORT_ROLES: &[Role] = &[Role::Reporting, Role::Caseworker, Role::Auditor];
+/// Roles that may mark a written complaints return submitted (R-KO-3a).
+pub(crate) const SUBMIT_ROLES: &[Role] = &[Role::Caseworker];
 /// Roles that may read a case's full history.
 const HISTORY_ROLES: &[Role] = &[Role::Auditor, Role::Caseworker];
 
@@ -41,6 +45,10 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/deadlines", get(deadlines))
         .route("/v1/reports/annual", get(annual_report))
         .route("/v1/reports/written-complaints", get(written_complaints))
+        .route(
+            "/v1/reports/written-complaints/submission",
+            post(submit_written_complaints),
+        )
         .merge(crate::http::audit::routes())
         .merge(crate::http::export::routes())
         .merge(crate::http::reports::routes())
@@ -402,8 +410,16 @@ pub struct WrittenComplaintsQuery {
 /// (`GET /v1/reports/written-complaints` as JSON).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct WrittenComplaintsAnswer {
-    /// The return, one entry per collection.
+    /// The return, one entry per collection: for a submitted period the figures exactly as
+    /// submitted (R-KO-3a), never silently new ones.
     report: WrittenComplaintsReport,
+    /// Who marked the period's return submitted, and when; absent when not submitted (and
+    /// for a `from`/`to` range, which is never submitted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    submitted: Option<Submitted>,
+    /// For a submitted period, each item whose current figure differs from the submitted
+    /// one (item, submitted, current, difference); empty otherwise.
+    adjustments: Vec<Adjustment>,
     /// The global log position the read model reflects.
     position: i64,
 }
@@ -428,7 +444,19 @@ async fn written_complaints(
         }
     };
     let pool = state.cases.log().pool();
-    let report = reporting::written_complaints_for(pool, &query.organisation, from, to).await?;
+    // A financial year shows its submitted figures, if any, and brings forward the previous
+    // year's as submitted (R-KO-3a); a `from`/`to` range is counted as it stands.
+    let (report, submitted, adjustments) = match query.period {
+        Some(year) => {
+            let shown = reporting::year_return(pool, &query.organisation, year).await?;
+            (shown.report, shown.submitted, shown.adjustments)
+        }
+        None => (
+            reporting::written_complaints_for(pool, &query.organisation, from, to).await?,
+            None,
+            Vec::new(),
+        ),
+    };
     let wants_csv = query.format.as_deref() == Some("csv")
         || headers
             .get(axum::http::header::ACCEPT)
@@ -451,5 +479,70 @@ async fn written_complaints(
             .into_response());
     }
     let position = case_views::reflected_position(pool, reporting::NAME).await?;
-    Ok(Json(WrittenComplaintsAnswer { report, position }).into_response())
+    Ok(Json(WrittenComplaintsAnswer {
+        report,
+        submitted,
+        adjustments,
+        position,
+    })
+    .into_response())
+}
+
+/// Body of `POST /v1/reports/written-complaints/submission`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionRequest {
+    /// The organisation (one the token acts for).
+    organisation: String,
+    /// The financial year by its starting year.
+    period: i32,
+}
+
+/// `POST /v1/reports/written-complaints/submission`: marks the organisation's return for the
+/// period submitted (R-KO-3a), recording who, when and the return exactly as it is shown now;
+/// 409 when the period was already submitted.
+async fn submit_written_complaints(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: crate::http::body::JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(SUBMIT_ROLES)?;
+    let body: SubmissionRequest = body.parse()?;
+    organisations(&caller, Some(&body.organisation))?;
+    if !reporting::REPORT_YEARS.contains(&body.period) {
+        return Err(ApiError::BadRequest(format!(
+            "no financial year {}",
+            body.period
+        )));
+    }
+    let pool = state.cases.log().pool();
+    let already = || {
+        ApiError::AlreadySubmitted(format!(
+            "the written complaints return of {} for {} was already submitted; later changes are adjustments to it",
+            body.organisation, body.period
+        ))
+    };
+    if reporting::submission_for(pool, &body.organisation, body.period)
+        .await?
+        .is_some()
+    {
+        return Err(already());
+    }
+    let figures = reporting::current_return(pool, &body.organisation, body.period).await?;
+    let submission = Submission {
+        organisation: body.organisation.clone(),
+        collection: reporting::KO41.to_string(),
+        period: body.period,
+        submitted: Submitted {
+            at: state
+                .now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            by: caller.subject.clone(),
+        },
+        figures,
+    };
+    if !reporting::record_submission(pool, &submission).await? {
+        return Err(already());
+    }
+    Ok((axum::http::StatusCode::CREATED, Json(submission)).into_response())
 }

@@ -24,6 +24,9 @@ pub struct Record {
     pub retries: AtomicU64,
     /// Failures that were retried: `connection` or the status code.
     pub retried_because: Mutex<BTreeMap<String, u64>>,
+    /// The first body answered with each status that was retried (a 500 should not happen:
+    /// an unknown outcome is 503).
+    pub first_retried_answer: Mutex<BTreeMap<u16, String>>,
     /// Answers no retry can fix (a 4xx other than 409/429, or retries exhausted).
     pub failures: Mutex<Vec<String>>,
     /// Longest time one command took to be answered 2xx, retries included.
@@ -183,7 +186,15 @@ impl Client {
                         || response.status() == 409
                         || response.status() == 429 =>
                 {
-                    response.status().as_u16().to_string()
+                    let status = response.status().as_u16();
+                    let text = response.text().await.unwrap_or_default();
+                    self.record
+                        .first_retried_answer
+                        .lock()
+                        .unwrap()
+                        .entry(status)
+                        .or_insert_with(|| text.chars().take(300).collect());
+                    status.to_string()
                 }
                 Ok(response) => {
                     let status = response.status();

@@ -391,6 +391,156 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// One item of a return: collection, site (empty for KO41b), section, item and count, in
+/// the collection's item order (section 2's summary, then sections 3, 4, 5, 7 and 8, each in
+/// its code list's order with the catch-all last). The reconciliation note is not an item.
+pub fn return_items(report: &WrittenComplaintsReport) -> Vec<ReturnItem> {
+    let mut items = Vec::new();
+    for ret in &report.collections {
+        let mut push = |section: &str, item: &str, count: i64| {
+            items.push(ReturnItem {
+                collection: ret.collection,
+                site: ret.site.clone(),
+                section: section.to_string(),
+                item: item.to_string(),
+                count,
+            });
+        };
+        for (item, count) in ret.summary() {
+            push("2_summary", item, count);
+        }
+        for (section, codes) in section_items() {
+            let counts = ret.breakdown(section);
+            for item in codes {
+                let count = counts.get(item).copied().unwrap_or(0);
+                push(section, item, i64::try_from(count).unwrap_or(i64::MAX));
+            }
+        }
+    }
+    items
+}
+
+/// One item of a return (see [`return_items`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnItem {
+    /// KO41a or KO41b.
+    pub collection: Collection,
+    /// The site (KO41a); `None` for KO41b.
+    pub site: Option<String>,
+    /// The section, e.g. `2_summary`.
+    pub section: String,
+    /// The item within the section, e.g. `new`.
+    pub item: String,
+    /// Its figure.
+    pub count: i64,
+}
+
+/// An item whose current figure differs from the one submitted (R-KO-3a): reported beside
+/// the submitted return, never folded into it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Adjustment {
+    /// KO41a or KO41b.
+    pub collection: Collection,
+    /// The site (KO41a); `None` for KO41b.
+    pub site: Option<String>,
+    /// The section, e.g. `2_summary`.
+    pub section: String,
+    /// The item within the section, e.g. `new`.
+    pub item: String,
+    /// The figure as submitted (0 when the submitted return had no such return or item).
+    pub submitted: i64,
+    /// The figure counted now.
+    pub current: i64,
+    /// `current − submitted`.
+    pub difference: i64,
+}
+
+/// The items of `current` that differ from `submitted`, in the collection's item order
+/// (submitted returns first, then returns only counted now). Pure.
+pub fn adjustments(
+    submitted: &WrittenComplaintsReport,
+    current: &WrittenComplaintsReport,
+) -> Vec<Adjustment> {
+    type Key = (Collection, Option<String>, String, String);
+    let key = |i: &ReturnItem| -> Key {
+        (
+            i.collection,
+            i.site.clone(),
+            i.section.clone(),
+            i.item.clone(),
+        )
+    };
+    let was = return_items(submitted);
+    let now = return_items(current);
+    let was_by: BTreeMap<Key, i64> = was.iter().map(|i| (key(i), i.count)).collect();
+    let now_by: BTreeMap<Key, i64> = now.iter().map(|i| (key(i), i.count)).collect();
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for i in was.iter().chain(now.iter()) {
+        let k = key(i);
+        if !seen.insert(k.clone()) {
+            continue;
+        }
+        let before = was_by.get(&k).copied().unwrap_or(0);
+        let after = now_by.get(&k).copied().unwrap_or(0);
+        if before != after {
+            out.push(Adjustment {
+                collection: k.0,
+                site: k.1,
+                section: k.2,
+                item: k.3,
+                submitted: before,
+                current: after,
+                difference: after - before,
+            });
+        }
+    }
+    out
+}
+
+/// Brings forward the previous period's return as submitted (R-KO-3a): each return's
+/// `brought_forward` becomes what the submitted previous return left unresolved at its end
+/// (its `carried_forward` less its reconciliation note: the stock the module notes define
+/// as the next period's `brought_forward`), and `carried_forward` and the note's
+/// `unresolved_at_end` follow. A collection and site the submitted return still carried is
+/// listed even when nothing else happened to it. Pure.
+pub fn bring_forward_submitted(
+    report: &mut WrittenComplaintsReport,
+    previous_submitted: &WrittenComplaintsReport,
+) {
+    let carried: BTreeMap<(Collection, Option<String>), i64> = previous_submitted
+        .collections
+        .iter()
+        .map(|r| {
+            (
+                (r.collection, r.site.clone()),
+                r.reconciliation.unresolved_at_end,
+            )
+        })
+        .collect();
+    let mut returns: BTreeMap<(Collection, Option<String>), CollectionReturn> = report
+        .collections
+        .drain(..)
+        .map(|r| ((r.collection, r.site.clone()), r))
+        .collect();
+    for ((collection, site), stock) in &carried {
+        if *stock != 0 {
+            returns
+                .entry((*collection, site.clone()))
+                .or_insert_with(|| CollectionReturn::empty(*collection, site.clone()));
+        }
+    }
+    let signed = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    for (k, r) in returns.iter_mut() {
+        let stock = carried.get(k).copied().unwrap_or(0);
+        r.brought_forward = u64::try_from(stock).unwrap_or(0);
+        r.carried_forward = stock + signed(r.new) - signed(r.resolved);
+        r.reconciliation.unresolved_at_end =
+            r.carried_forward - signed(r.reconciliation.left_without_outcome.len() as u64);
+    }
+    report.collections = returns.into_values().collect();
+}
+
 /// The return as CSV (RFC 4180, CRLF line ends) in the collection's item order: a header
 /// `collection,organisation,site,section,item,count` (the organisation and site are
 /// section 1), then per return section 2 (the summary items) and the breakdowns of new
@@ -399,26 +549,15 @@ fn csv_field(value: &str) -> String {
 pub fn written_complaints_csv(report: &WrittenComplaintsReport) -> String {
     let mut out = String::from("collection,organisation,site,section,item,count\r\n");
     let organisation = csv_field(&report.organisation_id);
-    for ret in &report.collections {
-        let name = ret.collection.name();
-        let site = csv_field(ret.site.as_deref().unwrap_or(""));
-        let mut row = |section: &str, item: &str, count: i64| {
-            out.push_str(&format!(
-                "{name},{organisation},{site},{},{},{count}\r\n",
-                csv_field(section),
-                csv_field(item)
-            ));
-        };
-        for (item, count) in ret.summary() {
-            row("2_summary", item, count);
-        }
-        for (section, items) in section_items() {
-            let counts = ret.breakdown(section);
-            for item in items {
-                let count = counts.get(item).copied().unwrap_or(0);
-                row(section, item, i64::try_from(count).unwrap_or(i64::MAX));
-            }
-        }
+    for i in return_items(report) {
+        out.push_str(&format!(
+            "{},{organisation},{},{},{},{}\r\n",
+            i.collection.name(),
+            csv_field(i.site.as_deref().unwrap_or("")),
+            csv_field(&i.section),
+            csv_field(&i.item),
+            i.count
+        ));
     }
     out
 }
@@ -851,5 +990,63 @@ mod tests {
         );
         assert_eq!(Collection::for_service_area(None), Collection::Ko41a);
         assert_eq!(serde_json::to_value(Collection::Ko41b).unwrap(), "KO41b");
+    }
+
+    #[test]
+    fn r_ko_3a_adjustments_list_only_the_items_that_changed() {
+        let facts = ko41_facts();
+        let (from, to) = financial_year(2025).unwrap();
+        let submitted = written_complaints("RAL", from, to, &facts);
+        assert!(adjustments(&submitted, &submitted).is_empty());
+        let mut later = facts.clone();
+        later.push(fact("late", "2025-09-01"));
+        let current = written_complaints("RAL", from, to, &later);
+        let changed = adjustments(&submitted, &current);
+        let new = changed
+            .iter()
+            .find(|a| a.section == "2_summary" && a.item == "new")
+            .unwrap();
+        assert_eq!(new.current - new.submitted, 1);
+        assert_eq!(new.difference, 1);
+        assert!(changed
+            .iter()
+            .all(|a| a.difference == a.current - a.submitted));
+        assert!(changed.iter().all(|a| a.difference != 0));
+        // The CSV is the same items in the same order.
+        let csv = written_complaints_csv(&submitted);
+        assert_eq!(csv.lines().count(), 1 + return_items(&submitted).len());
+    }
+
+    #[test]
+    fn r_ko_3a_a_year_brings_forward_the_previous_year_as_submitted() {
+        let facts = ko41_facts();
+        let (from, to) = financial_year(2025).unwrap();
+        let (next_from, next_to) = financial_year(2026).unwrap();
+        let submitted = written_complaints("RAL", from, to, &facts);
+        // Unchanged since submission: bringing forward changes nothing.
+        let mut next = written_complaints("RAL", next_from, next_to, &facts);
+        let counted = next.clone();
+        bring_forward_submitted(&mut next, &submitted);
+        assert_eq!(next, counted);
+        // A complaint of 2025 recorded after submission: 2026 still brings forward what the
+        // submitted return left unresolved.
+        let mut later = facts.clone();
+        later.push(fact("late", "2025-09-01"));
+        let mut next = written_complaints("RAL", next_from, next_to, &later);
+        let recount = next.clone();
+        bring_forward_submitted(&mut next, &submitted);
+        for ret in &next.collections {
+            let was = submitted
+                .collections
+                .iter()
+                .find(|r| (r.collection, &r.site) == (ret.collection, &ret.site))
+                .map_or(0, |r| r.reconciliation.unresolved_at_end);
+            assert_eq!(ret.brought_forward as i64, was);
+            assert_eq!(
+                ret.carried_forward,
+                ret.brought_forward as i64 + ret.new as i64 - ret.resolved as i64
+            );
+        }
+        assert_ne!(next, recount);
     }
 }

@@ -60,7 +60,9 @@
 //!
 //! Layout: `facts` derives the rows and names their tables, `period` holds financial years
 //! and shared counting helpers, `annual` and `ko41` count the two reports from rows,
-//! `query` reads rows back and answers, and [`document`] renders the annual report; this
+//! `query` reads rows back and answers, `submissions` keeps submitted KO41 returns
+//! (`ko41_submissions`, append-only, R-KO-3a) and shows a submitted year's figures with its
+//! adjustments, and [`document`] renders the annual report; this
 //! module is the consumer that writes the rows. Everything but the renderer is re-exported
 //! here, so `reporting::X` stays the path to use.
 
@@ -71,6 +73,7 @@ mod facts;
 mod ko41;
 mod period;
 mod query;
+mod submissions;
 
 #[cfg(test)]
 mod fixtures;
@@ -85,11 +88,15 @@ pub use facts::{
     complaint_facts, learning_fact, referral_fact, ComplaintFacts, LearningFact, ReferralFact,
 };
 pub use ko41::{
-    written_complaints, written_complaints_csv, Collection, CollectionReturn,
-    WrittenComplaintsReport,
+    adjustments, bring_forward_submitted, return_items, written_complaints, written_complaints_csv,
+    Adjustment, Collection, CollectionReturn, ReturnItem, WrittenComplaintsReport,
 };
 pub use period::{financial_year, financial_year_of, NOT_RECORDED, REPORT_YEARS};
 pub use query::{annual_report_for, written_complaints_for};
+pub use submissions::{
+    current_return, record_submission, submission_for, year_return, Submission, Submitted,
+    YearReturn, KO41,
+};
 
 use crate::models::sql::{codes_column, date_type};
 use crate::state::{fold_batch, state_table};

@@ -72,7 +72,7 @@ on_both_backends! {
         assert_eq!(note["unresolved_at_end"], 1);
         let csv = app.client.get(format!("{}{path}&format=csv", app.address)).bearer_auth(&token).send().await.unwrap();
         let text = csv.text().await.unwrap();
-        let expected = include_str!("../data/ko41_RAL_2025.csv");
+        let expected = include_str!("../../data/ko41_RAL_2025.csv");
         assert_eq!(text, expected);
     }
 
@@ -136,6 +136,74 @@ on_both_backends! {
         let text = csv.text().await.unwrap();
         assert!(text.starts_with("collection,organisation,site,section,item,count"), "{text}");
         assert!(text.contains("KO41a,RAL,not_recorded,2_summary,new,2"), "{text}");
+    }
+
+    async fn r_ko_3a_a_submitted_return_keeps_its_figures_and_lists_adjustments(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let a = receive(&app, "2025-05-01").await;
+        respond(&app, &a, "2025-06-01", "upheld").await;
+        receive(&app, "2025-07-01").await;
+        app.settle().await;
+
+        let submit = "/v1/reports/written-complaints/submission";
+        let caseworker = app.token_for(&["RAL"], &[Role::Caseworker]);
+        let as_caseworker = format!("Bearer {caseworker}");
+        let with = |auth: &str| [("authorization", auth.to_string())];
+        let post = |auth: String, body: Value| {
+            let app = &app;
+            async move {
+                let headers = with(&auth);
+                let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                app.post(submit, &body, &headers).await
+            }
+        };
+        // A reporting-role token, or a caseworker of another organisation, cannot submit.
+        let reporting = app.token_for(&["RAL"], &[Role::Reporting]);
+        let refused = post(format!("Bearer {reporting}"), json!({"organisation": "RAL", "period": 2025})).await;
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        let other = post(as_caseworker.clone(), json!({"organisation": "OTHER", "period": 2025})).await;
+        assert_eq!(other.status, 403, "{}", other.body);
+
+        let submitted = post(as_caseworker.clone(), json!({"organisation": "RAL", "period": 2025})).await;
+        assert_eq!(submitted.status, 201, "{}", submitted.body);
+        assert_eq!(submitted.body["collection"], "KO41");
+        assert_eq!(submitted.body["period"], 2025);
+        assert_eq!(submitted.body["submitted"]["by"], "test-user");
+        assert_eq!(submitted.body["figures"]["collections"][0]["new"], 2, "{}", submitted.body);
+        assert_eq!(submitted.body["figures"]["collections"][0]["carried_forward"], 1);
+
+        // The same period again: 409, the submission stands.
+        let again = post(as_caseworker.clone(), json!({"organisation": "RAL", "period": 2025})).await;
+        assert_eq!(again.status, 409, "{}", again.body);
+        assert_eq!(again.content_type, "application/problem+json");
+        assert!(again.body["type"].as_str().unwrap().ends_with("already-submitted"), "{}", again.body);
+
+        // A complaint of the year recorded late changes the year.
+        receive(&app, "2025-08-01").await;
+        app.settle().await;
+        let token = app.token_for(&["RAL"], &[Role::Reporting]);
+        let reply = app.get_as(&token, "/v1/reports/written-complaints?organisation=RAL&period=2025").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body = reply.body;
+        assert_eq!(body["report"], submitted.body["figures"], "the submitted figures, unchanged");
+        assert_eq!(body["submitted"], submitted.body["submitted"]);
+        let adjustments = body["adjustments"].as_array().unwrap();
+        let new = adjustments.iter().find(|a| a["section"] == "2_summary" && a["item"] == "new").unwrap();
+        assert_eq!(new["submitted"], 2, "{body}");
+        assert_eq!(new["current"], 3);
+        assert_eq!(new["difference"], 1);
+        let carried = adjustments.iter().find(|a| a["item"] == "carried_forward").unwrap();
+        assert_eq!((carried["submitted"].clone(), carried["current"].clone()), (json!(1), json!(2)));
+        // The CSV of a submitted year is the submitted return.
+        let csv = app.client.get(format!("{}/v1/reports/written-complaints?organisation=RAL&period=2025&format=csv", app.address)).bearer_auth(&token).send().await.unwrap();
+        assert!(csv.text().await.unwrap().contains("KO41a,RAL,not_recorded,2_summary,new,2"));
+
+        // The next year brings forward what the submitted return carried, not the recount.
+        let next = app.get_as(&token, "/v1/reports/written-complaints?organisation=RAL&period=2026").await.body;
+        assert_eq!(next["report"]["collections"][0]["brought_forward"], 1, "{next}");
+        assert_eq!(next["report"]["collections"][0]["carried_forward"], 1, "{next}");
+        assert!(next.get("submitted").is_none(), "{next}");
+        assert_eq!(next["adjustments"], json!([]));
     }
 
     async fn a_consent_not_given_in_time_lapses_and_closes_the_complaint_once(backend: Backend) {

@@ -3,7 +3,7 @@
 //! matches it.
 //!
 //! After changing a wire type, regenerate and review the diff:
-//! `UPDATE_SCHEMAS=1 cargo test -p complaints-tests --test schemas`.
+//! `UPDATE_SCHEMAS=1 cargo test -p complaints-tests --test e2e schemas::`.
 #![allow(clippy::unwrap_used)]
 
 use complaints_domain::{event_schemas, ComplaintEvent, JSON_SCHEMA_DIALECT};
@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const REGENERATE: &str = "UPDATE_SCHEMAS=1 cargo test -p complaints-tests --test schemas";
+const REGENERATE: &str = "UPDATE_SCHEMAS=1 cargo test -p complaints-tests --test e2e schemas::";
 
 fn schemas_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -293,9 +293,17 @@ async fn postgres_refuses_truncate_on_every_append_only_table() {
             "audit_accepted_breaks",
             "audit_access_log",
             "audit_checkpoints",
-            "events"
+            "events",
+            "ko41_submissions"
         ]
     );
+    sqlx::query(
+        "INSERT INTO ko41_submissions (organisation, collection, period, submitted_at, submitted_by, figures)
+         VALUES ('RAL', 'KO41', 2025, '2026-05-01T00:00:00Z', 'ops', '{}')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     sqlx::query(
         "INSERT INTO audit_accepted_breaks (accepted_at, accepted_by, reason, breaks)
          VALUES ('2026-01-01T00:00:00Z', 'ops', 'test', 'none')",
