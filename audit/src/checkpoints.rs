@@ -1,10 +1,8 @@
 //! Signed checkpoints of the chain: a point (index, position, link) signed with the sealing
-//! key, recorded in the database and handed out of it, and the notary task that records
-//! them as the chain grows.
+//! key, and how they are recorded in and read from the database.
 
 use crate::canonical::{canonical_json, to_hex, ZERO_LINK};
 use crate::keys::{verify_signature, AuditKeys, ALGORITHM};
-use crate::witness::Witnesses;
 use crate::AuditError;
 use chrono::{DateTime, Utc};
 use complaints_eventlog::{on_pool, Pool};
@@ -12,9 +10,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// Domain separation of checkpoint signatures.
 pub const CHECKPOINT_CONTEXT: &[u8] = b"complaints-audit-checkpoint/v1\n";
@@ -87,7 +82,7 @@ impl SignedCheckpoint {
     }
 }
 
-async fn stored_checkpoint(
+pub(crate) async fn stored_checkpoint(
     pool: &Pool,
     chain_index: i64,
 ) -> Result<Option<SignedCheckpoint>, AuditError> {
@@ -114,7 +109,7 @@ async fn stored_checkpoint(
 }
 
 /// The latest recorded checkpoint's chain index (0 when none).
-async fn last_checkpoint_index(pool: &Pool) -> Result<i64, AuditError> {
+pub(crate) async fn last_checkpoint_index(pool: &Pool) -> Result<i64, AuditError> {
     let index: Option<i64> = on_pool!(pool, |p| sqlx::query_scalar(
         "SELECT max(chain_index) FROM audit_checkpoints"
     )
@@ -129,95 +124,6 @@ pub async fn chain_head(pool: &Pool) -> Result<(i64, i64, String), AuditError> {
         Some(head) => (head.chain_index, head.position, head.link_hash),
         None => (0, 0, to_hex(&ZERO_LINK)),
     })
-}
-
-/// Signs the chain's head now, unless a checkpoint at that index is already recorded, and
-/// returns the recorded one; every new one is handed to the witnesses. Several gateways may
-/// race: one row per index wins. Refuses to sign a chain that no longer leads to the latest
-/// checkpoint the witnesses hold, so a rewritten and re-sealed log is never blessed.
-pub async fn checkpoint_head(
-    pool: &Pool,
-    keys: &AuditKeys,
-    witnesses: &Witnesses,
-    now: DateTime<Utc>,
-) -> Result<SignedCheckpoint, AuditError> {
-    witnesses.check_chain(pool).await?;
-    let (index, position, link) = chain_head(pool).await?;
-    if let Some(existing) = stored_checkpoint(pool, index).await? {
-        witnesses.record(&existing).await;
-        return Ok(existing);
-    }
-    let signed = SignedCheckpoint::sign(keys, index, position, &link, now);
-    on_pool!(pool, |p| {
-        sqlx::query(
-        "INSERT INTO audit_checkpoints (chain_index, position, link_hash, signed_at, public_key, signature)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (chain_index) DO NOTHING"
-    )
-    .bind(signed.chain_index)
-    .bind(signed.position)
-    .bind(&signed.link)
-    .bind(&signed.signed_at)
-    .bind(&signed.public_key)
-    .bind(&signed.signature)
-    .execute(p)
-    .await
-    ?
-    .rows_affected()
-    });
-    tracing::info!(
-        chain_index = signed.chain_index,
-        position = signed.position,
-        "recorded a signed checkpoint"
-    );
-    let recorded = stored_checkpoint(pool, index).await?.unwrap_or(signed);
-    witnesses.record(&recorded).await;
-    Ok(recorded)
-}
-
-/// Records signed checkpoints until `stop`: when the chain has grown by `every` links since
-/// the last one, or has grown at all and `max_age` has passed.
-pub async fn run_notary(
-    pool: Pool,
-    keys: Arc<AuditKeys>,
-    witnesses: Witnesses,
-    every: i64,
-    max_age: Duration,
-    stop: CancellationToken,
-) {
-    let mut last_signed = tokio::time::Instant::now();
-    let mut first = true;
-    while !stop.is_cancelled() {
-        let due = async {
-            let (head, _, _) = chain_head(&pool).await?;
-            let last = last_checkpoint_index(&pool).await?;
-            let grown = head - last;
-            Ok::<_, AuditError>(
-                grown > 0 && (first || grown >= every.max(1) || last_signed.elapsed() >= max_age),
-            )
-        }
-        .await;
-        match due {
-            Ok(true) => match checkpoint_head(&pool, &keys, &witnesses, Utc::now()).await {
-                Ok(_) => {
-                    last_signed = tokio::time::Instant::now();
-                    first = false;
-                    metrics::gauge!("audit_chain_disagrees_with_witness").set(0.0);
-                }
-                Err(error @ AuditError::WitnessDisagrees { .. }) => {
-                    metrics::gauge!("audit_chain_disagrees_with_witness").set(1.0);
-                    tracing::error!(%error, "refusing to sign: run `complaints verify`");
-                }
-                Err(error) => tracing::warn!(%error, "cannot record a signed checkpoint"),
-            },
-            Ok(false) => first = false,
-            // The sealer's table appears with its first run; until then there is no chain.
-            Err(error) => tracing::debug!(%error, "no chain to checkpoint yet"),
-        }
-        tokio::select! {
-            _ = stop.cancelled() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
 }
 
 #[cfg(test)]

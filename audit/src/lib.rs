@@ -12,9 +12,10 @@ pub use canonical::{
     canonical_json, canonical_json_string, canonical_time, from_hex, leaf_hash, link_hash, to_hex,
     Hash, ZERO_LINK,
 };
-pub use checkpoints::{chain_head, checkpoint_head, run_notary, SignedCheckpoint};
+pub use checkpoints::{chain_head, SignedCheckpoint};
 pub use error::{describe_breaks, AuditError};
 pub use keys::{verify_signature, AuditKeys, ALGORITHM, EXPORT_SECRET_FILE, SEAL_KEY_FILE};
+pub use notary::{checkpoint_head, run_notary};
 pub use sealer::{ChainLink, Sealer};
 pub use verify::{read_checkpoint, verify, VerifyReport};
 pub use witness::{accept_break, AcceptedBreak, DirectoryWitness, Witness, Witnesses};
@@ -29,5 +30,6 @@ pub mod verify_chain;
 mod checkpoints;
 mod error;
 mod keys;
+mod notary;
 mod verify;
 mod witness;

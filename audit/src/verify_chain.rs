@@ -1,3 +1,4 @@
+// Just over 600 lines with its tests: the streaming comparison of chain and log.
 //! Recomputing the chain from the log and comparing it with the stored links and with
 //! checkpoints kept elsewhere: the check behind `complaints verify`.
 

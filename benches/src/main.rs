@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod per_event;
 mod plain;
 
 #[derive(Parser, Debug)]
@@ -469,6 +470,34 @@ async fn main() -> anyhow::Result<()> {
             Some(("COPY of the log", copy)),
         );
     }
+
+    // The sealer as it was (one INSERT per event) on the same log, and the two chains
+    // compared row for row.
+    let t = Instant::now();
+    let applied =
+        complaints_eventlog::rebuild(cases.log().pool(), &per_event::PerEventSealer, &|_, _| {})
+            .await?;
+    line(
+        &format!(
+            "rebuild sealer, per-event INSERT as before (load {})",
+            load()
+        ),
+        applied as f64 / t.elapsed().as_secs_f64(),
+        "events/s",
+        Some(("COPY of the log", copy)),
+    );
+    let differing: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM ((SELECT * FROM audit_chain EXCEPT SELECT * FROM {0})
+                               UNION ALL (SELECT * FROM {0} EXCEPT SELECT * FROM audit_chain)) d",
+        per_event::TABLE
+    ))
+    .fetch_one(&pg)
+    .await?;
+    anyhow::ensure!(
+        differing == 0,
+        "the set-based and per-event chains differ in {differing} rows"
+    );
+    println!("set-based chain equals the per-event chain row for row | {applied} rows | |");
 
     // Export of the largest organisation beside COPY.
     let (organisation, _): (String, i64) = sqlx::query_as(

@@ -1,3 +1,4 @@
+// Just over 600 lines: every closed code list of the rules and returns, with their labels.
 //! Reference data: the closed code lists the rules and the national returns are keyed by.
 //!
 //! Codes are `snake_case` on the wire. Parsing is forgiving about case, spaces and

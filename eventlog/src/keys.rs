@@ -1,3 +1,5 @@
+// Over 600 lines: the data-key table, subject links, wrapping and rotation, erasure and the
+// subject-access reads are one concern (whose keys exist) and change together.
 //! The data key table (`data_subject_keys`), the complaint-to-subject links and the
 //! encrypting event repository that seals personal fields on the way into the log and opens
 //! them on the way out.

@@ -1,3 +1,5 @@
+// Over 600 lines: the consumer runner, its lease, rebuild and swap share the checkpoint
+// locking that makes them safe together; splitting them would spread that invariant.
 //! The checkpointed consumer runner.
 //!
 //! Each read model is a consumer with a row in `projection_checkpoints`: its generation

@@ -7,3 +7,4 @@ pub mod commands;
 pub mod consumers;
 pub mod runner;
 pub mod scheduler;
+pub mod state;

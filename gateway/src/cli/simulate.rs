@@ -1,3 +1,5 @@
+// Over 600 lines: the workload model (organisation kinds, seasonal receipt shape, outcome
+// proportions, lifecycles) and both drivers (over HTTP, and straight into the log) together.
 //! `complaints simulate`: a seeded, realistic workload. Organisations of the kinds the
 //! complaints regulations name (NHS trusts, GP practices, councils' adult social care,
 //! integrated care boards), receipt dates with a weekday and seasonal shape, and lifecycles

@@ -1,8 +1,8 @@
 //! The audit routes: the signed chain head, the sealing key, and the access log.
 
+use crate::app::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
-use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

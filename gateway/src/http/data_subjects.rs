@@ -4,9 +4,10 @@
 //! retention run of the scheduler.
 
 use crate::app::cases::Cases;
+use crate::app::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
-use crate::http::{AppState, JsonBody};
+use crate::http::JsonBody;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};

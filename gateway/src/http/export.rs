@@ -1,9 +1,9 @@
 //! `GET /v1/exports/events`: a regulator's export, streamed as it is written.
 
+use crate::app::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::http::audit::keys;
-use crate::http::AppState;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};

@@ -1,22 +1,17 @@
 //! The HTTP API: shared state, the router, correlation ids, health and readiness. Routes
 //! live one file per group; every command goes through the shared runner in `app`.
 
-use crate::app::cases::Cases;
-use crate::app::clock::Clock;
-use crate::auth::{Authenticator, HasAuthenticator};
 use crate::error::ApiError;
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
-use complaints_eventlog::ConsumerStatus;
 use serde::Serialize;
-use std::sync::Arc;
 use tracing::Instrument;
 use uuid::Uuid;
 
+pub use crate::app::state::AppState;
 pub use body::{parse_json, JsonBody, BODY_LIMIT_BYTES};
 pub use view::ComplaintView;
 
@@ -29,65 +24,6 @@ pub(crate) mod openapi;
 pub(crate) mod queries;
 pub(crate) mod reports;
 mod view;
-
-/// Shared state of every handler.
-#[derive(Clone)]
-pub struct AppState {
-    /// The complaints.
-    pub cases: Arc<Cases>,
-    /// Checks bearer tokens.
-    pub auth: Arc<Authenticator>,
-    /// The clock the gateway reads "today" from (the domain never does).
-    pub clock: Clock,
-    /// Consumers running in this process.
-    pub consumers: Arc<Vec<Arc<ConsumerStatus>>>,
-    /// The sealing key and export secret; the audit and export routes answer 503 without.
-    pub audit: Option<Arc<complaints_audit::AuditKeys>>,
-    /// Where signed checkpoints are also kept; none in a bare router.
-    pub witnesses: complaints_audit::Witnesses,
-}
-
-impl HasAuthenticator for AppState {
-    fn authenticator(&self) -> &Arc<Authenticator> {
-        &self.auth
-    }
-}
-
-impl AppState {
-    /// State over `cases` with the system clock.
-    pub fn new(cases: Arc<Cases>, auth: Arc<Authenticator>) -> Self {
-        Self {
-            cases,
-            auth,
-            clock: crate::app::clock::system_clock(),
-            consumers: Arc::new(Vec::new()),
-            audit: None,
-            witnesses: complaints_audit::Witnesses::default(),
-        }
-    }
-
-    /// The keys that sign checkpoints and export manifests and key export pseudonyms.
-    pub fn with_audit(mut self, keys: Arc<complaints_audit::AuditKeys>) -> Self {
-        self.audit = Some(keys);
-        self
-    }
-
-    /// The witnesses that keep signed checkpoints outside the database.
-    pub fn with_witnesses(mut self, witnesses: complaints_audit::Witnesses) -> Self {
-        self.witnesses = witnesses;
-        self
-    }
-
-    /// Consumers whose lag `/readyz` reports.
-    pub fn with_consumers(mut self, consumers: Vec<Arc<ConsumerStatus>>) -> Self {
-        self.consumers = Arc::new(consumers);
-        self
-    }
-
-    pub(crate) fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
-    }
-}
 
 /// The API router, testable without a socket.
 pub fn router(state: AppState) -> Router {

@@ -4,9 +4,10 @@
 
 use crate::app::cases::CaseState;
 use crate::app::clock::london_date;
+use crate::app::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
-use crate::http::{AppState, ComplaintView};
+use crate::http::ComplaintView;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

@@ -2,9 +2,9 @@
 //! rendering is pure and lives with the read model
 //! (`complaints_projections::models::reporting::document`); this only fetches and delivers.
 
+use crate::app::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
-use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

@@ -3,7 +3,7 @@
 //! service's own small stylesheet. The version is in every path, so a file never changes
 //! under its name.
 
-use crate::http::AppState;
+use crate::app::state::AppState;
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use axum::routing::get;

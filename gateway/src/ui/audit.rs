@@ -3,9 +3,9 @@
 //! first, as `GET /v1/audit/head` and `GET /v1/audit/access-log`.
 
 use super::{page, Chrome, PageError};
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::http::audit::{keys, ACCESS_LOG_ROLES};
-use crate::http::AppState;
 use crate::ui::session::Session;
 use askama::Template;
 use axum::extract::{Query, State};

@@ -1,3 +1,5 @@
+// Over 600 lines: the case list and the case page (state, deadlines, timeline, time travel,
+// the command form and its refusals) share one set of queries and rendering helpers.
 //! The case list (`/ui/complaints`, with its CSV download) and the case page
 //! (`/ui/complaints/{id}`): the current state, every deadline with its calendar version, the
 //! timeline of every event with its seal, "as it stood on" a day, and the acknowledgement
@@ -12,9 +14,9 @@ use crate::app::cases::CaseState;
 use crate::app::clock::london_date;
 use crate::app::commands;
 use crate::app::runner::{self, Invocation};
+use crate::app::state::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::http::AppState;
 use crate::ui::session::Session;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};

@@ -4,7 +4,7 @@
 
 use super::{humanise, organisations, page, Chrome, PageError, LIST_ROLES};
 use crate::app::clock::london_date;
-use crate::http::AppState;
+use crate::app::state::AppState;
 use crate::ui::session::Session;
 use askama::Template;
 use axum::extract::{Query, State};

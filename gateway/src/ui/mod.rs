@@ -8,9 +8,9 @@
 //! runner, so a page never shows or changes more than the API would for the same caller.
 //! One file per page group; `session` holds sign-in (login links, the session cookie, CSRF).
 
+use crate::app::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
-use crate::http::AppState;
 use askama::Template;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};

@@ -6,9 +6,9 @@
 use super::deadlines::Choice;
 use super::{organisations, page, Chrome, PageError};
 use crate::app::clock::london_date;
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::http::reports::REPORT_ROLES;
-use crate::http::AppState;
 use crate::ui::session::Session;
 use askama::Template;
 use axum::extract::{Query, State};

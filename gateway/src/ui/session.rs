@@ -19,9 +19,9 @@
 
 use super::{page, security_headers, PageError};
 use crate::app::cases::Cases;
+use crate::app::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
-use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Form, FromRequestParts, Query, State};
 use axum::http::request::Parts;

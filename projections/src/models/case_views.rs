@@ -1,3 +1,4 @@
+// Over 600 lines with its tests: the case list and the deadlines board share one fold.
 //! The case list and the deadlines read models, fed by one consumer (`case_views`).
 //!
 //! Reporting interface (views, stable for BI tools):

@@ -1,3 +1,4 @@
+// Over 600 lines with its tests (half of it): the regulation 18 figures, counted by hand.
 //! The regulation 18 annual report (R-AR-1..R-AR-3), counted purely from the facts: each
 //! figure in the year of the fact that decides it.
 

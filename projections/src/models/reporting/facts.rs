@@ -188,7 +188,7 @@ pub fn complaint_facts(
         patient_age_band: receipt.patient_age_band.map(|b| b.code().to_string()),
         complainant_status: receipt.complainant_status.map(|s| s.code().to_string()),
         site: receipt.site.clone(),
-        collection: super::ko41::Collection::for_complaint(
+        collection: super::collection::Collection::for_complaint(
             services
                 .policies
                 .for_organisation(&receipt.organisation_id)

@@ -1,3 +1,4 @@
+// Over 600 lines with its tests (half of it): the KO41 return, its note and its submission.
 //! The Written Complaints Collection (KO41a/KO41b, R-KO-1..R-KO-9): which return a complaint
 //! belongs to, the pure count of one period's return per collection and site, its
 //! reconciliation note (R-KO-3a), and the return as CSV in the collection's item order.
@@ -18,6 +19,7 @@
 //!   each sum exactly to `new` (a complaint without them counts as `unknown`); service area
 //!   sums to `new` (`not_recorded`); subject areas and professions are multi-valued (`>= new`).
 
+use super::collection::Collection;
 use super::facts::ComplaintFacts;
 use super::period::{bump, within, NOT_RECORDED};
 use chrono::NaiveDate;
@@ -30,63 +32,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The code a complaint without an age band or complainant status is counted under (R-KO-5).
 pub const UNKNOWN: &str = "unknown";
-
-/// Which national return a complaint is counted in (R-KO-1).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-pub enum Collection {
-    /// Hospital and community health services, per site.
-    #[serde(rename = "KO41a")]
-    Ko41a,
-    /// Primary care providers: general practice and dental practices.
-    #[serde(rename = "KO41b")]
-    Ko41b,
-}
-
-impl Collection {
-    /// The collection's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Collection::Ko41a => "KO41a",
-            Collection::Ko41b => "KO41b",
-        }
-    }
-
-    /// `KO41a` or `KO41b` (any case); `None` otherwise.
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "ko41a" => Some(Collection::Ko41a),
-            "ko41b" => Some(Collection::Ko41b),
-            _ => None,
-        }
-    }
-
-    /// KO41b for general practice and dental, KO41a for anything else (or nothing): the
-    /// guess when the organisation's kind is not known.
-    pub fn for_service_area(service_area: Option<&str>) -> Self {
-        let primary = [
-            ServiceArea::GeneralPractice.code(),
-            ServiceArea::Dental.code(),
-        ];
-        match service_area {
-            Some(area) if primary.contains(&area) => Collection::Ko41b,
-            _ => Collection::Ko41a,
-        }
-    }
-
-    /// The organisation's collection when its policy names one (an acute trust's dental
-    /// complaints stay in KO41a: KO41b is for primary care providers, R-KO-1, R-KO-8), else
-    /// the service area's.
-    pub fn for_complaint(
-        organisation_collection: Option<&str>,
-        service_area: Option<&str>,
-    ) -> Self {
-        organisation_collection
-            .and_then(Collection::parse)
-            .unwrap_or_else(|| Collection::for_service_area(service_area))
-    }
-}
 
 // Only the KO41 return needs these views of the facts, so they live with it.
 impl ComplaintFacts {

@@ -69,6 +69,7 @@
 pub mod document;
 
 mod annual;
+mod collection;
 mod facts;
 mod ko41;
 mod period;
@@ -84,12 +85,13 @@ pub use annual::{
     annual_report, AnnualReport, ExcludedCounts, LearningItem, LearningReport, OmbudsmanCounts,
     OutcomeCounts, Share,
 };
+pub use collection::Collection;
 pub use facts::{
     complaint_facts, learning_fact, referral_fact, ComplaintFacts, LearningFact, ReferralFact,
 };
 pub use ko41::{
     adjustments, bring_forward_submitted, return_items, written_complaints, written_complaints_csv,
-    Adjustment, Collection, CollectionReturn, ReturnItem, WrittenComplaintsReport,
+    Adjustment, CollectionReturn, ReturnItem, WrittenComplaintsReport,
 };
 pub use period::{financial_year, financial_year_of, NOT_RECORDED, REPORT_YEARS};
 pub use query::{annual_report_for, written_complaints_for};
