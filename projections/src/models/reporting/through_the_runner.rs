@@ -241,7 +241,13 @@ async fn the_worked_example_reports_the_same_through_the_runner_on_postgres() {
         eprintln!("DATABASE_URL not set: skipping PostgreSQL test");
         return;
     };
-    let schema = format!("t_reporting_{}", std::process::id());
+    // Named as the test kit names schemas (`t_<unix time>_…`), so its stale-schema sweep,
+    // run by tests in parallel, leaves this one alone.
+    let schema = format!(
+        "t_{}_reporting_{}",
+        chrono::Utc::now().timestamp(),
+        std::process::id()
+    );
     let admin = sqlx::PgPool::connect(&url).await.unwrap();
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .execute(&admin)
