@@ -1,12 +1,13 @@
 //! The end-to-end tests as one test binary (one link, one process): the HTTP API and its
-//! rules on both backends, the event-log conformance suite, the consumers' exactly-once and
-//! rebuild suite, audit and exports, personal data, reports, operations, schema drift.
+//! rules on both backends, the event-log conformance suite, audit and exports, personal
+//! data, reports, operations, schema drift. The consumer suite (`tests/consumers.rs`) is a
+//! binary of its own: it asserts commit-safe ordering, which any transaction held open
+//! elsewhere on the same server delays, so it does not share a process with these.
 //! Run one group with `cargo test -p complaints-tests --test e2e <module>::`.
 
 mod api;
 mod audit;
 mod cancellation;
-mod consumers;
 mod event_log;
 mod lifecycle;
 mod operations;
