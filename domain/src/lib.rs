@@ -21,7 +21,10 @@ pub use facts::{
     UnreferredDecision,
 };
 pub use policy::{ComplaintServices, OrganisationPolicy, PolicyBook, RiskMatrix};
-pub use redact::strip_personal_data;
+pub use redact::{
+    is_confidential_schema, resolve_schema, schema_alternatives, stored_event_schema,
+    strip_personal_data,
+};
 pub use reference::*;
 pub use schema::{event_schemas, EventSchema, JSON_SCHEMA_DIALECT};
 

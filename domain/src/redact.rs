@@ -8,6 +8,11 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+/// The JSON Schema of one stored event type and version, built once per process.
+pub fn stored_event_schema(event_type: &str, version: &str) -> Option<&'static Value> {
+    schemas().get(&format!("{event_type}/{version}"))
+}
+
 fn schemas() -> &'static HashMap<String, Value> {
     static SCHEMAS: OnceLock<HashMap<String, Value>> = OnceLock::new();
     SCHEMAS.get_or_init(|| {
@@ -18,7 +23,8 @@ fn schemas() -> &'static HashMap<String, Value> {
     })
 }
 
-fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+/// Follows `$ref`s into the root schema's `$defs` (bounded, so a cycle cannot hang).
+pub fn resolve_schema<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
     let mut current = schema;
     for _ in 0..16 {
         let Some(reference) = current.get("$ref").and_then(Value::as_str) else {
@@ -36,18 +42,19 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
 }
 
 /// The object-shaped alternatives of a schema (`anyOf`/`oneOf` members, or itself).
-fn alternatives<'a>(schema: &'a Value, root: &'a Value) -> Vec<&'a Value> {
-    let schema = resolve(schema, root);
+pub fn schema_alternatives<'a>(schema: &'a Value, root: &'a Value) -> Vec<&'a Value> {
+    let schema = resolve_schema(schema, root);
     let mut out = vec![schema];
     for key in ["anyOf", "oneOf", "allOf"] {
         if let Some(list) = schema.get(key).and_then(Value::as_array) {
-            out.extend(list.iter().map(|s| resolve(s, root)));
+            out.extend(list.iter().map(|s| resolve_schema(s, root)));
         }
     }
     out
 }
 
-fn is_confidential(schema: &Value) -> bool {
+/// Whether a schema marks its value as personal data (`x-confidential`).
+pub fn is_confidential_schema(schema: &Value) -> bool {
     schema
         .get("x-confidential")
         .and_then(Value::as_bool)
@@ -58,7 +65,7 @@ fn strip(value: &mut Value, schema: &Value, root: &Value) {
     match value {
         Value::Object(map) => strip_object(map, schema, root),
         Value::Array(items) => {
-            for alt in alternatives(schema, root) {
+            for alt in schema_alternatives(schema, root) {
                 if let Some(item_schema) = alt.get("items") {
                     for item in items.iter_mut() {
                         strip(item, item_schema, root);
@@ -73,13 +80,13 @@ fn strip(value: &mut Value, schema: &Value, root: &Value) {
 fn strip_object(map: &mut Map<String, Value>, schema: &Value, root: &Value) {
     let keys: Vec<String> = map.keys().cloned().collect();
     for key in keys {
-        let property_schemas: Vec<&Value> = alternatives(schema, root)
+        let property_schemas: Vec<&Value> = schema_alternatives(schema, root)
             .into_iter()
             .filter_map(|alt| alt.get("properties").and_then(|p| p.get(&key)))
             .collect();
         if property_schemas
             .iter()
-            .any(|s| is_confidential(s) || is_confidential(resolve(s, root)))
+            .any(|s| is_confidential_schema(s) || is_confidential_schema(resolve_schema(s, root)))
         {
             map.remove(&key);
         } else if let Some(child) = map.get_mut(&key) {
@@ -94,7 +101,7 @@ fn strip_object(map: &mut Map<String, Value>, schema: &Value, root: &Value) {
 /// `{"ComplaintReceived": {...}}`) of `event_type` at `version`. An event type without a
 /// schema loses its whole body: when in doubt, nothing personal leaves.
 pub fn strip_personal_data(event_type: &str, version: &str, payload: &mut Value) {
-    match schemas().get(&format!("{event_type}/{version}")) {
+    match stored_event_schema(event_type, version) {
         Some(schema) => strip(payload, schema, schema),
         None => *payload = Value::Object(Map::new()),
     }

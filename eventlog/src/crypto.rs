@@ -13,6 +13,7 @@ use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use complaints_domain::nhs_number::NhsNumber;
+use complaints_domain::{is_confidential_schema, resolve_schema, schema_alternatives};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -522,52 +523,6 @@ pub fn may_hold_envelopes(text: &str) -> bool {
 
 // ---- sealing: the schema walk (as `complaints_domain::strip_personal_data` does) ----
 
-fn schemas() -> &'static HashMap<String, Value> {
-    static SCHEMAS: OnceLock<HashMap<String, Value>> = OnceLock::new();
-    SCHEMAS.get_or_init(|| {
-        complaints_domain::event_schemas()
-            .into_iter()
-            .map(|s| (format!("{}/{}", s.event_type, s.version), s.schema))
-            .collect()
-    })
-}
-
-fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
-    let mut current = schema;
-    for _ in 0..16 {
-        let Some(name) = current
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix("#/$defs/"))
-        else {
-            break;
-        };
-        match root.get("$defs").and_then(|d| d.get(name)) {
-            Some(next) => current = next,
-            None => break,
-        }
-    }
-    current
-}
-
-fn alternatives<'a>(schema: &'a Value, root: &'a Value) -> Vec<&'a Value> {
-    let schema = resolve(schema, root);
-    let mut out = vec![schema];
-    for key in ["anyOf", "oneOf", "allOf"] {
-        if let Some(list) = schema.get(key).and_then(Value::as_array) {
-            out.extend(list.iter().map(|s| resolve(s, root)));
-        }
-    }
-    out
-}
-
-fn is_confidential(schema: &Value) -> bool {
-    schema
-        .get("x-confidential")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-}
-
 struct Sealer<'a> {
     event_id: &'a str,
     subjects: &'a Subjects,
@@ -587,17 +542,16 @@ impl Sealer<'_> {
                 let names: Vec<String> = map.keys().cloned().collect();
                 for name in names {
                     let child_path = format!("{path}/{}", escape(&name));
-                    let property_schemas: Vec<&Value> = alternatives(schema, root)
+                    let property_schemas: Vec<&Value> = schema_alternatives(schema, root)
                         .into_iter()
                         .filter_map(|alt| alt.get("properties").and_then(|p| p.get(&name)))
                         .collect();
                     let Some(child) = map.get_mut(&name) else {
                         continue;
                     };
-                    if property_schemas
-                        .iter()
-                        .any(|s| is_confidential(s) || is_confidential(resolve(s, root)))
-                    {
+                    if property_schemas.iter().any(|s| {
+                        is_confidential_schema(s) || is_confidential_schema(resolve_schema(s, root))
+                    }) {
                         if self.seal_all(child, &property_schemas, root, &child_path)? {
                             map.remove(&name);
                         }
@@ -609,7 +563,7 @@ impl Sealer<'_> {
                 }
             }
             Value::Array(items) => {
-                for alt in alternatives(schema, root) {
+                for alt in schema_alternatives(schema, root) {
                     if let Some(item_schema) = alt.get("items") {
                         for (i, item) in items.iter_mut().enumerate() {
                             self.walk(item, item_schema, root, &format!("{path}/{i}"))?;
@@ -631,7 +585,10 @@ impl Sealer<'_> {
         root: &Value,
         path: &str,
     ) -> Result<bool, CryptoError> {
-        let alts: Vec<&Value> = schemas.iter().flat_map(|s| alternatives(s, root)).collect();
+        let alts: Vec<&Value> = schemas
+            .iter()
+            .flat_map(|s| schema_alternatives(s, root))
+            .collect();
         match value {
             Value::Null => Ok(false),
             Value::Object(_) if is_envelope(value) => Ok(false),
@@ -701,7 +658,7 @@ pub fn seal_payload(
     subjects: &Subjects,
     keys: &KeySet,
 ) -> Result<(), CryptoError> {
-    let Some(schema) = schemas().get(&format!("{event_type}/{version}")) else {
+    let Some(schema) = complaints_domain::stored_event_schema(event_type, version) else {
         return Err(CryptoError::Key(format!(
             "no schema for {event_type} {version}: cannot tell its personal fields"
         )));

@@ -186,11 +186,7 @@ async fn main() -> ExitCode {
             telemetry::init(&settings.log_format);
             cli::erase_subject::run(args, &settings)
                 .await
-                .and_then(|r| {
-                    serde_json::to_string_pretty(&r)
-                        .map_err(|e| complaints_gateway::ApiError::Internal(e.into()))
-                })
-                .map(|text| println!("{text}"))
+                .and_then(print_json)
                 .map_err(Into::into)
         }
         Command::SubjectAccess { args, settings } => {
@@ -210,11 +206,7 @@ async fn main() -> ExitCode {
             telemetry::init(&settings.log_format);
             cli::retention::run(args, &settings)
                 .await
-                .and_then(|r| {
-                    serde_json::to_string_pretty(&r)
-                        .map_err(|e| complaints_gateway::ApiError::Internal(e.into()))
-                })
-                .map(|text| println!("{text}"))
+                .and_then(print_json)
                 .map_err(Into::into)
         }
         Command::Verify { args, settings } => {
@@ -342,6 +334,14 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a command's report as pretty JSON on standard output.
+fn print_json(report: impl serde::Serialize) -> Result<(), complaints_gateway::ApiError> {
+    let text = serde_json::to_string_pretty(&report)
+        .map_err(|e| complaints_gateway::ApiError::Internal(e.into()))?;
+    println!("{text}");
+    Ok(())
 }
 
 async fn cancel_on_signal(stop: CancellationToken) {

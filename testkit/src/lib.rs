@@ -3,6 +3,8 @@
 //! NATS runs: it runs when `DATABASE_URL` / `NATS_URL` is set, skips otherwise, and fails
 //! rather than skips when `CI` is set and the service is missing or unreachable, so a broken
 //! CI service never turns into silently skipped tests. `TEST_LOG=1` shows logs.
+// Dev-only: a test whose database cannot be set up must stop at once, so setup failures
+// panic with their cause rather than being threaded through every test.
 #![allow(clippy::unwrap_used)]
 
 use complaints_eventlog::{Database, EventLog, Pool};

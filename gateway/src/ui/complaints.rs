@@ -237,28 +237,16 @@ async fn list(
     let chosen_status = q.status.clone().unwrap_or_default();
     let data = ListPage {
         chrome: Chrome::new(&session, "complaints"),
-        organisations: std::iter::once(Choice {
-            value: String::new(),
-            label: "All my organisations".into(),
-            selected: chosen_org.is_empty(),
-        })
-        .chain(caller.organisations.iter().map(|o| Choice {
-            value: o.clone(),
-            label: o.clone(),
-            selected: *o == chosen_org,
-        }))
-        .collect(),
-        statuses: std::iter::once(Choice {
-            value: String::new(),
-            label: "Any status".into(),
-            selected: chosen_status.is_empty(),
-        })
-        .chain(STATUSES.iter().map(|s| Choice {
-            value: s.to_string(),
-            label: humanise(s),
-            selected: *s == chosen_status,
-        }))
-        .collect(),
+        organisations: Choice::options(
+            "All my organisations",
+            &chosen_org,
+            caller.organisations.iter().map(|o| (o.clone(), o.clone())),
+        ),
+        statuses: Choice::options(
+            "Any status",
+            &chosen_status,
+            STATUSES.iter().map(|s| (s.to_string(), humanise(s))),
+        ),
         subject_area: q.subject_area.clone().unwrap_or_default(),
         received_from: q.received_from.clone().unwrap_or_default(),
         received_to: q.received_to.clone().unwrap_or_default(),

@@ -61,6 +61,28 @@ pub(crate) struct Choice {
     pub selected: bool,
 }
 
+impl Choice {
+    /// A select's options: "any" first (value empty), then `options` as (value, label), the
+    /// one equal to `chosen` selected.
+    pub(crate) fn options(
+        any: &str,
+        chosen: &str,
+        options: impl IntoIterator<Item = (String, String)>,
+    ) -> Vec<Choice> {
+        std::iter::once(Choice {
+            value: String::new(),
+            label: any.into(),
+            selected: chosen.is_empty(),
+        })
+        .chain(options.into_iter().map(|(value, label)| Choice {
+            selected: value == chosen,
+            value,
+            label,
+        }))
+        .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "deadlines.html")]
 struct BoardPage {
@@ -149,28 +171,16 @@ async fn board(
         chrome: Chrome::new(&session, "deadlines"),
         today: super::day(today),
         position,
-        organisations: std::iter::once(Choice {
-            value: String::new(),
-            label: "All my organisations".into(),
-            selected: chosen_org.is_empty(),
-        })
-        .chain(caller.organisations.iter().map(|o| Choice {
-            value: o.clone(),
-            label: o.clone(),
-            selected: *o == chosen_org,
-        }))
-        .collect(),
-        kinds: std::iter::once(Choice {
-            value: String::new(),
-            label: "Every kind".into(),
-            selected: kind.is_none(),
-        })
-        .chain(KINDS.iter().map(|k| Choice {
-            value: k.to_string(),
-            label: humanise(k),
-            selected: kind.as_deref() == Some(*k),
-        }))
-        .collect(),
+        organisations: Choice::options(
+            "All my organisations",
+            &chosen_org,
+            caller.organisations.iter().map(|o| (o.clone(), o.clone())),
+        ),
+        kinds: Choice::options(
+            "Every kind",
+            kind.as_deref().unwrap_or_default(),
+            KINDS.iter().map(|k| (k.to_string(), humanise(k))),
+        ),
         overdue,
         due_today,
         this_week,
