@@ -1,11 +1,13 @@
-// Over 600 lines: its tests carry the dated holiday tables of docs/RULES.md (calendar and worked dates).
+// Over 600 lines: its tests carry the dated holiday tables of docs/RULES.md (calendar and worked dates)
+// and the operator-file merge cases.
 //! The England-and-Wales working-day calendar (R-WD-1, R-BH-1..R-BH-6).
 //!
 //! A working day is any day except Saturday, Sunday and an England-and-Wales bank holiday;
-//! Christmas Day and Good Friday count as bank holidays here. Holidays come from a data file
-//! in the GOV.UK `bank-holidays.json` format for the years it covers, and from the regular
-//! rules (R-BH-1, R-BH-2) for every other year. One-off days (R-BH-3: jubilees, a state
-//! funeral, a coronation) exist only in data, never in the rules.
+//! Christmas Day and Good Friday count as bank holidays here. Holidays come from data in the
+//! GOV.UK `bank-holidays.json` format for the years it covers (an operator file laid over the
+//! shipped file, R-BH-5), and from the regular rules (R-BH-1, R-BH-2) for every other year.
+//! One-off days (R-BH-3: jubilees, a state funeral, a coronation) exist only in data, never in
+//! the rules.
 
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
@@ -33,10 +35,14 @@ const DIVISION: &str = "england-and-wales";
 pub struct Calendar {
     /// Shown beside every deadline so a reader knows which holidays it was computed with.
     version: String,
-    /// Every holiday of the covered years, by date. Empty when `covered` is `None`.
+    /// Every holiday of the covered years, by date. Empty when `covered` is empty.
     holidays: BTreeMap<NaiveDate, String>,
-    /// First and last year taken from data, inclusive.
-    covered: Option<(i32, i32)>,
+    /// The years taken from data as inclusive spans, ascending and neither overlapping nor
+    /// touching. More than one only when an operator file leaves a hole after the shipped data.
+    covered: Vec<(i32, i32)>,
+    /// Shipped years an operator file lacks (they keep the shipped data), kept so the gateway
+    /// can warn: the operator may believe the file is all that is in force (R-BH-5).
+    missing_from_operator_file: Vec<(i32, i32)>,
 }
 
 impl Calendar {
@@ -54,7 +60,8 @@ impl Calendar {
                 Ok((holidays, (first, last))) => Calendar {
                     version: format!("{DIVISION} {first}-{last} ({SHIPPED_AS_OF})"),
                     holidays,
-                    covered: Some((first, last)),
+                    covered: vec![(first, last)],
+                    missing_from_operator_file: Vec::new(),
                 },
                 Err(_) => Calendar {
                     version: format!("{DIVISION} rules only (shipped data unreadable)"),
@@ -64,8 +71,24 @@ impl Calendar {
             .clone()
     }
 
-    /// A calendar from an operator-supplied file in the GOV.UK `bank-holidays.json` format
-    /// (R-BH-5, R-BH-6), labelled `version`.
+    /// The shipped calendar with an operator-supplied file in the GOV.UK `bank-holidays.json`
+    /// format laid over it (R-BH-5, R-BH-6): what `COMPLAINTS_CALENDAR_FILE` loads.
+    ///
+    /// The years from the file's earliest to its latest `england-and-wales` event come from the
+    /// file; shipped years outside them keep the shipped data (listed by
+    /// [`Calendar::years_missing_from_operator_file`]); every other year comes from the rules.
+    /// The version reads `"{label} {first}-{last} over {shipped version}"`, e.g.
+    /// `"operator file bank-holidays.json 2018-2030 over england-and-wales 2012-2028 (2026-11-21)"`.
+    ///
+    /// # Errors
+    /// As [`Calendar::from_govuk_json`].
+    pub fn shipped_with_operator_file(json: &str, label: &str) -> Result<Calendar, ComplaintError> {
+        Ok(Calendar::shipped().overlaid(label, parse_govuk(json)?))
+    }
+
+    /// A calendar from a file in the GOV.UK `bank-holidays.json` format alone (R-BH-5,
+    /// R-BH-6), labelled `version`: unlike [`Calendar::shipped_with_operator_file`] the shipped
+    /// data plays no part.
     ///
     /// Only the `england-and-wales` division is read; other divisions are ignored. The years
     /// from the division's earliest to its latest event are taken from the file, every other
@@ -84,7 +107,8 @@ impl Calendar {
         Ok(Calendar {
             version: version.into(),
             holidays,
-            covered: Some(covered),
+            covered: vec![covered],
+            missing_from_operator_file: Vec::new(),
         })
     }
 
@@ -94,7 +118,28 @@ impl Calendar {
         Calendar {
             version: format!("{DIVISION} rules only"),
             holidays: BTreeMap::new(),
-            covered: None,
+            covered: Vec::new(),
+            missing_from_operator_file: Vec::new(),
+        }
+    }
+
+    /// `self` with the years `first..=last` taken from `top` instead.
+    fn overlaid(self, label: &str, (top, (first, last)): Holidays) -> Calendar {
+        let from_top = |year: i32| (first..=last).contains(&year);
+        let base_years = || self.covered.iter().flat_map(|&(a, b)| a..=b);
+        let missing_from_operator_file = spans(base_years().filter(|year| !from_top(*year)));
+        let covered = spans(base_years().chain(first..=last));
+        let mut holidays: BTreeMap<NaiveDate, String> = self
+            .holidays
+            .into_iter()
+            .filter(|(day, _)| !from_top(day.year()))
+            .collect();
+        holidays.extend(top);
+        Calendar {
+            version: format!("{label} {first}-{last} over {}", self.version),
+            holidays,
+            covered,
+            missing_from_operator_file,
         }
     }
 
@@ -104,10 +149,33 @@ impl Calendar {
         &self.version
     }
 
-    /// The years whose holidays come from data rather than the rules; `None` for
-    /// [`Calendar::rules_only`].
+    /// The first to the last year whose holidays come from data rather than the rules; `None`
+    /// for [`Calendar::rules_only`]. Years inside it listed by
+    /// [`Calendar::years_without_data`] still come from the rules.
     pub fn covered_years(&self) -> Option<RangeInclusive<i32>> {
-        self.covered.map(|(first, last)| first..=last)
+        match (self.covered.first(), self.covered.last()) {
+            (Some(&(first, _)), Some(&(_, last))) => Some(first..=last),
+            _ => None,
+        }
+    }
+
+    /// Years inside [`Calendar::covered_years`] that no data covers, so the rules give them:
+    /// only when an operator file starts more than a year after the shipped data ends.
+    pub fn years_without_data(&self) -> Vec<RangeInclusive<i32>> {
+        self.covered
+            .windows(2)
+            .map(|pair| pair[0].1 + 1..=pair[1].0 - 1)
+            .collect()
+    }
+
+    /// Shipped years the operator file of [`Calendar::shipped_with_operator_file`] lacks, as
+    /// ascending spans: those years keep the shipped data (R-BH-5). Empty for every other
+    /// constructor.
+    pub fn years_missing_from_operator_file(&self) -> Vec<RangeInclusive<i32>> {
+        self.missing_from_operator_file
+            .iter()
+            .map(|&(first, last)| first..=last)
+            .collect()
     }
 
     /// Whether `day` is a working day (R-WD-1): not a Saturday or Sunday and not a bank
@@ -197,8 +265,22 @@ impl Calendar {
     /// Whether `year`'s holidays come from data.
     fn covers(&self, year: i32) -> bool {
         self.covered
-            .is_some_and(|(first, last)| (first..=last).contains(&year))
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&year))
     }
+}
+
+/// `years` (any order, repeats allowed) as ascending inclusive spans of consecutive years.
+fn spans(years: impl Iterator<Item = i32>) -> Vec<(i32, i32)> {
+    let years: std::collections::BTreeSet<i32> = years.collect();
+    let mut spans: Vec<(i32, i32)> = Vec::new();
+    for year in years {
+        match spans.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(year) => *last = year,
+            _ => spans.push((year, year)),
+        }
+    }
+    spans
 }
 
 /// Easter Sunday by the anonymous Gregorian (Meeus/Jones/Butcher) algorithm (R-BH-4).
@@ -402,9 +484,13 @@ mod tests {
 
     /// A GOV.UK-format file for `year` holding the rules' holidays plus `extra`.
     fn govuk_file(year: i32, extra: &[(&str, &str)]) -> String {
-        let mut events: Vec<String> = Calendar::rules_only()
-            .holidays_in(year)
-            .into_iter()
+        govuk_file_for(year..=year, extra)
+    }
+
+    /// A GOV.UK-format file for `years` holding the rules' holidays plus `extra`.
+    fn govuk_file_for(years: RangeInclusive<i32>, extra: &[(&str, &str)]) -> String {
+        let mut events: Vec<String> = years
+            .flat_map(|year| Calendar::rules_only().holidays_in(year))
             .map(|(day, title)| {
                 format!(r#"{{"title":"{title}","date":"{day}","notes":"","bunting":true}}"#)
             })
@@ -811,6 +897,131 @@ mod tests {
         );
     }
 
+    /// The shipped calendar under an operator file made by [`govuk_file_for`].
+    fn merged(years: RangeInclusive<i32>, extra: &[(&str, &str)]) -> Calendar {
+        Calendar::shipped_with_operator_file(&govuk_file_for(years, extra), "operator file x.json")
+            .expect("the operator file is valid")
+    }
+
+    #[test]
+    fn r_bh_5_an_operator_file_merges_with_the_shipped_data() {
+        let calendar = merged(2030..=2030, &[("Made-up Jubilee", "2030-06-04")]);
+        assert_eq!(
+            calendar.version(),
+            "operator file x.json 2030-2030 over england-and-wales 2012-2028 (2026-11-21)"
+        );
+        assert_eq!(calendar.covered_years(), Some(2012..=2030));
+        // The operator's one-off day: Fri 31 May 2030, Mon 3, [Tue 4], Wed 5, Thu 6.
+        assert_eq!(
+            calendar.add_working_days(d("2030-05-31"), 3),
+            d("2030-06-06")
+        );
+        // Shipped 2026: Thu 24 Dec, [Fri 25, Mon 28 Boxing Day substitute], Tue 29, Wed 30.
+        assert_eq!(calendar.holiday(d("2026-12-28")), Some("Boxing Day"));
+        assert_eq!(
+            calendar.add_working_days(d("2026-12-24"), 2),
+            d("2026-12-30")
+        );
+        // A shipped one-off the rules lack still moves deadlines: the 2023 coronation.
+        assert_eq!(
+            calendar.add_working_days(d("2023-05-05"), 3),
+            d("2023-05-11")
+        );
+        // 2029 is in neither file, so the rules give it.
+        assert_eq!(calendar.years_without_data(), vec![2029..=2029]);
+        assert_eq!(
+            calendar.holidays_in(2029),
+            Calendar::rules_only().holidays_in(2029)
+        );
+        assert_eq!(
+            calendar.holidays_in(2031),
+            Calendar::rules_only().holidays_in(2031)
+        );
+    }
+
+    #[test]
+    fn r_bh_5_the_operator_files_years_replace_the_shipped_ones() {
+        // An operator file for 2022-2030 without the 2022 one-offs (say, a corrected file
+        // for a what-if): in its years only its events count.
+        let calendar = merged(2022..=2030, &[("Made-up Jubilee", "2030-06-04")]);
+        assert_eq!(calendar.covered_years(), Some(2012..=2030));
+        assert_eq!(
+            calendar.years_without_data(),
+            Vec::<RangeInclusive<i32>>::new()
+        );
+        // Fri 16 Sep 2022: the state funeral (Mon 19) is a working day under this file.
+        assert_eq!(
+            calendar.add_working_days(d("2022-09-16"), 3),
+            d("2022-09-21")
+        );
+        assert_eq!(
+            Calendar::shipped().add_working_days(d("2022-09-16"), 3),
+            d("2022-09-22")
+        );
+        // Before the file's years the shipped one-offs stay: the 2012 Diamond Jubilee.
+        assert_eq!(
+            calendar.holiday(d("2012-06-05")),
+            Some("Queen’s Diamond Jubilee")
+        );
+        assert_eq!(calendar.holiday(d("2030-06-04")), Some("Made-up Jubilee"));
+    }
+
+    #[test]
+    fn r_bh_5_an_operator_file_missing_shipped_years_is_warned_about() {
+        // Ends early: 2021-2028 keep the shipped data, 2020 VE day from the file's own copy.
+        let ends_early = merged(2012..=2020, &[]);
+        assert_eq!(
+            ends_early.years_missing_from_operator_file(),
+            vec![2021..=2028]
+        );
+        assert_eq!(ends_early.covered_years(), Some(2012..=2028));
+        assert_eq!(
+            ends_early.add_working_days(d("2023-05-05"), 3),
+            d("2023-05-11"),
+            "the shipped coronation day still counts"
+        );
+        assert_eq!(
+            ends_early.holiday(d("2020-05-08")),
+            None,
+            "the file's 2020 (rules only) replaced the shipped VE day"
+        );
+        // Starts late.
+        assert_eq!(
+            merged(2018..=2030, &[]).years_missing_from_operator_file(),
+            vec![2012..=2017]
+        );
+        // Both ends.
+        assert_eq!(
+            merged(2015..=2020, &[]).years_missing_from_operator_file(),
+            vec![2012..=2014, 2021..=2028]
+        );
+        // A file spanning the shipped years lacks none; nor do calendars without one.
+        assert!(merged(2010..=2030, &[])
+            .years_missing_from_operator_file()
+            .is_empty());
+        assert!(Calendar::shipped()
+            .years_missing_from_operator_file()
+            .is_empty());
+        let alone = Calendar::from_govuk_json(&govuk_file(2030, &[]), "alone").expect("valid");
+        assert!(alone.years_missing_from_operator_file().is_empty());
+    }
+
+    #[test]
+    fn r_bh_5_a_malformed_operator_file_is_rejected_not_merged() {
+        let rejected = Calendar::shipped_with_operator_file(
+            r#"{"england-and-wales": {"events": [
+                {"title": "a", "date": "2030-01-01"},
+                {"title": "b", "date": "2032-01-01"}]}}"#,
+            "operator file bad.json",
+        );
+        match rejected {
+            Err(ComplaintError::InvalidCalendar { reason }) => {
+                assert!(reason.contains("no events for 2031"), "{reason}");
+            }
+            other => panic!("expected InvalidCalendar, got {other:?}"),
+        }
+    }
+
     #[test]
     fn an_operator_file_uses_only_the_england_and_wales_division() {
         let json = r#"{
@@ -897,7 +1108,12 @@ mod tests {
     }
 
     fn any_calendar() -> impl Strategy<Value = Calendar> {
-        prop_oneof![Just(Calendar::shipped()), Just(Calendar::rules_only())]
+        prop_oneof![
+            Just(Calendar::shipped()),
+            Just(Calendar::rules_only()),
+            // Operator data over shipped data, with a rules-only hole (2029) between.
+            Just(merged(2030..=2031, &[("Made-up Jubilee", "2030-06-04")])),
+        ]
     }
 
     proptest! {

@@ -1,6 +1,7 @@
 //! Commands: what callers ask of a complaint, imperative. Each body is what the HTTP API
 //! and NATS intake accept, so unknown fields are refused.
 
+use crate::case_kind::{CaseKind, CaseOrigin, EnquiryType, OriginRelation};
 use crate::events::{OutOfTimeDecision, Person, Recommendation, ResponseLetter, SourceReference};
 use crate::reference::*;
 use chrono::NaiveDate;
@@ -47,6 +48,9 @@ pub enum ComplaintAction {
     RecordLetter(RecordLetter),
     RecordProgressContact(RecordProgressContact),
     RecordRecommendationDone(RecordRecommendationDone),
+    TreatAsComplaint(TreatAsComplaint),
+    RecordLinkedCase(RecordLinkedCase),
+    RecordDeath(RecordDeath),
 }
 
 impl ComplaintAction {
@@ -78,6 +82,9 @@ impl ComplaintAction {
             ComplaintAction::RecordLetter(_) => "record_letter",
             ComplaintAction::RecordProgressContact(_) => "record_progress_contact",
             ComplaintAction::RecordRecommendationDone(_) => "record_recommendation_done",
+            ComplaintAction::TreatAsComplaint(_) => "treat_as_complaint",
+            ComplaintAction::RecordLinkedCase(_) => "record_linked_case",
+            ComplaintAction::RecordDeath(_) => "record_death",
         }
     }
 }
@@ -147,6 +154,20 @@ pub struct ReceiveComplaint {
     /// KO41a return (R-KO-1); counted as `not_recorded` when not said.
     #[serde(default)]
     pub site: Option<String>,
+    /// What kind of case this is; a statutory complaint when not said (R-KIND-1 to 3).
+    #[serde(default)]
+    pub kind: Option<CaseKind>,
+    /// For an enquiry, what it is about: it sets the contact target (R-KIND-1).
+    #[serde(default)]
+    pub enquiry_type: Option<EnquiryType>,
+    /// For a complaint made to a commissioner about a provider (route `commissioner`), the
+    /// provider complained about (R-SCOPE-3).
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    /// Where the case came from: another body's transfer (R-SCOPE-2), a commissioner
+    /// (R-SCOPE-3) or an enquiry. Filled in by the system when it opens the case itself.
+    #[serde(default)]
+    pub origin: Option<CaseOrigin>,
 }
 
 /// Accept an out-of-time complaint for investigation (R-TL-2).
@@ -350,6 +371,14 @@ pub struct CloseComplaint {
     /// For `transferred`: the receiving organisation.
     #[serde(default)]
     pub transferred_to: Option<String>,
+    /// For `transferred`: the day the receiving organisation received it, when later than
+    /// the closure; its clocks start then (R-SCOPE-2). The closure day when not said.
+    #[serde(default)]
+    pub receiver_received_on: Option<NaiveDate>,
+    /// For `transferred`: whether the complainant agreed to the complaint being passed on.
+    /// A commissioner passes a complaint to the provider only with it (R-SCOPE-3).
+    #[serde(default)]
+    pub complainant_consented: Option<bool>,
 }
 
 /// Reopen a closed complaint.
@@ -445,6 +474,43 @@ pub struct RecordRecommendationDone {
     pub what_was_done: String,
 }
 
+/// Treat an enquiry as a complaint (R-KIND-1): the enquiry is closed and a complaint opened,
+/// linked both ways; the complaint's clocks start on `treated_on`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TreatAsComplaint {
+    /// The day it is treated as a complaint.
+    pub treated_on: NaiveDate,
+    /// Subject areas for the complaint, when the enquiry's do not fit.
+    #[serde(default)]
+    pub subject_areas: Vec<crate::reference::SubjectArea>,
+}
+
+/// Record the case another case became or was passed to, once the system has opened it:
+/// the link back (R-KIND-1, R-SCOPE-2, R-SCOPE-3). Issued by the system, not by callers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordLinkedCase {
+    /// How the other case came from this one.
+    pub relation: OriginRelation,
+    /// The organisation holding the other case.
+    pub organisation_id: String,
+    /// The other case's id.
+    pub case_id: String,
+    /// The day it was opened.
+    pub opened_on: NaiveDate,
+}
+
+/// Record that a person on the complaint died (R-FACT-1): a fact, recorded in any state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordDeath {
+    /// Whose death.
+    pub person: crate::reference::PersonRole,
+    /// The day of death, or the day the body learnt of it when that is all it knows.
+    pub died_on: NaiveDate,
+}
+
 impl ComplaintAction {
     /// The business day the command says something happened on.
     pub fn occurred_on(&self) -> NaiveDate {
@@ -474,6 +540,9 @@ impl ComplaintAction {
             ComplaintAction::RecordLetter(c) => c.sent_on,
             ComplaintAction::RecordProgressContact(c) => c.contacted_on,
             ComplaintAction::RecordRecommendationDone(c) => c.done_on,
+            ComplaintAction::TreatAsComplaint(c) => c.treated_on,
+            ComplaintAction::RecordLinkedCase(c) => c.opened_on,
+            ComplaintAction::RecordDeath(c) => c.died_on,
         }
     }
 }

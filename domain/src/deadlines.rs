@@ -5,6 +5,7 @@
 //! rules (consent lapse, overdue referral), so they must not depend on it.
 
 use crate::calendar::Calendar;
+use crate::case_kind::{CaseKind, EnquiryType};
 use crate::facts::{
     ClockStop, Closure, ConsentState, LetterRecord, Receipt, ResponsePlan, TrackedRecommendation,
 };
@@ -47,6 +48,10 @@ pub(crate) struct CaseFacts<'a> {
     pub last_ombudsman_decision_on: Option<NaiveDate>,
     /// An ombudsman referral without a decision yet: a follow-on process still running.
     pub ombudsman_pending: bool,
+    /// The first contact with the complainant about progress (R-RESP-1, R-KIND-1).
+    pub first_contact_on: Option<NaiveDate>,
+    /// The person affected died: their consent is no longer needed (R-WHO-5).
+    pub person_affected_died: bool,
 }
 
 /// The last day consent may arrive before a representative's complaint is closed
@@ -96,7 +101,15 @@ pub struct Deadlines {
     /// period); never an agreed period (R-AR-4). `None` while an agreed clock stop is open.
     #[serde(default)]
     pub internal_target: Option<NaiveDate>,
-    /// The last day of the six months from receipt (R-RESP-3).
+    /// For an enquiry, the day the enquirer is to be contacted by (R-KIND-1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_by: Option<NaiveDate>,
+    /// For a complaint about the organisation itself, the day its provisional decision is
+    /// due (R-KIND-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisional_decision_by: Option<NaiveDate>,
+    /// The last day of the six months from receipt (R-RESP-3); the statutory dates below
+    /// bind complaints only, and are shown for other kinds of case for reference.
     pub six_month_end: NaiveDate,
     /// The end of the statutory period including an extension agreed in time (R-RESP-4).
     pub statutory_period_end: NaiveDate,
@@ -139,6 +152,10 @@ pub enum DeadlineKind {
     /// Carry out an ombudsman's recommendation by its due date (R-OMB-2); one per
     /// recommendation, shown after closure too.
     OmbudsmanRecommendation,
+    /// Contact the enquirer with advice or how the enquiry will proceed (R-KIND-1).
+    EnquiryContact,
+    /// Send the provisional decision on a complaint about the organisation itself (R-KIND-2).
+    ProvisionalDecision,
 }
 
 impl DeadlineKind {
@@ -313,8 +330,16 @@ impl CaseFacts<'_> {
         let statutory_end = self.statutory_period_end();
         Deadlines {
             calendar_version: calendar.version().to_string(),
-            acknowledge_by: policy::acknowledge_by(receipt.received_on, calendar),
-            consent_lapses_on: consent_lapses_on(receipt, policy, calendar),
+            acknowledge_by: self.acknowledge_by(services),
+            consent_lapses_on: consent_lapses_on(receipt, policy, calendar)
+                .filter(|_| !self.person_affected_died),
+            contact_by: self.contact_by(services),
+            provisional_decision_by: (receipt.kind == CaseKind::AboutOrganisation).then(|| {
+                calendar.add_working_days(
+                    receipt.received_on,
+                    policy.provisional_decision_working_days,
+                )
+            }),
             response_due: due_day(self.response_due(services)),
             response_period_end: self.response_period(services).and_then(due_day),
             internal_target: due_day(self.internal_target(services)),
@@ -335,6 +360,149 @@ impl CaseFacts<'_> {
                             .map_or(closed, |decided| decided.max(closed)),
                     )
                 }),
+        }
+    }
+
+    /// The acknowledgement date for the kind of case: the 3rd working day after receipt for
+    /// a complaint (R-ACK-3) or a complaint about the organisation (R-KIND-2), the enquiry
+    /// target for an enquiry (R-KIND-1), the local target for a concern (R-KIND-3).
+    fn acknowledge_by(&self, services: &ComplaintServices) -> NaiveDate {
+        let receipt = self.receipt;
+        let calendar = &services.calendar;
+        let policy = services.policies.for_organisation(&receipt.organisation_id);
+        match receipt.kind {
+            CaseKind::Enquiry if policy.enquiry_acknowledgement_in_working_days => {
+                calendar.add_working_days(receipt.received_on, policy.enquiry_acknowledgement_days)
+            }
+            CaseKind::Enquiry => receipt
+                .received_on
+                .checked_add_days(chrono::Days::new(
+                    policy.enquiry_acknowledgement_days.into(),
+                ))
+                .unwrap_or(receipt.received_on),
+            CaseKind::Whistleblowing => calendar.add_working_days(
+                receipt.received_on,
+                policy
+                    .whistleblowing_acknowledgement_working_days
+                    .unwrap_or(0),
+            ),
+            CaseKind::Complaint | CaseKind::AboutOrganisation => {
+                policy::acknowledge_by(receipt.received_on, calendar)
+            }
+        }
+    }
+
+    /// For an enquiry, the day the enquirer is to be contacted by (R-KIND-1).
+    fn contact_by(&self, services: &ComplaintServices) -> Option<NaiveDate> {
+        let receipt = self.receipt;
+        let enquiry_type = match receipt.kind {
+            CaseKind::Enquiry => receipt.enquiry_type.unwrap_or(EnquiryType::Advice),
+            _ => return None,
+        };
+        let policy = services.policies.for_organisation(&receipt.organisation_id);
+        Some(services.calendar.add_working_days(
+            receipt.received_on,
+            policy.enquiry_contact_working_days.for_type(enquiry_type),
+        ))
+    }
+
+    /// The deadlines of a case that is not a statutory complaint (R-KIND-1 to R-KIND-3):
+    /// the acknowledgement, the kind's own target, and what outlives closure.
+    fn other_kind_statuses(
+        &self,
+        services: &ComplaintServices,
+        dates: &Deadlines,
+        status: impl Fn(
+            DeadlineKind,
+            Option<NaiveDate>,
+            DeadlineState,
+            Option<NaiveDate>,
+        ) -> DeadlineStatus,
+        today: NaiveDate,
+    ) -> Vec<DeadlineStatus> {
+        let closed_on = self.closed_on;
+        let mut out = Vec::new();
+        let policy = services
+            .policies
+            .for_organisation(&self.receipt.organisation_id);
+        let whistleblowing_without_target = self.receipt.kind == CaseKind::Whistleblowing
+            && policy.whistleblowing_acknowledgement_working_days.is_none();
+        if !whistleblowing_without_target {
+            out.push(status(
+                DeadlineKind::Acknowledgement,
+                Some(dates.acknowledge_by),
+                judge(dates.acknowledge_by, self.acknowledged_on, closed_on, today),
+                self.acknowledged_on,
+            ));
+        }
+        if let Some(due) = dates.contact_by {
+            out.push(status(
+                DeadlineKind::EnquiryContact,
+                Some(due),
+                judge(due, self.first_contact_on, closed_on, today),
+                self.first_contact_on,
+            ));
+        }
+        if let Some(due) = dates.provisional_decision_by {
+            let sent = self.first_responded_on;
+            out.push(status(
+                DeadlineKind::ProvisionalDecision,
+                Some(due),
+                judge(due, sent, closed_on, today),
+                sent,
+            ));
+        }
+        out
+    }
+
+    /// The deadlines that outlive closure: the letter a closure owes and each ombudsman
+    /// recommendation.
+    fn push_after_closure(
+        &self,
+        out: &mut Vec<DeadlineStatus>,
+        services: &ComplaintServices,
+        version: &str,
+        today: NaiveDate,
+    ) {
+        let status = |kind, due_on, state, met_on| DeadlineStatus {
+            kind,
+            due_on,
+            state,
+            met_on,
+            calendar_version: version.to_string(),
+            item: None,
+            letter: None,
+        };
+        // R-EXCL-1, R-WHO-3, R-WHO-4, R-WHO-6: the letter a closure owes; closure does not end it.
+        if let Some((kind, due)) = self.closure_letter(services) {
+            let sent = self.letter_sent(kind);
+            out.push(DeadlineStatus {
+                letter: Some(kind),
+                ..status(
+                    DeadlineKind::Letter,
+                    Some(due),
+                    judge(due, sent, None, today),
+                    sent,
+                )
+            });
+        }
+
+        // R-OMB-2: each recommendation until done; with no due date it stays pending.
+        for r in self.recommendations {
+            let state = match (r.due_on, r.done_on) {
+                (Some(due), done) => judge(due, done, None, today),
+                (None, Some(_)) => DeadlineState::MetOnTime,
+                (None, None) => DeadlineState::Pending,
+            };
+            out.push(DeadlineStatus {
+                item: Some(r.number),
+                ..status(
+                    DeadlineKind::OmbudsmanRecommendation,
+                    r.due_on,
+                    state,
+                    r.done_on,
+                )
+            });
         }
     }
 
@@ -374,6 +542,11 @@ impl CaseFacts<'_> {
             item: None,
             letter: None,
         };
+        if !self.receipt.kind.is_complaint() {
+            let mut out = self.other_kind_statuses(services, &dates, status, today);
+            self.push_after_closure(&mut out, services, &version, today);
+            return out;
+        }
         // R-EXCL-2, R-ACK-4: an oral complaint resolved by the next working day ended on the
         // day it was resolved, however late its closure was recorded.
         let ack_ended_on = self.closure.and_then(|c| c.resolved_on).or(closed_on);
@@ -391,6 +564,7 @@ impl CaseFacts<'_> {
 
         if let Some(lapses_on) = dates.consent_lapses_on {
             let consent = self.consent;
+            // (R-WHO-5: `consent_lapses_on` is none once the person affected died.)
             let state = if consent.given_on.is_none()
                 && (consent.refused_on.is_some() || consent.lapsed_on.is_some())
             {
@@ -453,37 +627,7 @@ impl CaseFacts<'_> {
             });
         }
 
-        // R-EXCL-1, R-WHO-3, R-WHO-4, R-WHO-6: the letter a closure owes; closure does not end it.
-        if let Some((kind, due)) = self.closure_letter(services) {
-            let sent = self.letter_sent(kind);
-            out.push(DeadlineStatus {
-                letter: Some(kind),
-                ..status(
-                    DeadlineKind::Letter,
-                    Some(due),
-                    judge(due, sent, None, today),
-                    sent,
-                )
-            });
-        }
-
-        // R-OMB-2: each recommendation until done; with no due date it stays pending.
-        for r in self.recommendations {
-            let state = match (r.due_on, r.done_on) {
-                (Some(due), done) => judge(due, done, None, today),
-                (None, Some(_)) => DeadlineState::MetOnTime,
-                (None, None) => DeadlineState::Pending,
-            };
-            out.push(DeadlineStatus {
-                item: Some(r.number),
-                ..status(
-                    DeadlineKind::OmbudsmanRecommendation,
-                    r.due_on,
-                    state,
-                    r.done_on,
-                )
-            });
-        }
+        self.push_after_closure(&mut out, services, &version, today);
         out
     }
 }

@@ -105,6 +105,18 @@ pub enum ComplaintError {
     UnknownRecommendation { number: u32 },
     #[error("ombudsman recommendation number {number} is already done")]
     RecommendationAlreadyDone { number: u32 },
+    #[error("`{command}` does not apply to a case of kind `{kind}`: {why}")]
+    NotForThisKind {
+        kind: &'static str,
+        command: &'static str,
+        why: String,
+    },
+    #[error("the response is signed as {capacity} by someone the organisation register does not name as such (R-RESP-2, R-SCOPE-4)")]
+    SignatoryNotAuthorised { capacity: &'static str },
+    #[error("site `{site}` is not one of the organisation's registered sites")]
+    UnknownSite { site: String },
+    #[error("a complaint made to a commissioner is passed to the provider only with the complainant's consent (R-SCOPE-3)")]
+    TransferConsentMissing,
 }
 
 impl ComplaintError {
@@ -156,6 +168,10 @@ impl ComplaintError {
             LetterNotApplicable { .. } => "letter-not-applicable",
             UnknownRecommendation { .. } => "unknown-recommendation",
             RecommendationAlreadyDone { .. } => "recommendation-already-done",
+            NotForThisKind { .. } => "not-for-this-kind",
+            SignatoryNotAuthorised { .. } => "signatory-not-authorised",
+            UnknownSite { .. } => "unknown-site",
+            TransferConsentMissing => "transfer-consent-missing",
         }
     }
 

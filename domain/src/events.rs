@@ -5,6 +5,7 @@
 //! [`Confidential`] fields only, so they can be encrypted per data subject later without a
 //! new event version.
 
+use crate::case_kind::{is_default, CaseKind, CaseOrigin, EnquiryType, OriginRelation};
 use crate::reference::*;
 use chrono::NaiveDate;
 use cqrs_es::DomainEvent;
@@ -170,6 +171,17 @@ pub enum ComplaintEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         source: Option<SourceReference>,
         particulars: Confidential<ComplaintParticulars>,
+        /// A statutory complaint unless said (R-KIND-1 to R-KIND-3).
+        #[serde(default, skip_serializing_if = "is_default")]
+        kind: CaseKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        enquiry_type: Option<EnquiryType>,
+        /// The provider complained about, for a complaint made to its commissioner (R-SCOPE-3).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_id: Option<String>,
+        /// The case it came from (R-SCOPE-2, R-SCOPE-3, R-KIND-1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<CaseOrigin>,
     },
     /// An out-of-time complaint was accepted for investigation (R-TL-2).
     OutOfTimeAccepted {
@@ -332,6 +344,19 @@ pub enum ComplaintEvent {
         /// Written for the annual report: no personal data.
         what_was_done: String,
     },
+    /// The case this one became or was passed to was opened: the link back (R-KIND-1,
+    /// R-SCOPE-2, R-SCOPE-3).
+    LinkedCaseOpened {
+        relation: OriginRelation,
+        organisation_id: String,
+        case_id: String,
+        opened_on: NaiveDate,
+    },
+    /// A person on the complaint died (R-FACT-1).
+    PersonDied {
+        person: PersonRole,
+        died_on: NaiveDate,
+    },
 }
 
 impl ComplaintEvent {
@@ -363,6 +388,8 @@ impl ComplaintEvent {
         "LetterSent",
         "ComplainantContacted",
         "RecommendationDone",
+        "LinkedCaseOpened",
+        "PersonDied",
     ];
 
     /// The payload version `event_type` is written at today (`1.0` unless listed in
@@ -403,6 +430,8 @@ impl ComplaintEvent {
             ComplaintEvent::LetterSent { .. } => "LetterSent",
             ComplaintEvent::ComplainantContacted { .. } => "ComplainantContacted",
             ComplaintEvent::RecommendationDone { .. } => "RecommendationDone",
+            ComplaintEvent::LinkedCaseOpened { .. } => "LinkedCaseOpened",
+            ComplaintEvent::PersonDied { .. } => "PersonDied",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! from `Complaint` so that the deadline rules can read them without depending on the
 //! aggregate that also depends on them.
 
+use crate::case_kind::{CaseKind, CaseOrigin, EnquiryType, OriginRelation};
 use crate::events::SourceReference;
 use crate::reference::{
     Channel, ClosureReason, ComplainantStatus, ContactMethod, DiscussionOutcome, Eligibility,
@@ -41,6 +42,27 @@ pub struct Receipt {
     /// The organisation's site the complaint is about (R-KO-1), when recorded.
     #[serde(default)]
     pub site: Option<String>,
+    /// What kind of case it is (R-KIND-1 to R-KIND-3).
+    #[serde(default)]
+    pub kind: CaseKind,
+    #[serde(default)]
+    pub enquiry_type: Option<EnquiryType>,
+    /// The provider complained about, for a complaint made to its commissioner (R-SCOPE-3).
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    /// The case it came from.
+    #[serde(default)]
+    pub origin: Option<CaseOrigin>,
+}
+
+/// A case opened from this one (R-KIND-1, R-SCOPE-2, R-SCOPE-3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct LinkedCase {
+    pub relation: OriginRelation,
+    pub organisation_id: String,
+    pub case_id: String,
+    pub opened_on: NaiveDate,
 }
 
 /// Where consent stands.

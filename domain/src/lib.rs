@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub use calendar::{easter_sunday, Calendar};
+pub use case_kind::{CaseKind, CaseOrigin, EnquiryType, OriginRelation};
 pub use commands::*;
 pub use complaint::{
     deadline_statuses, deadlines, decide, evolve, response_due, stage_one_internal_target,
@@ -16,9 +17,13 @@ pub use deadlines::{DeadlineKind, DeadlineState, DeadlineStatus, Deadlines, Resp
 pub use error::ComplaintError;
 pub use events::*;
 pub use facts::{
-    ClockStop, Closure, ConsentState, Learning, LegalHold, LetterRecord, ProgressContact, Receipt,
-    Referral, RepresentativeGrounds, ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation,
-    UnreferredDecision,
+    ClockStop, Closure, ConsentState, Learning, LegalHold, LetterRecord, LinkedCase,
+    ProgressContact, Receipt, Referral, RepresentativeGrounds, ResponsePlan, RiskGrade,
+    SentResponse, TrackedRecommendation, UnreferredDecision,
+};
+pub use organisation::{
+    Organisation, OrganisationType, Register, RegisterChange, RegisterHandle, ReturnCollection,
+    Sector, Site,
 };
 pub use policy::{ComplaintServices, OrganisationPolicy, PolicyBook, RiskMatrix};
 pub use redact::{
@@ -29,6 +34,8 @@ pub use reference::*;
 pub use schema::{event_schemas, EventSchema, JSON_SCHEMA_DIALECT};
 
 mod calendar;
+pub mod case_kind;
+pub mod code_lists;
 mod commands;
 mod complaint;
 mod deadlines;
@@ -36,6 +43,7 @@ mod error;
 mod events;
 mod facts;
 pub mod nhs_number;
+pub mod organisation;
 pub mod policy;
 mod redact;
 mod reference;

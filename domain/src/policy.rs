@@ -5,7 +5,9 @@
 //! per organisation, defaulting to the documented values (docs/RULES.md).
 
 use crate::calendar::Calendar;
+use crate::case_kind::EnquiryType;
 use crate::error::ComplaintError;
+use crate::organisation::{Organisation, RegisterHandle, ReturnCollection};
 use crate::reference::{Likelihood, RiskRating};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -37,6 +39,53 @@ pub struct OrganisationPolicy {
     /// Not set, the collection follows each complaint's service area (general practice and
     /// dental go to KO41b).
     pub collection: Option<String>,
+    /// Days after receipt by which an enquiry is acknowledged (R-KIND-1: "within 2 days").
+    pub enquiry_acknowledgement_days: u32,
+    /// Whether those days are working days (the default) or calendar days; the published
+    /// target does not say, UNCONFIRMED.
+    pub enquiry_acknowledgement_in_working_days: bool,
+    /// Working days after receipt by which the enquirer is contacted, per enquiry type
+    /// (R-KIND-1: 18 for patient choice, 10 for procurement and competition or advice).
+    pub enquiry_contact_working_days: EnquiryContactTargets,
+    /// Working days after receipt by which a complaint about the organisation itself gets
+    /// a provisional decision or further response (R-KIND-2).
+    pub provisional_decision_working_days: u32,
+    /// Working days after receipt by which a whistleblowing concern is acknowledged; a
+    /// local target (the complaints period of 3 by default), `None` for none (R-KIND-3).
+    pub whistleblowing_acknowledgement_working_days: Option<u32>,
+}
+
+/// Contact targets for enquiries, in working days after receipt (R-KIND-1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnquiryContactTargets {
+    /// General advice.
+    pub advice: u32,
+    /// Patient choice.
+    pub patient_choice: u32,
+    /// Procurement, patient choice and competition.
+    pub procurement_competition: u32,
+}
+
+impl Default for EnquiryContactTargets {
+    fn default() -> Self {
+        Self {
+            advice: 10,
+            patient_choice: 18,
+            procurement_competition: 10,
+        }
+    }
+}
+
+impl EnquiryContactTargets {
+    /// The target for an enquiry of `enquiry_type`.
+    pub fn for_type(&self, enquiry_type: EnquiryType) -> u32 {
+        match enquiry_type {
+            EnquiryType::Advice => self.advice,
+            EnquiryType::PatientChoice => self.patient_choice,
+            EnquiryType::ProcurementCompetition => self.procurement_competition,
+        }
+    }
 }
 
 impl Default for OrganisationPolicy {
@@ -47,6 +96,11 @@ impl Default for OrganisationPolicy {
             risk_matrix: RiskMatrix::dh_2009(),
             closure_letter_working_days: 3,
             collection: None,
+            enquiry_acknowledgement_days: 2,
+            enquiry_acknowledgement_in_working_days: true,
+            enquiry_contact_working_days: EnquiryContactTargets::default(),
+            provisional_decision_working_days: 20,
+            whistleblowing_acknowledgement_working_days: Some(3),
         }
     }
 }
@@ -79,15 +133,39 @@ pub struct ComplaintServices {
     pub calendar: Arc<Calendar>,
     /// Organisation policies.
     pub policies: Arc<PolicyBook>,
+    /// The organisation register in force (R-SCOPE-1, R-SCOPE-4).
+    pub register: Arc<RegisterHandle>,
 }
 
 impl ComplaintServices {
-    /// Services with the shipped calendar and default policies.
+    /// Services with the shipped calendar, default policies and an empty register.
     pub fn standard() -> Self {
         Self {
             calendar: Arc::new(Calendar::shipped()),
             policies: Arc::new(PolicyBook::default()),
+            register: Arc::new(RegisterHandle::default()),
         }
+    }
+
+    /// The registered organisation with this id, if any.
+    pub fn organisation(&self, organisation_id: &str) -> Option<Organisation> {
+        self.register.current().get(organisation_id).cloned()
+    }
+
+    /// The national return an organisation makes (R-KO-1, R-KO-8): its policy's
+    /// `collection` when set, else its register record's; `None` when neither says.
+    pub fn return_collection(&self, organisation_id: &str) -> Option<ReturnCollection> {
+        self.policies
+            .for_organisation(organisation_id)
+            .collection
+            .as_deref()
+            .and_then(ReturnCollection::parse)
+            .or_else(|| {
+                self.register
+                    .current()
+                    .get(organisation_id)
+                    .and_then(Organisation::return_collection)
+            })
     }
 }
 

@@ -141,6 +141,10 @@ mod tests {
                 }),
                 description: "private words".into(),
             }),
+            kind: Default::default(),
+            enquiry_type: None,
+            provider_id: None,
+            origin: None,
         };
         let mut json = serde_json::to_value(&event).unwrap();
         strip_personal_data("ComplaintReceived", "1.0", &mut json);

@@ -14,7 +14,7 @@ use std::fmt;
 pub const REFERENCE_DATA_VERSION: &str = "2024-25";
 
 /// Lowercase, with every run of non-alphanumeric characters turned into one `_`.
-fn normalise(raw: &str) -> String {
+pub(crate) fn normalise(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut gap = false;
     for ch in raw.trim().chars() {
@@ -112,6 +112,8 @@ macro_rules! code_list {
         }
     };
 }
+
+pub(crate) use code_list;
 
 code_list! {
     /// How the complaint was made (R-ACK-1).
@@ -470,6 +472,9 @@ code_list! {
         /// rather than the child, to complain (R-WHO-3).
         RepresentativeGroundsNotFound = "representative_grounds_not_found"
             | "child_grounds_not_found",
+        /// An enquiry the body decided to treat as a complaint: the complaint is a case of
+        /// its own, linked to this one (R-KIND-1).
+        TreatedAsComplaint = "treated_as_complaint",
     }
 }
 
@@ -579,6 +584,16 @@ code_list! {
         High = "high",
         /// Extreme.
         Extreme = "extreme",
+    }
+}
+
+code_list! {
+    /// Which person on a complaint a fact is about.
+    PersonRole, "person" {
+        /// The person who complained.
+        Complainant = "complainant",
+        /// The person the complaint is about, when someone complains on their behalf.
+        PersonAffected = "person_affected",
     }
 }
 

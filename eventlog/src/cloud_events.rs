@@ -19,6 +19,25 @@ pub fn organisation_of(event: &StoredEvent) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The kind of case an event belongs to, from its metadata (every event of a case that is
+/// not a complaint carries it) or, on a receipt, its payload.
+pub fn case_kind_of(event: &StoredEvent) -> complaints_domain::CaseKind {
+    if let ComplaintEvent::ComplaintReceived { kind, .. } = &event.event {
+        return *kind;
+    }
+    event
+        .metadata
+        .get(metadata::CASE_KIND)
+        .and_then(|k| complaints_domain::CaseKind::parse(k))
+        .unwrap_or_default()
+}
+
+/// Whether the event belongs to a whistleblowing concern, which no event stream, export,
+/// list or report carries (R-KIND-3).
+pub fn is_restricted(event: &StoredEvent) -> bool {
+    case_kind_of(event).is_restricted()
+}
+
 /// Fields of an event's data that are not personal yet are left out unless personal data is
 /// asked for: a frontline system's reference lets a recipient join an export or a NATS copy
 /// with that system's own records, which is exactly what pseudonymised ids prevent.

@@ -5,7 +5,7 @@
 //!
 //! Depends on the domain and the database only: no HTTP, no NATS, no read model.
 
-pub use cloud_events::{cloud_event, organisation_of};
+pub use cloud_events::{case_kind_of, cloud_event, is_restricted, organisation_of};
 pub use error::{is_connection_failure, EventLogError};
 pub use health::{oldest_open_writer, OpenWriter};
 pub use pool::{Backend, Pool, Tx};
@@ -21,6 +21,7 @@ pub use store::{Database, EventLog};
 pub mod crypto;
 pub mod keys;
 pub mod metadata;
+pub mod register;
 
 mod cloud_events;
 mod error;

@@ -25,3 +25,7 @@ pub const SOURCE_REFERENCE: &str = "source_reference";
 pub const OCCURRED_ON: &str = "occurred_on";
 /// When the gateway accepted the command.
 pub const ISSUED_AT: &str = "issued_at";
+/// The kind of case (`enquiry`, `about_organisation`, `whistleblowing`), on every event of
+/// a case that is not a statutory complaint; absent on complaints. Lets consumers keep
+/// whistleblowing concerns out without folding the case (R-KIND-3).
+pub const CASE_KIND: &str = "case_kind";

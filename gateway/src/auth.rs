@@ -40,17 +40,23 @@ pub enum Role {
     Regulator,
     /// Data subject look-up, erasure and subject access (UK GDPR, DPA 2018).
     DataProtection,
+    /// Whistleblowing concerns, and nothing else: no other role sees them (R-KIND-3).
+    Whistleblowing,
+    /// Maintains the organisation register (R-SCOPE-1, R-SCOPE-4).
+    Administrator,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 8] = [
         Role::Frontline,
         Role::Caseworker,
         Role::Auditor,
         Role::Reporting,
         Role::Regulator,
         Role::DataProtection,
+        Role::Whistleblowing,
+        Role::Administrator,
     ];
 
     /// Stable name.
@@ -62,6 +68,8 @@ impl Role {
             Role::Reporting => "reporting",
             Role::Regulator => "regulator",
             Role::DataProtection => "data_protection",
+            Role::Whistleblowing => "whistleblowing",
+            Role::Administrator => "administrator",
         }
     }
 

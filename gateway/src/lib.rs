@@ -33,6 +33,9 @@ pub async fn open_cases(settings: &Settings) -> Result<Cases, ApiError> {
     let services = settings.services()?;
     let log = complaints_eventlog::EventLog::connect(&settings.database()).await?;
     log.migrate().await?;
+    services.register.replace(
+        complaints_eventlog::register::load(log.pool(), services.register.starting()).await?,
+    );
     let log = match app::cases::encryption(&settings.data_dir)? {
         Some(encryption) => log.with_encryption(encryption),
         None => log,
@@ -41,9 +44,32 @@ pub async fn open_cases(settings: &Settings) -> Result<Cases, ApiError> {
     Ok(Cases::new(log, services).with_id_key(settings.id_key()?))
 }
 
+/// How often a gateway reloads the organisation register, to take in changes recorded
+/// through another gateway; changes made through this one apply at once.
+const REGISTER_REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn refresh_register(cases: Arc<Cases>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(REGISTER_REFRESH);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let register = &cases.services().register;
+        match complaints_eventlog::register::load(cases.log().pool(), register.starting()).await {
+            Ok(loaded) => register.replace(loaded),
+            Err(error) => {
+                tracing::warn!(%error, "organisation register not reloaded; the last one stays in force")
+            }
+        }
+    }
+}
+
 /// Serves the API until `stop` is cancelled, then finishes in-flight requests.
 pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<()> {
     let cases = Arc::new(open_cases(&settings).await?);
+    tokio::spawn(refresh_register(Arc::clone(&cases), stop.clone()));
     let auth = Arc::new(settings.authenticator()?);
     let audit_keys = Arc::new(settings.audit_keys()?);
     let listener = tokio::net::TcpListener::bind(settings.bind).await?;

@@ -1,7 +1,7 @@
 //! Typed settings from the environment and command-line flags.
 
 use crate::error::ApiError;
-use complaints_domain::{Calendar, ComplaintServices, PolicyBook};
+use complaints_domain::{Calendar, ComplaintServices, PolicyBook, Register, RegisterHandle};
 use complaints_eventlog::Database;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,12 +19,17 @@ pub struct Settings {
     /// Address the HTTP API listens on.
     #[arg(long, env = "COMPLAINTS_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// A bank-holiday file in the GOV.UK format replacing the shipped calendar.
+    /// A bank-holiday file in the GOV.UK format laid over the shipped calendar: its years
+    /// come from it, the other shipped years from the shipped data.
     #[arg(long, env = "COMPLAINTS_CALENDAR_FILE")]
     pub calendar_file: Option<PathBuf>,
     /// Organisation policies (JSON: `{"default": {...}, "organisations": {"ORG": {...}}}`).
     #[arg(long, env = "COMPLAINTS_POLICY_FILE")]
     pub policy_file: Option<PathBuf>,
+    /// The organisation register to start from (JSON: `{"organisations": [...]}`, see
+    /// docs/OPERATIONS.md); changes made over the API are folded over it.
+    #[arg(long, env = "COMPLAINTS_ORGANISATIONS_FILE")]
+    pub organisations_file: Option<PathBuf>,
     /// Run the event-log consumers (read models) inside `serve`; `false` when they run
     /// as a separate `complaints project` deployment.
     #[arg(long, env = "COMPLAINTS_CONSUMERS", default_value_t = true, action = clap::ArgAction::Set)]
@@ -86,10 +91,13 @@ impl Settings {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                Calendar::from_govuk_json(&text, format!("operator file {name}"))
+                Calendar::shipped_with_operator_file(&text, &format!("operator file {name}"))
                     .map_err(|e| ApiError::Config(format!("{}: {e}", path.display())))?
             }
         };
+        if let Some(warning) = crate::http::operator_file_warning(&calendar) {
+            tracing::warn!(%warning, "operator calendar file lacks shipped years (R-BH-5)");
+        }
         let policies = match &self.policy_file {
             None => PolicyBook::default(),
             Some(path) => {
@@ -101,9 +109,31 @@ impl Settings {
                 })?
             }
         };
+        let register = match &self.organisations_file {
+            None => Register::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ApiError::Config(format!(
+                        "cannot read the organisation register {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                let register: Register = serde_json::from_str(&text).map_err(|e| {
+                    ApiError::Config(format!(
+                        "invalid organisation register {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                register
+                    .validate()
+                    .map_err(|e| ApiError::Config(format!("{}: {e}", path.display())))?;
+                register
+            }
+        };
         Ok(ComplaintServices {
             calendar: Arc::new(calendar),
             policies: Arc::new(policies),
+            register: Arc::new(RegisterHandle::new(register)),
         })
     }
 }

@@ -74,6 +74,10 @@ async fn write_events(log: &EventLog, total: usize) {
                 person_affected: None,
                 description: "a private description that must not leave".into(),
             }),
+            kind: Default::default(),
+            enquiry_type: None,
+            provider_id: None,
+            origin: None,
         }];
         let remaining = (total - n * PER_COMPLAINT).min(PER_COMPLAINT);
         for i in 1..remaining {

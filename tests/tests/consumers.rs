@@ -182,7 +182,7 @@ on_both_backends! {
                 cases.execute(&id, ack, &context(), None).await.unwrap();
             }
             if i % 3 == 0 {
-                let close = ComplaintAction::Close(CloseComplaint { closed_on: NaiveDate::from_ymd_opt(2026, 4, 20).unwrap(), reason: ClosureReason::Withdrawn, exclusion_category: None, transferred_to: None });
+                let close = ComplaintAction::Close(CloseComplaint { closed_on: NaiveDate::from_ymd_opt(2026, 4, 20).unwrap(), reason: ClosureReason::Withdrawn, exclusion_category: None, transferred_to: None, receiver_received_on: None, complainant_consented: None });
                 cases.execute(&id, close, &context(), None).await.unwrap();
             }
         }

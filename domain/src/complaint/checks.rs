@@ -24,6 +24,11 @@ impl DateCheck {
         }
     }
 
+    /// The day the command was issued.
+    pub(super) fn today(&self) -> NaiveDate {
+        self.today
+    }
+
     /// R-FACT-1: a day after today, or before the complaint arrived, is an impossible date.
     pub(super) fn on(&self, field: &'static str, day: NaiveDate) -> Result<(), ComplaintError> {
         if day > self.today {

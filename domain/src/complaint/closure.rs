@@ -12,7 +12,9 @@ use crate::error::ComplaintError;
 use crate::events::{ComplaintEvent, Confidential};
 use crate::facts::Receipt;
 use crate::policy;
-use crate::reference::{ClosureReason, ExclusionCategory, LearningKind, RepresentationBasis};
+use crate::reference::{
+    ClosureReason, ExclusionCategory, LearningKind, RepresentationBasis, Route,
+};
 
 pub(super) fn close(
     case: &Complaint,
@@ -28,7 +30,7 @@ pub(super) fn close(
         "reopened_on",
         case.reopened_on.last().copied(),
     )?;
-    check_reason(case, receipt, &cmd, calendar)?;
+    check_reason(case, receipt, &cmd, dates, calendar)?;
     Ok(vec![ComplaintEvent::ComplaintClosed {
         closed_on: cmd.closed_on,
         reason: cmd.reason,
@@ -92,6 +94,7 @@ fn check_reason(
     case: &Complaint,
     receipt: &Receipt,
     cmd: &CloseComplaint,
+    dates: &DateCheck,
     calendar: &Calendar,
 ) -> Result<(), ComplaintError> {
     let not_applicable = |why: &str| ComplaintError::ClosureReasonNotApplicable {
@@ -106,7 +109,11 @@ fn check_reason(
         });
     }
     // Integrity: a receiving organisation belongs to a transferred complaint only.
-    if cmd.reason != ClosureReason::Transferred && cmd.transferred_to.is_some() {
+    if cmd.reason != ClosureReason::Transferred
+        && (cmd.transferred_to.is_some()
+            || cmd.receiver_received_on.is_some()
+            || cmd.complainant_consented.is_some())
+    {
         return Err(ComplaintError::InvalidField {
             field: "transferred_to",
             reason: "only a transferred complaint has a receiving organisation".into(),
@@ -114,8 +121,9 @@ fn check_reason(
     }
     match cmd.reason {
         ClosureReason::Resolved => {
-            // R-RESP-2: resolved means answered in writing.
-            if case.current_response().is_none() {
+            // R-RESP-2: resolved means answered in writing (a complaint; an enquiry or a
+            // concern ends without the statutory response).
+            if receipt.kind.is_complaint() && case.current_response().is_none() {
                 return Err(ComplaintError::ResolvedWithoutResponse);
             }
         }
@@ -171,6 +179,32 @@ fn check_reason(
                     reason: "a complaint is transferred to another organisation".into(),
                 });
             }
+            // R-SCOPE-3: a commissioner passes a complaint to the provider only with the
+            // complainant's consent.
+            if receipt.route == Route::Commissioner && cmd.complainant_consented != Some(true) {
+                return Err(ComplaintError::TransferConsentMissing);
+            }
+            // R-CONS-1, R-WHO-5: the person affected's details go to another body only
+            // with their consent, when it is needed.
+            if case.consent_outstanding() {
+                return Err(ComplaintError::ConsentOutstanding);
+            }
+            if let Some(day) = cmd.receiver_received_on {
+                dates.on("receiver_received_on", day)?;
+                if day < cmd.closed_on {
+                    return Err(ComplaintError::DateOutOfOrder {
+                        field: "receiver_received_on",
+                        earlier: "closed_on",
+                        earlier_on: cmd.closed_on,
+                    });
+                }
+            }
+        }
+        ClosureReason::TreatedAsComplaint => {
+            // R-KIND-1: only an enquiry becomes a complaint, through its own command.
+            return Err(not_applicable(
+                "an enquiry is treated as a complaint with `treat_as_complaint`",
+            ));
         }
         ClosureReason::RepresentativeGroundsNotFound => {
             // R-WHO-3: only a child's representative's complaint, with no grounds found.

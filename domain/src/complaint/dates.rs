@@ -39,6 +39,8 @@ impl Complaint {
                 .chain(self.decisions_without_referral.iter().map(|d| d.decided_on))
                 .max(),
             ombudsman_pending: self.referrals.iter().any(|r| r.decision.is_none()),
+            first_contact_on: self.progress_contacts.iter().map(|c| c.contacted_on).min(),
+            person_affected_died: self.person_affected_died_on.is_some(),
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::checks::DateCheck;
 use super::state::Complaint;
-use super::{closure, consent, letters, ombudsman, people, receive, response};
+use super::{closure, consent, kinds, letters, ombudsman, people, receive, response};
 use crate::commands::{ComplaintAction as A, ComplaintCommand};
 use crate::error::ComplaintError;
 use crate::events::ComplaintEvent;
@@ -17,8 +17,9 @@ pub fn decide(
 ) -> Result<Vec<ComplaintEvent>, ComplaintError> {
     let dates = &DateCheck::new(command.issued_on, case);
     let calendar = &services.calendar;
+    kinds::check_applies(case, &command.action)?;
     match command.action {
-        A::Receive(cmd) => receive::receive(case, cmd, dates),
+        A::Receive(cmd) => receive::receive(case, cmd, dates, services),
         A::AcceptOutOfTime(cmd) => receive::accept_out_of_time(case, cmd, dates),
         A::Acknowledge(cmd) => receive::acknowledge(case, cmd, dates, calendar),
         A::AssessRisk(cmd) => receive::assess_risk(case, cmd, dates, &services.policies),
@@ -29,7 +30,7 @@ pub fn decide(
         A::StopClock(cmd) => response::stop_clock(case, cmd, dates),
         A::RestartClock(cmd) => response::restart_clock(case, cmd, dates),
         A::NotifyDelay(cmd) => response::notify_delay(case, cmd, dates),
-        A::SendResponse(cmd) => response::send(case, cmd, dates),
+        A::SendResponse(cmd) => response::send(case, cmd, dates, services),
         A::Escalate(cmd) => response::escalate(case, cmd, dates),
         A::ReferToOmbudsman(cmd) => ombudsman::refer(case, cmd, dates),
         A::RecordOmbudsmanDecision(cmd) => ombudsman::record_decision(case, cmd, dates),
@@ -43,5 +44,8 @@ pub fn decide(
         A::RecordLetter(cmd) => letters::record_letter(case, cmd, dates),
         A::RecordProgressContact(cmd) => letters::record_progress_contact(case, cmd, dates),
         A::RecordRecommendationDone(cmd) => ombudsman::record_recommendation_done(case, cmd, dates),
+        A::TreatAsComplaint(cmd) => kinds::treat_as_complaint(case, cmd, dates),
+        A::RecordLinkedCase(cmd) => kinds::record_linked_case(case, cmd, dates),
+        A::RecordDeath(cmd) => kinds::record_death(case, cmd, dates),
     }
 }

@@ -3,11 +3,11 @@
 use super::state::Complaint;
 use crate::events::ComplaintEvent;
 use crate::facts::{
-    ClockStop, Closure, Learning, LegalHold, LetterRecord, ProgressContact, Receipt, Referral,
-    RepresentativeGrounds, ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation,
+    ClockStop, Closure, Learning, LegalHold, LetterRecord, LinkedCase, ProgressContact, Receipt,
+    Referral, RepresentativeGrounds, ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation,
     UnreferredDecision,
 };
-use crate::reference::LetterKind;
+use crate::reference::{LetterKind, PersonRole};
 
 /// Applies one event. Total: an event that was recorded is a fact, never refused here.
 pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
@@ -27,6 +27,10 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
             matter_came_to_notice_on,
             source,
             particulars,
+            kind,
+            enquiry_type,
+            provider_id,
+            origin,
         } => {
             case.receipt = Some(Receipt {
                 organisation_id,
@@ -45,6 +49,10 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
                 patient_age_band: None,
                 complainant_status: None,
                 site: None,
+                kind,
+                enquiry_type,
+                provider_id,
+                origin,
             });
             case.particulars = Some(particulars.0);
             case.stage = 1;
@@ -272,5 +280,25 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
                 tracked.what_was_done = Some(what_was_done);
             }
         }
+        LinkedCaseOpened {
+            relation,
+            organisation_id,
+            case_id,
+            opened_on,
+        } => {
+            // Recording the same link twice (a retried hand-over) keeps one.
+            if !case.linked_cases.iter().any(|l| l.case_id == case_id) {
+                case.linked_cases.push(LinkedCase {
+                    relation,
+                    organisation_id,
+                    case_id,
+                    opened_on,
+                });
+            }
+        }
+        PersonDied { person, died_on } => match person {
+            PersonRole::Complainant => case.complainant_died_on = Some(died_on),
+            PersonRole::PersonAffected => case.person_affected_died_on = Some(died_on),
+        },
     }
 }

@@ -4,15 +4,21 @@
 use super::checks::{open, required_text, valid_organisation_id, DateCheck, Decision};
 use super::state::Complaint;
 use crate::calendar::Calendar;
+use crate::case_kind::{CaseKind, EnquiryType};
 use crate::commands::{
     AcceptOutOfTime, AcknowledgeComplaint, AgreeResponsePlan, AssessRisk, ReceiveComplaint,
 };
 use crate::error::ComplaintError;
 use crate::events::{ComplaintEvent, ComplaintParticulars, Confidential, OutOfTimeDecision};
-use crate::policy::{self, PolicyBook};
+use crate::policy::{self, ComplaintServices, PolicyBook};
 use crate::reference::{Eligibility, RepresentationBasis, Route};
 
-pub(super) fn receive(case: &Complaint, cmd: ReceiveComplaint, dates: &DateCheck) -> Decision {
+pub(super) fn receive(
+    case: &Complaint,
+    cmd: ReceiveComplaint,
+    dates: &DateCheck,
+    services: &ComplaintServices,
+) -> Decision {
     // Integrity: one receipt per complaint id.
     if case.receipt.is_some() {
         return Err(ComplaintError::AlreadyReceived);
@@ -88,9 +94,68 @@ pub(super) fn receive(case: &Complaint, cmd: ReceiveComplaint, dates: &DateCheck
         _ => {}
     }
     let site = cmd.site.map(|s| s.trim().to_string());
+    let registered = services.organisation(&cmd.organisation_id);
     if let Some(site) = &site {
         // Integrity: site codes key the per-site KO41a return, so they stay short and plain.
         valid_organisation_id("site", site)?;
+        // R-KO-1: a registered organisation returns per registered site.
+        if registered.as_ref().is_some_and(|o| !o.has_site(site)) {
+            return Err(ComplaintError::UnknownSite { site: site.clone() });
+        }
+    }
+    let kind = cmd.kind.unwrap_or_default();
+    // R-KIND-1: the enquiry type sets the contact target; only an enquiry has one.
+    let enquiry_type = match (kind, cmd.enquiry_type) {
+        (CaseKind::Enquiry, given) => Some(given.unwrap_or(EnquiryType::Advice)),
+        (_, Some(_)) => {
+            return Err(ComplaintError::InvalidField {
+                field: "enquiry_type",
+                reason: "only an enquiry has an enquiry type".into(),
+            })
+        }
+        (_, None) => None,
+    };
+    let route = cmd.route.unwrap_or(Route::Provider);
+    let provider_id = cmd.provider_id.map(|p| p.trim().to_string());
+    if let Some(provider) = &provider_id {
+        valid_organisation_id("provider_id", provider)?;
+        // R-SCOPE-3: the provider is named apart only when the complaint went to its commissioner.
+        if route != Route::Commissioner {
+            return Err(ComplaintError::InvalidField {
+                field: "provider_id",
+                reason: "a provider is named apart only on a complaint made to its commissioner (route `commissioner`)".into(),
+            });
+        }
+        if *provider == cmd.organisation_id {
+            return Err(ComplaintError::InvalidField {
+                field: "provider_id",
+                reason: "the commissioner and the provider are different bodies".into(),
+            });
+        }
+    }
+    // R-SCOPE-3: the commissioner route is taken to a commissioner.
+    if route == Route::Commissioner
+        && registered
+            .as_ref()
+            .is_some_and(|o| !o.organisation_type.is_commissioner())
+    {
+        return Err(ComplaintError::InvalidField {
+            field: "route",
+            reason: "the organisation is registered as a provider, not a commissioner".into(),
+        });
+    }
+    if let Some(origin) = &cmd.origin {
+        valid_organisation_id("origin.organisation_id", &origin.organisation_id)?;
+        if let Some(first) = origin.first_received_on {
+            // R-FACT-1: nobody received it before it was made... or after this body did.
+            if first > cmd.received_on {
+                return Err(ComplaintError::DateOutOfOrder {
+                    field: "received_on",
+                    earlier: "origin.first_received_on",
+                    earlier_on: first,
+                });
+            }
+        }
     }
     let classified = (cmd.eligibility.is_some()
         || cmd.patient_age_band.is_some()
@@ -114,7 +179,13 @@ pub(super) fn receive(case: &Complaint, cmd: ReceiveComplaint, dates: &DateCheck
     staff_groups.dedup();
 
     let limit = policy::time_limit_ends_on(cmd.matter_occurred_on, cmd.matter_came_to_notice_on);
-    let in_time = limit.is_none_or(|limit| cmd.received_on <= limit);
+    // R-TL-1 is a rule of the regulations: other kinds of case have no time limit.
+    let made_on = cmd
+        .origin
+        .as_ref()
+        .and_then(|o| o.first_received_on)
+        .map_or(cmd.received_on, |first| first.min(cmd.received_on));
+    let in_time = !kind.is_complaint() || limit.is_none_or(|limit| made_on <= limit);
     let acceptance = match (cmd.out_of_time_decision, in_time) {
         // R-TL-2: only a complaint made after the time limit needs accepting.
         (Some(_), true) => return Err(ComplaintError::NotOutOfTime),
@@ -132,7 +203,7 @@ pub(super) fn receive(case: &Complaint, cmd: ReceiveComplaint, dates: &DateCheck
         organisation_id: cmd.organisation_id,
         received_on: cmd.received_on,
         channel: cmd.channel,
-        route: cmd.route.unwrap_or(Route::Provider),
+        route,
         representation_basis: basis,
         consent_required,
         subject_areas,
@@ -146,6 +217,10 @@ pub(super) fn receive(case: &Complaint, cmd: ReceiveComplaint, dates: &DateCheck
             person_affected: cmd.person_affected,
             description: cmd.description,
         }),
+        kind,
+        enquiry_type,
+        provider_id,
+        origin: cmd.origin,
     }];
     events.extend(classified);
     events.extend(acceptance);

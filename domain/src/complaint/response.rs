@@ -6,6 +6,7 @@ use super::state::Complaint;
 use crate::commands::{EscalateComplaint, NotifyDelay, RestartClock, SendResponse, StopClock};
 use crate::error::ComplaintError;
 use crate::events::{ComplaintEvent, Confidential};
+use crate::policy::ComplaintServices;
 
 pub(super) fn stop_clock(case: &Complaint, cmd: StopClock, dates: &DateCheck) -> Decision {
     open(case)?;
@@ -86,8 +87,13 @@ pub(super) fn notify_delay(case: &Complaint, cmd: NotifyDelay, dates: &DateCheck
 }
 
 /// The written response of the current stage (R-RESP-2).
-pub(super) fn send(case: &Complaint, cmd: SendResponse, dates: &DateCheck) -> Decision {
-    open(case)?;
+pub(super) fn send(
+    case: &Complaint,
+    cmd: SendResponse,
+    dates: &DateCheck,
+    services: &ComplaintServices,
+) -> Decision {
+    let receipt = open(case)?;
     // Integrity: one response per stage.
     if case.current_response().is_some() {
         return Err(ComplaintError::ResponseAlreadySent);
@@ -109,6 +115,14 @@ pub(super) fn send(case: &Complaint, cmd: SendResponse, dates: &DateCheck) -> De
     // R-RESP-2, R-SCOPE-4: signed by the responsible person or an authorised delegate.
     if cmd.signed_by.trim().is_empty() {
         return Err(ComplaintError::UnsignedResponse);
+    }
+    // R-RESP-2, R-SCOPE-4: when the register names the signatories, only they sign.
+    if let Some(organisation) = services.organisation(&receipt.organisation_id) {
+        if organisation.may_sign(&cmd.signed_by, cmd.signed_as) == Some(false) {
+            return Err(ComplaintError::SignatoryNotAuthorised {
+                capacity: cmd.signed_as.code(),
+            });
+        }
     }
     // R-RESP-2 (iv), R-OMB-3: the complainant's right to go to the ombudsman.
     if cmd.ombudsman_rights.is_empty() {

@@ -1,11 +1,12 @@
 //! The complaint's state: the facts folded so far, and what they say about where it stands.
 
+use crate::case_kind::CaseKind;
 use crate::error::ComplaintError;
 use crate::events::ComplaintParticulars;
 use crate::facts::{
-    ClockStop, Closure, ConsentState, Learning, LegalHold, LetterRecord, ProgressContact, Receipt,
-    Referral, RepresentativeGrounds, ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation,
-    UnreferredDecision,
+    ClockStop, Closure, ConsentState, Learning, LegalHold, LetterRecord, LinkedCase,
+    ProgressContact, Receipt, Referral, RepresentativeGrounds, ResponsePlan, RiskGrade,
+    SentResponse, TrackedRecommendation, UnreferredDecision,
 };
 use crate::policy;
 use crate::reference::RepresentationBasis;
@@ -92,6 +93,28 @@ pub struct Complaint {
     /// Every ombudsman recommendation, numbered in the order recorded (R-OMB-2).
     #[serde(default)]
     pub recommendations: Vec<TrackedRecommendation>,
+    /// Cases opened from this one: the complaint an enquiry became, the case at the body
+    /// it was forwarded to (R-KIND-1, R-SCOPE-2, R-SCOPE-3).
+    #[serde(default)]
+    pub linked_cases: Vec<LinkedCase>,
+    /// When the complainant died, if they did (R-FACT-1).
+    #[serde(default)]
+    pub complainant_died_on: Option<NaiveDate>,
+    /// When the person the complaint is about died, if they did (R-FACT-1): their consent
+    /// is no longer asked for (R-WHO-5).
+    #[serde(default)]
+    pub person_affected_died_on: Option<NaiveDate>,
+}
+
+/// The day the complaint was made, for the time limit (R-TL-1): a complaint forwarded from
+/// another body was made when that body first received it (reg 6(5): it is treated as made
+/// to this body), though this body's clocks start on its own day of receipt.
+pub(crate) fn made_on(receipt: &Receipt) -> NaiveDate {
+    receipt
+        .origin
+        .as_ref()
+        .and_then(|o| o.first_received_on)
+        .map_or(receipt.received_on, |first| first.min(receipt.received_on))
 }
 
 impl Complaint {
@@ -112,10 +135,14 @@ impl Complaint {
         policy::time_limit_ends_on(r.matter_occurred_on, r.matter_came_to_notice_on)
     }
 
-    /// Whether it was made within 12 months (R-TL-1); unknown dates count as in time.
+    /// Whether it was made within 12 months (R-TL-1); unknown dates count as in time, and
+    /// other kinds of case than complaints have no time limit.
     pub fn in_time(&self) -> bool {
+        if !self.kind().is_complaint() {
+            return true;
+        }
         match (self.receipt.as_ref(), self.time_limit_ends_on()) {
-            (Some(r), Some(limit)) => r.received_on <= limit,
+            (Some(r), Some(limit)) => made_on(r) <= limit,
             _ => true,
         }
     }
@@ -140,9 +167,22 @@ impl Complaint {
                 .is_some_and(|g| g.satisfied)
     }
 
-    /// Consent is needed and has not been given.
+    /// Consent is needed and has not been given. The dead cannot consent, and their
+    /// consent is not needed (R-WHO-5).
     pub fn consent_outstanding(&self) -> bool {
-        self.receipt.as_ref().is_some_and(|r| r.consent_required) && self.consent.given_on.is_none()
+        self.consent_needed() && self.consent.given_on.is_none()
+    }
+
+    /// Whether the person affected's consent is needed: asked for at receipt and the person
+    /// still alive (R-WHO-5).
+    pub fn consent_needed(&self) -> bool {
+        self.receipt.as_ref().is_some_and(|r| r.consent_required)
+            && self.person_affected_died_on.is_none()
+    }
+
+    /// What kind of case this is.
+    pub fn kind(&self) -> CaseKind {
+        self.receipt.as_ref().map(|r| r.kind).unwrap_or_default()
     }
 
     /// The day the current stage started: receipt, or the escalation.

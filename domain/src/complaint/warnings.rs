@@ -34,7 +34,62 @@ pub fn warnings(case: &Complaint, services: &ComplaintServices) -> Vec<CaseWarni
     decision_warnings(case, &mut out);
     consent_warnings(case, &mut out);
     clock_stop_warnings(case, &mut out);
+    ombudsman_rights_warnings(case, services, &mut out);
+    death_warnings(case, &mut out);
     out
+}
+
+/// R-OMB-3: a response names the ombudsman for the body's sector (PHSO for health, LGSCO
+/// for adult social care, both for a body in both), as the register records it.
+fn ombudsman_rights_warnings(
+    case: &Complaint,
+    services: &ComplaintServices,
+    out: &mut Vec<CaseWarning>,
+) {
+    let Some(receipt) = case.receipt.as_ref() else {
+        return;
+    };
+    let Some(organisation) = services.organisation(&receipt.organisation_id) else {
+        return;
+    };
+    let required = organisation.ombudsmen();
+    for response in &case.responses {
+        let missing: Vec<String> = required
+            .iter()
+            .filter(|o| !response.ombudsman_rights.contains(o))
+            .map(|o| o.code().to_uppercase())
+            .collect();
+        if !missing.is_empty() {
+            out.push(CaseWarning::new(
+                "ombudsman-not-named",
+                format!(
+                    "the response sent on {} does not name the {} the register's sector for                      this organisation calls for (R-RESP-2 (iv), R-OMB-3)",
+                    response.sent_on,
+                    missing.join(" and ")
+                ),
+            ));
+        }
+    }
+}
+
+/// R-FACT-1: a death changes what the case needs (R-WHO-2 (a), R-WHO-5).
+fn death_warnings(case: &Complaint, out: &mut Vec<CaseWarning>) {
+    if let Some(on) = case.complainant_died_on {
+        out.push(CaseWarning::new(
+            "complainant-died",
+            format!(
+                "the complainant died on {on}; a representative may continue the complaint                  (R-WHO-2 (a))"
+            ),
+        ));
+    }
+    if let Some(on) = case.person_affected_died_on {
+        out.push(CaseWarning::new(
+            "person-affected-died",
+            format!(
+                "the person affected died on {on}; their consent is no longer asked for                  (R-WHO-5), and letters go to the representative"
+            ),
+        ));
+    }
 }
 
 fn referral_warnings(case: &Complaint, services: &ComplaintServices, out: &mut Vec<CaseWarning>) {

@@ -198,6 +198,7 @@ fn an_organisations_own_consent_deadline_applies_to_its_complaints() {
     );
     let services = ComplaintServices {
         policies: Arc::new(policies),
+        register: Default::default(),
         ..services()
     };
     let history = vec![receipt("2026-04-02")

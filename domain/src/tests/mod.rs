@@ -58,6 +58,7 @@ pub(super) fn services_with(policy: OrganisationPolicy) -> ComplaintServices {
             default: policy,
             organisations: BTreeMap::from([("NPSA1".to_string(), npsa)]),
         }),
+        register: Default::default(),
     }
 }
 
@@ -287,6 +288,10 @@ impl ReceiptFacts {
                 person_affected: None,
                 description: "The discharge letter never reached my GP.".into(),
             }),
+            kind: Default::default(),
+            enquiry_type: None,
+            provider_id: None,
+            origin: None,
         }
     }
 }
@@ -583,6 +588,10 @@ pub(super) fn receive(on: &str) -> ReceiveComplaint {
         patient_age_band: None,
         complainant_status: None,
         site: None,
+        kind: None,
+        enquiry_type: None,
+        provider_id: None,
+        origin: None,
     }
 }
 
@@ -710,6 +719,8 @@ pub(super) fn close(on: &str, reason: ClosureReason) -> CloseComplaint {
         reason,
         exclusion_category: None,
         transferred_to: None,
+        receiver_received_on: None,
+        complainant_consented: None,
     }
 }
 

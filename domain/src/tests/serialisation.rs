@@ -36,6 +36,15 @@ fn one_of_each() -> Vec<ComplaintEvent> {
                 person_affected: Some(person("Sam Smith")),
                 description: "Waited \"hours\" – no one came.".into(),
             }),
+            kind: Default::default(),
+            enquiry_type: None,
+            provider_id: Some("RAL".into()),
+            origin: Some(CaseOrigin {
+                relation: OriginRelation::TransferredIn,
+                organisation_id: "RBB".into(),
+                case_id: Some("0b9f1c4e-6a55-8d0e-9c3f-0c1d2e3f4a5b".into()),
+                first_received_on: Some(d("2026-03-30")),
+            }),
         },
         out_of_time_accepted("2026-04-03"),
         acknowledged("2026-04-07"),
@@ -125,6 +134,16 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             recommendation: 1,
             done_on: d("2026-09-20"),
             what_was_done: "Apology sent.".into(),
+        },
+        ComplaintEvent::LinkedCaseOpened {
+            relation: OriginRelation::TransferredIn,
+            organisation_id: "RBB".into(),
+            case_id: "0b9f1c4e-6a55-8d0e-9c3f-0c1d2e3f4a5b".into(),
+            opened_on: d("2026-09-21"),
+        },
+        ComplaintEvent::PersonDied {
+            person: PersonRole::PersonAffected,
+            died_on: d("2026-09-22"),
         },
     ]
 }

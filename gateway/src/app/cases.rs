@@ -202,9 +202,24 @@ impl Cases {
         expected_version: Option<usize>,
     ) -> Result<Executed, ApiError> {
         let command = action.name();
-        let result = self
+        let hands_over = matches!(
+            action,
+            ComplaintAction::TreatAsComplaint(_) | ComplaintAction::Close(_)
+        )
+        .then(|| action.clone());
+        let mut result = self
             .try_execute(id, action, context, expected_version)
             .await;
+        if let (Ok(done), Some(action)) = (&mut result, hands_over) {
+            // The closure is recorded: open the case it hands over and link back (R-KIND-1,
+            // R-SCOPE-2, R-SCOPE-3), then answer with the case as linked.
+            crate::app::handover::complete(self, &done.state, context, &action).await?;
+            if let Some(now) = self.get(id).await? {
+                if now.case.linked_cases != done.state.case.linked_cases {
+                    done.state = now;
+                }
+            }
+        }
         let outcome = match &result {
             Ok(done) if done.applied => "applied",
             Ok(_) => "replayed",
@@ -214,7 +229,7 @@ impl Cases {
         result
     }
 
-    async fn try_execute(
+    pub(crate) async fn try_execute(
         &self,
         id: &str,
         action: ComplaintAction,
@@ -257,7 +272,14 @@ impl Cases {
             }
         }
 
-        let metadata = self.metadata(&action, context);
+        let mut metadata = self.metadata(&action, context);
+        let kind = match &action {
+            ComplaintAction::Receive(receive) => receive.kind.unwrap_or_default(),
+            _ => current.case.kind(),
+        };
+        if !kind.is_complaint() {
+            metadata.insert(meta::CASE_KIND.to_string(), kind.code().to_string());
+        }
         let command = ComplaintCommand {
             issued_on: context.issued_on,
             action,

@@ -93,6 +93,10 @@ commands! {
         "recordProgressContact", "Log a contact with the complainant about progress (R-RESP-1)";
     "recommendation-done" => RecordRecommendationDone(complaints_domain::RecordRecommendationDone), CASE_ROLES,
         "recordRecommendationDone", "Record an ombudsman recommendation carried out, with its learning action (R-OMB-2)";
+    "treat-as-complaint" => TreatAsComplaint(complaints_domain::TreatAsComplaint), CASE_ROLES,
+        "treatAsComplaint", "Treat an enquiry as a complaint: the enquiry closes and a linked complaint opens, its clocks starting that day (R-KIND-1)";
+    "death" => RecordDeath(complaints_domain::RecordDeath), CASE_ROLES,
+        "recordDeath", "Record that the complainant or the person affected died (R-FACT-1, R-WHO-5)";
 }
 
 /// The command called `name`.

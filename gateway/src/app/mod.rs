@@ -5,6 +5,7 @@ pub mod cases;
 pub mod clock;
 pub mod commands;
 pub mod consumers;
+pub(crate) mod handover;
 pub mod runner;
 pub mod scheduler;
 pub mod state;

@@ -72,7 +72,7 @@ pub async fn run(
     {
         return Err(ApiError::NotFound);
     }
-    let role = caller.require(spec.roles)?;
+    let role = caller.require(command_roles(&found, spec.roles))?;
     let action = (spec.parse)(invocation.body)?;
     let context = context(caller, role, invocation, spec.name, &organisation)?;
     let span = tracing::info_span!(
@@ -105,16 +105,39 @@ pub async fn visible_case(
     if !caller.acts_for(&found.case.receipt()?.organisation_id) {
         return Err(ApiError::NotFound);
     }
+    // R-KIND-3: a whistleblowing concern exists only for its own role.
+    if found.case.kind().is_restricted() && !caller.roles.contains(&Role::Whistleblowing) {
+        return Err(ApiError::NotFound);
+    }
     Ok(found)
 }
+
+/// Who may act on `found`: the command's roles, or for a whistleblowing concern its own
+/// role alone (R-KIND-3).
+pub fn command_roles(found: &CaseState, roles: &'static [Role]) -> &'static [Role] {
+    if found.case.kind().is_restricted() {
+        WHISTLEBLOWING_ROLES
+    } else {
+        roles
+    }
+}
+
+/// The one role that handles and reads whistleblowing concerns (R-KIND-3).
+pub const WHISTLEBLOWING_ROLES: &[Role] = &[Role::Whistleblowing];
 
 async fn receive(
     cases: &Cases,
     caller: &Caller,
     invocation: &Invocation<'_>,
 ) -> Result<Ran, ApiError> {
-    let role = caller.require(INTAKE_ROLES)?;
     let body: ReceiveComplaint = parse_json(invocation.body)?;
+    // R-KIND-3: a whistleblowing concern is taken in under its own role only.
+    let restricted = body.kind.is_some_and(|k| k.is_restricted());
+    let role = caller.require(if restricted {
+        WHISTLEBLOWING_ROLES
+    } else {
+        INTAKE_ROLES
+    })?;
     if !caller.acts_for(&body.organisation_id) {
         return Err(ApiError::Forbidden(
             "the token does not act for this organisation".into(),

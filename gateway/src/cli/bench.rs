@@ -67,6 +67,10 @@ fn lifecycle(n: usize) -> Vec<ComplaintAction> {
             patient_age_band: Some(PatientAgeBand::Age16To64),
             complainant_status: Some(ComplainantStatus::Patient),
             site: Some("BENCH-01".into()),
+            kind: None,
+            enquiry_type: None,
+            provider_id: None,
+            origin: None,
         }),
         ComplaintAction::Acknowledge(AcknowledgeComplaint {
             acknowledged_on: day(2),
@@ -109,6 +113,8 @@ fn lifecycle(n: usize) -> Vec<ComplaintAction> {
             reason: ClosureReason::Resolved,
             exclusion_category: None,
             transferred_to: None,
+            receiver_received_on: None,
+            complainant_consented: None,
         }),
     ]
 }

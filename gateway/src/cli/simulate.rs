@@ -555,6 +555,10 @@ impl Workload {
                 }),
                 site: (kind == OrganisationKind::NhsTrust)
                     .then(|| format!("{}-{:02}", org.id, rng.range(1, 4))),
+                kind: None,
+                enquiry_type: None,
+                provider_id: None,
+                origin: None,
             }),
         );
 
@@ -624,6 +628,8 @@ impl Workload {
                         reason: ClosureReason::OutOfTime,
                         exclusion_category: None,
                         transferred_to: None,
+                        receiver_received_on: None,
+                        complainant_consented: None,
                     }),
                 );
                 return;
@@ -692,6 +698,8 @@ impl Workload {
                         reason: ClosureReason::ConsentNotReceived,
                         exclusion_category: None,
                         transferred_to: None,
+                        receiver_received_on: None,
+                        complainant_consented: None,
                     }),
                 );
                 let letter = b.wd(day, rng.range(0, 3) as u32);
@@ -735,6 +743,8 @@ impl Workload {
                     reason: ClosureReason::Withdrawn,
                     exclusion_category: None,
                     transferred_to: None,
+                    receiver_received_on: None,
+                    complainant_consented: None,
                 }),
             );
             return;
@@ -754,6 +764,8 @@ impl Workload {
                     reason: ClosureReason::Transferred,
                     exclusion_category: None,
                     transferred_to: Some(to),
+                    receiver_received_on: None,
+                    complainant_consented: None,
                 }),
             );
             return;
@@ -940,6 +952,8 @@ impl Workload {
                 reason: ClosureReason::Resolved,
                 exclusion_category: None,
                 transferred_to: None,
+                receiver_received_on: None,
+                complainant_consented: None,
             }),
         );
 
@@ -1191,6 +1205,13 @@ pub fn route_and_body(
         A::RecordProgressContact(c) => (Some("progress-contact"), json(serde_json::to_vec(c))?),
         A::RecordRecommendationDone(c) => {
             (Some("recommendation-done"), json(serde_json::to_vec(c))?)
+        }
+        A::TreatAsComplaint(c) => (Some("treat-as-complaint"), json(serde_json::to_vec(c))?),
+        A::RecordDeath(c) => (Some("death"), json(serde_json::to_vec(c))?),
+        A::RecordLinkedCase(_) => {
+            return Err(ApiError::BadRequest(
+                "a linked case is recorded by the system, not over HTTP".into(),
+            ))
         }
     })
 }

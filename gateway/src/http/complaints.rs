@@ -3,12 +3,12 @@
 
 use crate::app::cases::CaseState;
 use crate::app::clock::london_date;
-use crate::app::commands::COMMANDS;
+use crate::app::commands::{self, COMMANDS, INTAKE_ROLES};
 use crate::app::runner::{self, Invocation, RECEIVE};
 use crate::app::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
-use crate::http::body::{command_headers, JsonBody};
+use crate::http::body::{command_headers, CommandHeaders, JsonBody};
 use crate::http::ComplaintView;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -70,7 +70,8 @@ async fn receive(
     } else {
         StatusCode::OK
     };
-    let mut response = case_response(&state, &ran.state, status);
+    let mut response =
+        command_answer(&state, &caller, RECEIVE, &ran.state, status, &headers).await?;
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/complaints/{}", ran.state.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -98,12 +99,60 @@ async fn run_command(
         issued_at: state.now(),
     };
     let ran = runner::run(&state.cases, &caller, &invocation).await?;
-    Ok(case_response(&state, &ran.state, StatusCode::OK))
+    command_answer(
+        &state,
+        &caller,
+        command,
+        &ran.state,
+        StatusCode::OK,
+        &headers,
+    )
+    .await
+}
+
+/// A command's answer: the complaint as it now stands. It holds personal data (and a
+/// receive matched by its source reference answers with a complaint someone else recorded),
+/// so it is a read and is recorded first (R-CAL-1). The command is already in the log by
+/// then: when the record fails the answer is withheld and says so, and a retry with the
+/// same `Idempotency-Key` writes nothing new and answers again.
+async fn command_answer(
+    state: &AppState,
+    caller: &Caller,
+    command: &str,
+    found: &CaseState,
+    status: StatusCode,
+    headers: &CommandHeaders,
+) -> Result<Response, ApiError> {
+    // The role the runner acted in: the first of the command's roles the caller holds.
+    let roles = if command == RECEIVE {
+        INTAKE_ROLES
+    } else {
+        commands::find(command).map_or(READ_ROLES, |spec| spec.roles)
+    };
+    let role = caller.require(roles)?;
+    let recorded = crate::http::audit::record_access(
+        state,
+        caller,
+        role,
+        &found.case.receipt()?.organisation_id,
+        &found.id,
+        &format!("command_answer:{command}"),
+        Some(&headers.correlation_id),
+    )
+    .await;
+    if let Err(error) = recorded {
+        tracing::error!(error = ?error, complaint_id = %found.id, "a command's answer could not be recorded in the access log; withheld");
+        return Err(ApiError::Unavailable(format!(
+            "the command was recorded (complaint {} is at version {}), but its answer holds personal data and the read could not be recorded in the access log; read the complaint once the service is available",
+            found.id, found.version
+        )));
+    }
+    Ok(case_response(state, found, status))
 }
 
 /// Reads one complaint (or, with `as_of`, the complaint as it stood then). The view holds
-/// personal data, so every read is recorded in the access log first (R-CAL-1): a read that
-/// cannot be recorded is not served.
+/// personal data, so every read is recorded in the access log before it is answered
+/// (R-CAL-1): a read that cannot be recorded is not served.
 #[tracing::instrument(skip_all, fields(complaint_id = %id))]
 async fn get_complaint(
     State(state): State<AppState>,
@@ -116,24 +165,25 @@ async fn get_complaint(
     let found = runner::visible_case(&state.cases, &caller, &id).await?;
     let role = caller.require(READ_ROLES)?;
     let correlation_id = command_headers(&headers)?.correlation_id;
+    // Built before it is recorded, so an instant before the complaint existed (404) is no read.
+    let (response, action) = match query.as_of {
+        Some(as_of) => (
+            crate::http::queries::case_as_of(&state, &caller, &id, as_of).await?,
+            "complaint_as_of",
+        ),
+        None => (case_response(&state, &found, StatusCode::OK), "complaint"),
+    };
     crate::http::audit::record_access(
         &state,
         &caller,
         role,
         &found.case.receipt()?.organisation_id,
         &found.id,
-        if query.as_of.is_some() {
-            "complaint_as_of"
-        } else {
-            "complaint"
-        },
+        action,
         Some(&correlation_id),
     )
     .await?;
-    if let Some(as_of) = query.as_of {
-        return crate::http::queries::case_as_of(&state, &caller, &id, as_of).await;
-    }
-    Ok(case_response(&state, &found, StatusCode::OK))
+    Ok(response)
 }
 
 /// `?as_of=` on a case read.

@@ -21,6 +21,7 @@ mod complaints;
 pub mod data_subjects;
 pub(crate) mod export;
 pub(crate) mod openapi;
+pub(crate) mod organisations;
 pub(crate) mod queries;
 pub(crate) mod reports;
 mod view;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(complaints::routes())
         .merge(data_subjects::routes())
+        .merge(organisations::routes())
         .merge(queries::routes())
         .merge(crate::ui::routes())
         .fallback(|| async { ApiError::NotFound })
@@ -108,16 +110,55 @@ pub struct HeldBack {
 /// A writer open longer than this while a consumer lags is named in `/readyz`.
 const HELD_OPEN_SECONDS: f64 = 5.0;
 
-/// The calendar in force and whether its published data runs out soon (R-BH-5).
+/// The calendar in force, whether its published data runs out soon and whether an operator
+/// file leaves shipped years to the shipped data (R-BH-5).
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CalendarReadiness {
-    /// Which calendar (shipped data or operator file) deadlines are computed on.
+    /// Which calendar (shipped data, or an operator file over it) deadlines are computed on.
     pub version: String,
     /// The last year its bank-holiday data covers, if it holds data at all.
     pub covered_through: Option<i32>,
     /// Set when the data ends within the next 12 months: later deadlines then rest on the
     /// regular rules alone and miss any one-off holiday announced since.
     pub warning: Option<String>,
+    /// Present when the operator file (`COMPLAINTS_CALENDAR_FILE`) lacks years the shipped
+    /// data covers, naming them: those years keep the shipped data, so a correction made only
+    /// in the file does not reach them. Also names years neither covers (regular rules only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator_file_warning: Option<String>,
+}
+
+/// The R-BH-5 warning for an operator file that lacks shipped years or leaves years between
+/// it and the shipped data; `None` for a complete file or no file. Logged at start too.
+pub fn operator_file_warning(calendar: &complaints_domain::Calendar) -> Option<String> {
+    let missing = calendar.years_missing_from_operator_file();
+    let uncovered = calendar.years_without_data();
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!(
+            "the operator bank-holiday file (COMPLAINTS_CALENDAR_FILE) lacks {}, which the shipped data covers: deadlines in those years use the shipped data, not the file; load a GOV.UK bank-holidays file covering them",
+            years_text(&missing)
+        ));
+    }
+    if !uncovered.is_empty() {
+        parts.push(format!(
+            "no bank-holiday data covers {}, between the shipped data and the operator file: deadlines in those years use the regular rules only",
+            years_text(&uncovered)
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// `2021-2028`, `2029`, or several joined by "and".
+fn years_text(spans: &[std::ops::RangeInclusive<i32>]) -> String {
+    spans
+        .iter()
+        .map(|years| match (years.start(), years.end()) {
+            (first, last) if first == last => first.to_string(),
+            (first, last) => format!("{first}-{last}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 /// Judges the calendar against `today`: its data should reach 12 months ahead.
@@ -141,6 +182,7 @@ pub fn calendar_readiness(
         version: calendar.version().to_string(),
         covered_through,
         warning,
+        operator_file_warning: operator_file_warning(calendar),
     }
 }
 
@@ -215,4 +257,71 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
         held_back_by,
     })
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use complaints_domain::Calendar;
+
+    fn day(text: &str) -> chrono::NaiveDate {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("test dates are valid")
+    }
+
+    /// An operator file in the GOV.UK format for `years`, holding the regular holidays.
+    fn operator_file(years: std::ops::RangeInclusive<i32>) -> Calendar {
+        let events: Vec<String> = years
+            .flat_map(|year| Calendar::rules_only().holidays_in(year))
+            .map(|(date, title)| format!(r#"{{"title":"{title}","date":"{date}"}}"#))
+            .collect();
+        let json = format!(
+            r#"{{"england-and-wales":{{"division":"england-and-wales","events":[{}]}}}}"#,
+            events.join(",")
+        );
+        Calendar::shipped_with_operator_file(&json, "operator file bank-holidays.json")
+            .expect("the operator file is valid")
+    }
+
+    #[test]
+    fn r_bh_5_readyz_warns_when_the_operator_file_lacks_shipped_years() {
+        let ready = calendar_readiness(&operator_file(2012..=2020), day("2026-12-01"));
+        let warning = ready.operator_file_warning.expect("a warning");
+        assert!(warning.contains("lacks 2021-2028"), "{warning}");
+        assert!(warning.contains("COMPLAINTS_CALENDAR_FILE"), "{warning}");
+        // The merged data still reaches 2028, so no expiry warning.
+        assert_eq!(ready.covered_through, Some(2028));
+        assert_eq!(ready.warning, None);
+        assert_eq!(
+            ready.version,
+            "operator file bank-holidays.json 2012-2020 over england-and-wales 2012-2028 (2026-11-21)"
+        );
+
+        // Starting late is warned about too, and shows in the /readyz JSON.
+        let ready = calendar_readiness(&operator_file(2018..=2030), day("2026-12-01"));
+        let json = serde_json::to_value(&ready).expect("serialisable");
+        let warning = json["operator_file_warning"].as_str().expect("a warning");
+        assert!(warning.contains("lacks 2012-2017"), "{warning}");
+        assert_eq!(json["covered_through"], 2030);
+    }
+
+    #[test]
+    fn r_bh_5_readyz_names_years_neither_file_covers() {
+        let ready = calendar_readiness(&operator_file(2030..=2031), day("2026-12-01"));
+        let warning = ready.operator_file_warning.expect("a warning");
+        assert!(warning.contains("lacks 2012-2028"), "{warning}");
+        assert!(
+            warning.contains("no bank-holiday data covers 2029"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn r_bh_5_a_complete_operator_file_or_none_gives_no_operator_warning() {
+        for calendar in [operator_file(2010..=2030), Calendar::shipped()] {
+            let ready = calendar_readiness(&calendar, day("2026-12-01"));
+            assert_eq!(ready.operator_file_warning, None, "{}", ready.version);
+            let json = serde_json::to_value(&ready).expect("serialisable");
+            assert!(json.get("operator_file_warning").is_none(), "{json}");
+        }
+    }
 }

@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use complaints_domain::{evolve, Complaint};
 use complaints_eventlog::read_stream;
 use complaints_projections::models::case_views::{
-    self, CaseFilter, CaseListRow, DeadlineFilter, DeadlineRow,
+    self, CaseFilter, CaseListRow, DeadlineCursor, DeadlineFilter, DeadlineRow,
 };
 use complaints_projections::models::reporting::{
     self, Adjustment, AnnualReport, Submission, Submitted, WrittenComplaintsReport,
@@ -150,17 +150,28 @@ pub struct DeadlineQuery {
     #[serde(default)]
     overdue: bool,
     kind: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
 }
 
-/// Deadlines of open complaints (`GET /v1/deadlines`).
+/// A page of deadlines (`GET /v1/deadlines`).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeadlineList {
-    /// Rows of `rm_deadlines`, soonest first, with `state` judged as of `as_of`.
+    /// Rows of `rm_deadlines`, soonest first (rows without a due day last), with `state`
+    /// judged as of `as_of`.
     items: Vec<DeadlineRow>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<String>,
     /// The day "overdue" was judged on (England).
     as_of: NaiveDate,
     /// The global log position the read model reflects.
     position: i64,
+}
+
+/// A deadlines `cursor` as this API wrote it.
+pub(crate) fn deadline_cursor(raw: &str) -> Result<DeadlineCursor, ApiError> {
+    DeadlineCursor::decode(raw)
+        .ok_or_else(|| ApiError::BadRequest("cursor is not one this API returned".into()))
 }
 
 async fn deadlines(
@@ -170,6 +181,13 @@ async fn deadlines(
 ) -> Result<Response, ApiError> {
     caller.require(LIST_ROLES)?;
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::BadRequest(
+            "limit must be between 1 and 500".into(),
+        ));
+    }
+    let after = query.cursor.as_deref().map(deadline_cursor).transpose()?;
     let today = london_date(state.now());
     let pool = state.cases.log().pool();
     let position = case_views::reflected_position(pool, case_views::NAME).await?;
@@ -180,9 +198,17 @@ async fn deadlines(
         kind: query.kind,
         today,
     };
-    let items = case_views::list_deadlines(pool, &filter).await?;
+    // One row past the page tells whether another page follows.
+    let mut items = case_views::deadlines_page(pool, &filter, after.as_ref(), limit + 1).await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|r| DeadlineCursor::after(r).encode())
+    } else {
+        None
+    };
     Ok(Json(DeadlineList {
         items,
+        next_cursor,
         as_of: today,
         position,
     })

@@ -7,7 +7,8 @@ use async_nats::jetstream;
 use async_nats::jetstream::context::PublishErrorKind;
 use async_trait::async_trait;
 use complaints_eventlog::{
-    cloud_event, organisation_of, Consumer, EventLogError, Generation, StoredEvent, TableDef, Tx,
+    cloud_event, is_restricted, organisation_of, Consumer, EventLogError, Generation, StoredEvent,
+    TableDef, Tx,
 };
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,7 +82,8 @@ impl Relay {
     async fn publish_batch(&self, events: &[StoredEvent]) -> Result<(), PublishFailure> {
         let mut in_flight = Vec::new();
         let mut complaints_in_flight: HashSet<&str> = HashSet::new();
-        for event in events {
+        // R-KIND-3: whistleblowing concerns are never published.
+        for event in events.iter().filter(|e| !is_restricted(e)) {
             if in_flight.len() >= MAX_IN_FLIGHT
                 || complaints_in_flight.contains(event.complaint_id.as_str())
             {

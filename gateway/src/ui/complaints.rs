@@ -470,32 +470,6 @@ async fn build_case_page(
     let organisation = found.case.receipt()?.organisation_id.clone();
     let correlation = correlation_id(headers);
     let show_history = caller.require(HISTORY_ROLES).ok();
-    crate::http::audit::record_access(
-        state,
-        caller,
-        role,
-        &organisation,
-        &found.id,
-        if as_of.is_some() {
-            "complaint_as_of"
-        } else {
-            "complaint"
-        },
-        Some(&correlation),
-    )
-    .await?;
-    if let Some(history_role) = show_history {
-        crate::http::audit::record_access(
-            state,
-            caller,
-            history_role,
-            &organisation,
-            &found.id,
-            "history",
-            Some(&correlation),
-        )
-        .await?;
-    }
     let pool = state.cases.log().pool();
     let events = read_stream(pool, &found.id).await?;
     let today = london_date(state.now());
@@ -643,6 +617,35 @@ async fn build_case_page(
     } else {
         ack
     };
+    // The page shows the case and, to those who may read it, its timeline with every event
+    // as recorded (personal data included): both are reads, recorded once the page is built
+    // and before it is served (R-CAL-1), as the API records them, under `ui:` actions.
+    crate::http::audit::record_access(
+        state,
+        caller,
+        role,
+        &organisation,
+        &found.id,
+        if as_of.is_some() {
+            "ui:complaint_as_of"
+        } else {
+            "ui:complaint"
+        },
+        Some(&correlation),
+    )
+    .await?;
+    if let Some(history_role) = show_history {
+        crate::http::audit::record_access(
+            state,
+            caller,
+            history_role,
+            &organisation,
+            &found.id,
+            "ui:history",
+            Some(&correlation),
+        )
+        .await?;
+    }
     Ok(CasePage {
         chrome: Chrome::new(session, "complaints"),
         short_id: found.id.chars().take(8).collect(),

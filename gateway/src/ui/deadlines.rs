@@ -1,17 +1,22 @@
 //! The deadline board (`/ui`, `/ui/deadlines`): open complaints' deadlines overdue, due
 //! today and due within the week, counted by kind and by organisation, each row linking to
-//! its case. One query of the deadlines read model, as `GET /v1/deadlines`.
+//! its case. Read from the deadlines read model by cursor, as `GET /v1/deadlines`: the counts
+//! cover every row, the rows are shown a page at a time with a link to the next.
 
-use super::{humanise, organisations, page, Chrome, PageError, LIST_ROLES};
+use super::{encode, humanise, organisations, page, Chrome, PageError, LIST_ROLES};
 use crate::app::clock::london_date;
 use crate::app::state::AppState;
+use crate::error::ApiError;
 use crate::ui::session::Session;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use complaints_projections::models::case_views::{self, DeadlineFilter, DeadlineRow};
+use chrono::NaiveDate;
+use complaints_projections::models::case_views::{
+    self, DeadlineCursor, DeadlineFilter, DeadlineRow,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -30,10 +35,16 @@ const KINDS: &[&str] = &[
     "delay_letter",
 ];
 
+/// Rows shown on one page of the board (the three sections together).
+const PAGE: usize = 100;
+/// Rows read per query while walking the read model.
+const READ: i64 = 500;
+
 #[derive(Debug, Deserialize)]
 struct BoardQuery {
     organisation: Option<String>,
     kind: Option<String>,
+    cursor: Option<String>,
 }
 
 /// One row of the board.
@@ -94,6 +105,19 @@ struct BoardPage {
     overdue: Vec<Item>,
     due_today: Vec<Item>,
     this_week: Vec<Item>,
+    /// Rows in each section over every page: overdue, due today, due this week.
+    totals: [usize; 3],
+    /// What an empty section says: none at all, or none on this page.
+    empty_texts: [&'static str; 3],
+    /// Rows on this page, and on every page.
+    shown: usize,
+    total: usize,
+    /// Whether this is a later page (rows before it were on earlier pages).
+    later_page: bool,
+    /// The first page with the same filter.
+    first_page: String,
+    /// The next page, when more rows follow.
+    next: Option<String>,
     by_kind: Vec<Count>,
     by_organisation: Vec<Count>,
 }
@@ -109,6 +133,17 @@ fn item(row: &DeadlineRow) -> Item {
     }
 }
 
+/// The board's section of `row` (overdue, due today, due this week), if it is on the board.
+fn bucket(row: &DeadlineRow, today: NaiveDate, week_end: NaiveDate) -> Option<usize> {
+    let due = row.due_on?;
+    match row.state.as_str() {
+        "missed" if row.met_on.is_none() => Some(0),
+        "pending" if due == today => Some(1),
+        "pending" if due > today && due <= week_end => Some(2),
+        _ => None,
+    }
+}
+
 async fn board(
     State(state): State<AppState>,
     session: Session,
@@ -120,6 +155,12 @@ async fn board(
     let week_end = today + chrono::Duration::days(7);
     let pool = state.cases.log().pool();
     let kind = query.kind.clone().filter(|k| !k.is_empty());
+    let start = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(raw) => Some(DeadlineCursor::decode(raw).ok_or_else(|| {
+            ApiError::BadRequest("the page cursor is not one this service gave".into())
+        })?),
+        None => None,
+    };
     let filter = DeadlineFilter {
         organisations: organisations(caller, query.organisation.as_deref())?,
         due_before: Some(week_end + chrono::Duration::days(1)),
@@ -129,27 +170,88 @@ async fn board(
     };
     let position = case_views::reflected_position(pool, case_views::NAME)
         .await
-        .map_err(crate::error::ApiError::from)?;
-    let rows = case_views::list_deadlines(pool, &filter)
-        .await
-        .map_err(crate::error::ApiError::from)?;
-    let (mut overdue, mut due_today, mut this_week) = (Vec::new(), Vec::new(), Vec::new());
+        .map_err(ApiError::from)?;
+
+    // The counts: every row, read a page at a time and not kept.
+    let mut totals = [0usize; 3];
     let mut by_kind: BTreeMap<String, [usize; 3]> = BTreeMap::new();
     let mut by_organisation: BTreeMap<String, [usize; 3]> = BTreeMap::new();
-    for row in &rows {
-        let Some(due) = row.due_on else { continue };
-        let bucket = match row.state.as_str() {
-            "missed" if row.met_on.is_none() => 0,
-            "pending" if due == today => 1,
-            "pending" if due > today && due <= week_end => 2,
-            _ => continue,
-        };
-        [&mut overdue, &mut due_today, &mut this_week][bucket].push(item(row));
-        by_kind.entry(row.kind.clone()).or_default()[bucket] += 1;
-        by_organisation
-            .entry(row.organisation_id.clone())
-            .or_default()[bucket] += 1;
+    let mut after: Option<DeadlineCursor> = None;
+    loop {
+        let rows = case_views::deadlines_page(pool, &filter, after.as_ref(), READ)
+            .await
+            .map_err(ApiError::from)?;
+        for row in &rows {
+            let Some(b) = bucket(row, today, week_end) else {
+                continue;
+            };
+            totals[b] += 1;
+            by_kind.entry(row.kind.clone()).or_default()[b] += 1;
+            by_organisation
+                .entry(row.organisation_id.clone())
+                .or_default()[b] += 1;
+        }
+        if (rows.len() as i64) < READ {
+            break;
+        }
+        after = rows.last().map(DeadlineCursor::after);
     }
+
+    // The rows shown: the first `PAGE` on the board after the cursor, and whether more follow.
+    let mut shown: Vec<DeadlineRow> = Vec::new();
+    let mut more = false;
+    let mut after = start.clone();
+    'read: loop {
+        let rows = case_views::deadlines_page(pool, &filter, after.as_ref(), READ)
+            .await
+            .map_err(ApiError::from)?;
+        let full = rows.len() as i64 == READ;
+        after = rows.last().map(DeadlineCursor::after);
+        for row in rows {
+            if bucket(&row, today, week_end).is_none() {
+                continue;
+            }
+            if shown.len() == PAGE {
+                more = true;
+                break 'read;
+            }
+            shown.push(row);
+        }
+        if !full {
+            break;
+        }
+    }
+    let (mut overdue, mut due_today, mut this_week) = (Vec::new(), Vec::new(), Vec::new());
+    for row in &shown {
+        if let Some(b) = bucket(row, today, week_end) {
+            [&mut overdue, &mut due_today, &mut this_week][b].push(item(row));
+        }
+    }
+
+    let mut filter_query = Vec::new();
+    if let Some(org) = query.organisation.as_deref().filter(|o| !o.is_empty()) {
+        filter_query.push(format!("organisation={}", encode(org)));
+    }
+    if let Some(k) = &kind {
+        filter_query.push(format!("kind={}", encode(k)));
+    }
+    let link = |cursor: Option<String>| {
+        let mut parts = filter_query.clone();
+        parts.extend(cursor.map(|c| format!("cursor={c}")));
+        if parts.is_empty() {
+            "/ui/deadlines".to_string()
+        } else {
+            format!("/ui/deadlines?{}", parts.join("&"))
+        }
+    };
+    let next = more
+        .then(|| {
+            shown
+                .last()
+                .map(|r| link(Some(DeadlineCursor::after(r).encode())))
+        })
+        .flatten();
+
     let count = |label: String, c: &[usize; 3]| Count {
         label,
         overdue: c[0],
@@ -184,6 +286,19 @@ async fn board(
         overdue,
         due_today,
         this_week,
+        totals,
+        empty_texts: totals.map(|n| {
+            if n > 0 {
+                "On another page of the board."
+            } else {
+                "None."
+            }
+        }),
+        shown: shown.len(),
+        total: totals.iter().sum(),
+        later_page: start.is_some(),
+        first_page: link(None),
+        next,
         by_kind: kinds_seen,
         by_organisation: by_organisation
             .iter()

@@ -449,10 +449,89 @@ pub struct DeadlineFilter {
     pub today: NaiveDate,
 }
 
-/// Deadlines of open complaints, soonest first, with `state` judged as of `today`.
-pub async fn list_deadlines(
+/// Where a page of deadlines ends: the last row's place in the board's order
+/// (`due_on` with undated rows last, then `complaint_id`, `kind`, `item`), which is unique
+/// per row, so a walk by cursor sees every row once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineCursor {
+    /// The row's due day (`None`: clock stopped, ordered after every dated row).
+    pub due_on: Option<NaiveDate>,
+    /// The row's complaint.
+    pub complaint_id: String,
+    /// The row's kind.
+    pub kind: String,
+    /// The row's item.
+    pub item: i64,
+}
+
+impl DeadlineCursor {
+    /// The cursor just after `row`.
+    pub fn after(row: &DeadlineRow) -> Self {
+        Self {
+            due_on: row.due_on,
+            complaint_id: row.complaint_id.clone(),
+            kind: row.kind.clone(),
+            item: row.item,
+        }
+    }
+
+    /// The opaque form handed to callers (hex, so it needs no escaping in a URL).
+    pub fn encode(&self) -> String {
+        let due = self.due_on.map(|d| d.to_string()).unwrap_or_default();
+        hex::encode(format!(
+            "{due}|{}|{}|{}",
+            self.complaint_id, self.kind, self.item
+        ))
+    }
+
+    /// Reads a cursor made by [`DeadlineCursor::encode`]; `None` for anything else.
+    pub fn decode(raw: &str) -> Option<Self> {
+        let text = String::from_utf8(hex::decode(raw.trim()).ok()?).ok()?;
+        let mut parts = text.split('|');
+        let (due, complaint_id, kind, item) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let due_on = match due {
+            "" => None,
+            day => Some(NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?),
+        };
+        let id_ok = !complaint_id.is_empty()
+            && complaint_id.len() <= 64
+            && complaint_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let kind_ok = !kind.is_empty()
+            && kind.len() <= 64
+            && kind.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        if !id_ok || !kind_ok {
+            return None;
+        }
+        Some(Self {
+            due_on,
+            complaint_id: complaint_id.to_string(),
+            kind: kind.to_string(),
+            item: item.parse().ok()?,
+        })
+    }
+}
+
+/// A value bound to a deadlines query.
+enum Bind {
+    Text(String),
+    Int(i64),
+    Date(NaiveDate),
+}
+
+/// Up to `limit` deadlines after `after` (from the first when `None`), soonest first (rows
+/// without a due day last), with `state` judged as of `today`. Callers page by passing the
+/// cursor of the last row they got; ask for one more than a page to tell whether more follow.
+pub async fn deadlines_page(
     pool: &Pool,
     filter: &DeadlineFilter,
+    after: Option<&DeadlineCursor>,
+    limit: i64,
 ) -> Result<Vec<DeadlineRow>, ProjectionError> {
     if filter.organisations.is_empty() {
         return Ok(Vec::new());
@@ -465,28 +544,64 @@ pub async fn list_deadlines(
          FROM rm_deadlines WHERE organisation_id IN ({})",
         placeholders(1, filter.organisations.len())
     );
-    let mut binds = filter.organisations.clone();
+    let mut binds: Vec<Bind> = filter
+        .organisations
+        .iter()
+        .cloned()
+        .map(Bind::Text)
+        .collect();
+    let mut bind = |value: Bind| {
+        binds.push(value);
+        format!("${}", binds.len())
+    };
     if let Some(before) = filter.due_before {
-        binds.push(before.to_string());
-        sql.push_str(&format!(" AND {due} < ${}", binds.len()));
+        sql.push_str(&format!(
+            " AND {due} < {}",
+            bind(Bind::Text(before.to_string()))
+        ));
     }
     if filter.overdue {
-        binds.push(filter.today.to_string());
         sql.push_str(&format!(
-            " AND state = 'pending' AND {due} < ${}",
-            binds.len()
+            " AND state = 'pending' AND {due} < {}",
+            bind(Bind::Text(filter.today.to_string()))
         ));
     }
     if let Some(kind) = &filter.kind {
-        binds.push(kind.clone());
-        sql.push_str(&format!(" AND kind = ${}", binds.len()));
+        sql.push_str(&format!(" AND kind = {}", bind(Bind::Text(kind.clone()))));
     }
-    sql.push_str(" ORDER BY due_on, complaint_id, kind, item LIMIT 5000");
+    if let Some(cursor) = after {
+        // Compared on the column itself, as ORDER BY sorts it (a date is bound as the
+        // column's type: DATE on PostgreSQL, ISO text on SQLite).
+        let rest = format!(
+            "(complaint_id, kind, item) > ({}, {}, {})",
+            bind(Bind::Text(cursor.complaint_id.clone())),
+            bind(Bind::Text(cursor.kind.clone())),
+            bind(Bind::Int(cursor.item))
+        );
+        match cursor.due_on {
+            Some(day) => {
+                let day = bind(Bind::Date(day));
+                sql.push_str(&format!(
+                    " AND (due_on IS NULL OR due_on > {day} OR (due_on = {day} AND {rest}))"
+                ));
+            }
+            None => sql.push_str(&format!(" AND due_on IS NULL AND {rest}")),
+        }
+    }
+    // Undated rows last on both backends (PostgreSQL and SQLite sort NULL differently).
+    sql.push_str(&format!(
+        " ORDER BY (due_on IS NULL), due_on, complaint_id, kind, item LIMIT {}",
+        bind(Bind::Int(limit.max(1)))
+    ));
     let today = filter.today;
     let rows = on_pool!(pool, |p| {
         let mut query = sqlx::query(&sql);
         for b in &binds {
-            query = query.bind(b);
+            query = match b {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(n) => query.bind(*n),
+                Bind::Date(day) => query.bind(*day),
+            };
         }
         query
             .fetch_all(p)
@@ -513,6 +628,26 @@ pub async fn list_deadlines(
             .collect::<Result<Vec<_>, _>>()?
     });
     Ok(rows)
+}
+
+/// Every deadline matching `filter`, soonest first, read page by page: for callers that
+/// need them all (the scheduler, the case list's "overdue" filter), never cut short.
+pub async fn list_deadlines(
+    pool: &Pool,
+    filter: &DeadlineFilter,
+) -> Result<Vec<DeadlineRow>, ProjectionError> {
+    const PAGE: i64 = 1000;
+    let mut out: Vec<DeadlineRow> = Vec::new();
+    let mut after: Option<DeadlineCursor> = None;
+    loop {
+        let page = deadlines_page(pool, filter, after.as_ref(), PAGE).await?;
+        let full = page.len() as i64 == PAGE;
+        after = page.last().map(DeadlineCursor::after);
+        out.extend(page);
+        if !full {
+            return Ok(out);
+        }
+    }
 }
 
 /// The global position a consumer's read models reflect.
@@ -561,6 +696,10 @@ mod tests {
             matter_came_to_notice_on: None,
             source: None,
             particulars: Confidential(ComplaintParticulars::default()),
+            kind: Default::default(),
+            enquiry_type: None,
+            provider_id: None,
+            origin: None,
         }
     }
 
@@ -737,5 +876,28 @@ mod tests {
                 ("ombudsman_recommendation", 2, Some(d("2026-12-01"))),
             ]
         );
+    }
+
+    #[test]
+    fn a_deadline_cursor_reads_back_what_it_wrote_and_nothing_else() {
+        for due_on in [Some(d("2026-04-09")), None] {
+            let cursor = DeadlineCursor {
+                due_on,
+                complaint_id: "0b6f2f7e-5d3c-4a8e-9c1e-2f4a5b6c7d8e".into(),
+                kind: "ombudsman_recommendation".into(),
+                item: 3,
+            };
+            assert_eq!(DeadlineCursor::decode(&cursor.encode()), Some(cursor));
+        }
+        for bad in [
+            "",
+            "zz",
+            &hex::encode("2026-04-09|id|kind"),
+            &hex::encode("2026-13-01|id|kind|0"),
+            &hex::encode("2026-04-09|id' OR 1=1|kind|0"),
+            &hex::encode("2026-04-09|id|kind|x"),
+        ] {
+            assert_eq!(DeadlineCursor::decode(bad), None, "{bad}");
+        }
     }
 }

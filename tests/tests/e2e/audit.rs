@@ -516,7 +516,10 @@ on_both_backends! {
         let log = app.get_as(&auditor, &format!("/v1/audit/access-log?complaint_id={}", ids[0])).await;
         assert_eq!(log.status, 200, "{:?}", log.body);
         let items = log.body["items"].as_array().unwrap();
-        assert_eq!(items.len(), 1);
+        // Newest first: the history read, after the answers to the seed's receive and six
+        // commands, which carry the complaint and are reads too (R-CAL-1).
+        assert_eq!(items.len(), 8, "{items:?}");
+        assert!(items[1..].iter().all(|i| i["action"].as_str().unwrap().starts_with("command_answer:")), "{items:?}");
         assert_eq!(items[0]["actor"], "test-user");
         assert_eq!(items[0]["role"], "auditor");
         assert_eq!(items[0]["action"], "history");

@@ -59,6 +59,10 @@ fn receive(day: chrono::NaiveDate) -> ComplaintAction {
         patient_age_band: None,
         complainant_status: None,
         site: None,
+        kind: None,
+        enquiry_type: None,
+        provider_id: None,
+        origin: None,
     })
 }
 

@@ -48,6 +48,8 @@ async fn write_complaints(cases: &Cases, n: usize) {
                 reason: ClosureReason::Withdrawn,
                 exclusion_category: None,
                 transferred_to: None,
+                receiver_received_on: None,
+                complainant_consented: None,
             });
             cases.execute(&id, close, &context(), None).await.unwrap();
         }

@@ -1,5 +1,6 @@
 //! Crypto-shredding (schemas/encryption.md) on both backends: erasing one data subject
 //! leaves no plaintext of them anywhere, keeps the other people, the chain and the reports.
+//! Every read of a complaint's personal data is in the access log (R-CAL-1).
 #![allow(clippy::unwrap_used)]
 
 use complaints_domain::ComplaintServices;
@@ -16,6 +17,8 @@ struct App {
     address: String,
     client: reqwest::Client,
     auth: Arc<Authenticator>,
+    /// For signing in to the web pages.
+    cases: Arc<Cases>,
     db: TestDatabase,
     stop: CancellationToken,
 }
@@ -103,6 +106,7 @@ async fn spawn(backend: Backend) -> Option<App> {
         address,
         client: reqwest::Client::new(),
         auth,
+        cases,
         db,
         stop,
     })
@@ -318,5 +322,208 @@ on_both_backends! {
         assert!(format!("{:?}", state.case).contains("old plaintext words"));
         let stored = complaints_eventlog::read_stream(encrypted.log().pool(), "c-old").await.unwrap();
         assert!(stored[0].stored_payload.to_string().contains("old plaintext words"));
+    }
+}
+
+/// A read as the access log holds it: who, in which role, what, under which correlation id.
+type Read = (String, String, String, Option<String>);
+
+fn read(actor: &str, role: Role, action: &str, correlation_id: Option<&str>) -> Read {
+    (
+        actor.into(),
+        role.name().into(),
+        action.into(),
+        correlation_id.map(str::to_string),
+    )
+}
+
+impl App {
+    /// A token for `subject` acting for RAL in `roles`.
+    fn token_of(&self, subject: &str, roles: &[Role]) -> String {
+        self.auth
+            .mint(
+                subject,
+                &["RAL".to_string()],
+                roles,
+                chrono::Utc::now(),
+                chrono::Duration::hours(1),
+            )
+            .unwrap()
+    }
+
+    /// Sends a request with a bearer token (or a session cookie) and a correlation id.
+    async fn send(
+        &self,
+        method: &str,
+        credential: &str,
+        path: &str,
+        body: Option<&Value>,
+        correlation_id: &str,
+    ) -> (u16, String) {
+        let url = format!("{}{path}", self.address);
+        let request = match method {
+            "POST" => self.client.post(url).json(body.unwrap_or(&json!({}))),
+            _ => self.client.get(url),
+        };
+        let request = match credential.strip_prefix("cookie:") {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request.bearer_auth(credential),
+        };
+        let reply = request
+            .header("x-correlation-id", correlation_id)
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.text().await.unwrap())
+    }
+
+    /// Signs `subject` in to the web pages; the session cookie, as `cookie:<name=value>`.
+    async fn sign_in(&self, subject: &str, roles: &[Role]) -> String {
+        let link = complaints_gateway::ui::session::login_token(
+            &self.cases,
+            subject,
+            &["RAL".to_string()],
+            roles,
+            chrono::Utc::now(),
+            chrono::Duration::minutes(5),
+        )
+        .unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let reply = client
+            .post(format!("{}/ui/login", self.address))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={link}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status().as_u16(), 303);
+        let cookie = reply.headers()["set-cookie"].to_str().unwrap();
+        format!("cookie:{}", cookie.split(';').next().unwrap())
+    }
+}
+
+on_both_backends! {
+    async fn r_cal_1_every_read_of_personal_data_is_in_the_access_log(backend: Backend) {
+        let Some(app) = spawn(backend).await else { return };
+        let intake = app.token_of("intake-clerk", &[Role::Frontline]);
+        let pals = app.token_of("pals-desk", &[Role::Frontline]);
+        let caseworker = app.token_of("case-officer", &[Role::Caseworker]);
+        let dpo = app.token_of("dp-officer", &[Role::DataProtection]);
+        let auditor = app.token_of("auditor-1", &[Role::Auditor]);
+        let reporting = app.token_of("analyst", &[Role::Reporting]);
+        let regulator = app.token_of("regulator-1", &[Role::Regulator]);
+        const NAME: &str = "Cath Readlog";
+        const EMAIL: &str = "cath.readlog@example.org";
+        const DESCRIPTION: &str = "Cath's account of the night shift";
+        let body = json!({
+            "organisation_id": "RAL", "received_on": "2025-05-06", "channel": "email",
+            "subject_areas": ["communications"], "description": DESCRIPTION,
+            "complainant": {"name": NAME, "email": EMAIL},
+            "source": {"system": "pals", "reference": "PALS-R-CAL-1"}
+        });
+        let mut expected: Vec<Read> = Vec::new();
+
+        // Command answers carry the complaint, personal data included: each one is a read.
+        let (status, answer) = app.send("POST", &intake, "/v1/complaints", Some(&body), "c-receive").await;
+        assert_eq!(status, 201, "{answer}");
+        assert!(answer.contains(NAME) && answer.contains(DESCRIPTION), "{answer}");
+        let id = serde_json::from_str::<Value>(&answer).unwrap()["id"].as_str().unwrap().to_string();
+        expected.push(read("intake-clerk", Role::Frontline, "command_answer:receive", Some("c-receive")));
+        // Another desk sending the same intake gets the complaint someone else recorded.
+        let (status, answer) = app.send("POST", &pals, "/v1/complaints", Some(&body), "c-receive-again").await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains(NAME), "{answer}");
+        expected.push(read("pals-desk", Role::Frontline, "command_answer:receive", Some("c-receive-again")));
+        let ack = json!({"acknowledged_on": "2025-05-07"});
+        let path = format!("/v1/complaints/{id}/acknowledgement");
+        let (status, answer) = app.send("POST", &caseworker, &path, Some(&ack), "c-ack").await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains(EMAIL), "{answer}");
+        expected.push(read("case-officer", Role::Caseworker, "command_answer:acknowledgement", Some("c-ack")));
+        // A refused command answers with the rule, not the complaint: no read.
+        let (status, answer) = app.send("POST", &caseworker, &path, Some(&ack), "c-ack-again").await;
+        assert_eq!(status, 422, "{answer}");
+        assert!(!answer.contains(NAME), "{answer}");
+
+        // The complaint, as it stands and as it stood, and its history.
+        let (status, answer) = app.send("GET", &caseworker, &format!("/v1/complaints/{id}"), None, "c-get").await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains(NAME), "{answer}");
+        expected.push(read("case-officer", Role::Caseworker, "complaint", Some("c-get")));
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let (status, answer) = app.send("GET", &caseworker, &format!("/v1/complaints/{id}?as_of={now}"), None, "c-as-of").await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains(NAME), "{answer}");
+        expected.push(read("case-officer", Role::Caseworker, "complaint_as_of", Some("c-as-of")));
+        // Before the complaint existed there is nothing to read, and nothing is recorded.
+        let (status, _) = app.send("GET", &caseworker, &format!("/v1/complaints/{id}?as_of=2020-01-01T00:00:00Z"), None, "c-too-early").await;
+        assert_eq!(status, 404);
+        let (status, answer) = app.send("GET", &caseworker, &format!("/v1/complaints/{id}/history"), None, "c-history").await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains(NAME), "{answer}");
+        expected.push(read("case-officer", Role::Caseworker, "history", Some("c-history")));
+
+        // The case page shows the timeline with every event as recorded.
+        let session = app.sign_in("ui-reader", &[Role::Caseworker]).await;
+        let (status, page) = app.send("GET", &session, &format!("/ui/complaints/{id}"), None, "c-ui").await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains(NAME), "the timeline shows the event as recorded");
+        expected.push(read("ui-reader", Role::Caseworker, "ui:complaint", Some("c-ui")));
+        expected.push(read("ui-reader", Role::Caseworker, "ui:history", Some("c-ui")));
+        let today = complaints_gateway::london_date(chrono::Utc::now());
+        let (status, page) = app.send("GET", &session, &format!("/ui/complaints/{id}?as_of={today}"), None, "c-ui-as-of").await;
+        assert_eq!(status, 200, "{page}");
+        expected.push(read("ui-reader", Role::Caseworker, "ui:complaint_as_of", Some("c-ui-as-of")));
+        expected.push(read("ui-reader", Role::Caseworker, "ui:history", Some("c-ui-as-of")));
+
+        // Subject access: the look-up names complaints only; the export is the read.
+        let (status, found) = app.send("POST", &dpo, "/v1/data-subjects/lookup",
+            Some(&json!({"person": {"name": NAME, "email": EMAIL}})), "c-lookup").await;
+        assert_eq!(status, 200, "{found}");
+        assert!(!found.contains(NAME), "{found}");
+        let subject = serde_json::from_str::<Value>(&found).unwrap()["subject_id"].as_str().unwrap().to_string();
+        let (status, export) = app.send("GET", &dpo, &format!("/v1/data-subjects/{subject}/export"), None, "c-sar").await;
+        assert_eq!(status, 200, "{export}");
+        assert!(export.contains(NAME), "{export}");
+        expected.push(read("dp-officer", Role::DataProtection, "subject-access-export", None));
+
+        // What carries no personal data is not a read of it: the case list, the deadlines and
+        // the regulator's export (personal fields removed).
+        for path in ["/v1/complaints", "/v1/deadlines"] {
+            let (status, answer) = app.send("GET", &reporting, path, None, "c-list").await;
+            assert_eq!(status, 200, "{path}: {answer}");
+            assert!(!answer.contains(NAME), "{path}: {answer}");
+        }
+        let (status, export) = app.send("GET", &regulator,
+            "/v1/exports/events?organisation=RAL&from=2000-01-01&to=2100-12-31", None, "c-export").await;
+        assert_eq!(status, 200, "{export}");
+        for secret in [NAME, EMAIL, DESCRIPTION] {
+            assert!(!export.contains(secret), "{secret} in the export");
+        }
+
+        // The access log holds each read above with who read it, and nothing else.
+        let (status, log) = app.send("GET", &auditor, &format!("/v1/audit/access-log?complaint_id={id}&limit=1000"), None, "c-log").await;
+        assert_eq!(status, 200, "{log}");
+        let log: Value = serde_json::from_str(&log).unwrap();
+        let items = log["items"].as_array().unwrap();
+        for item in items {
+            assert_eq!(item["complaint_id"], id.as_str(), "{item}");
+            assert_eq!(item["organisation_id"], "RAL", "{item}");
+            let at = item["accessed_at"].as_str().unwrap();
+            assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{item}");
+        }
+        let mut recorded: Vec<Read> = items
+            .iter()
+            .map(|i| {
+                let text = |k: &str| i[k].as_str().unwrap().to_string();
+                (text("actor"), text("role"), text("action"), i["correlation_id"].as_str().map(str::to_string))
+            })
+            .collect();
+        recorded.sort();
+        expected.sort();
+        assert_eq!(recorded, expected);
     }
 }

@@ -1,8 +1,55 @@
 //! Read models over HTTP: the case list and deadlines, on both backends.
 #![allow(clippy::unwrap_used)]
 
-use complaints_tests::{minimal_complaint, on_both_backends, spawn_app, Backend};
-use serde_json::json;
+use complaints_tests::{minimal_complaint, on_both_backends, spawn_app, Backend, TestApp};
+use serde_json::{json, Value};
+
+/// A signed-in session's cookie (`name=value`) for a caseworker of RAL.
+async fn sign_in(app: &TestApp) -> String {
+    let link = complaints_gateway::ui::session::login_token(
+        &app.cases(),
+        "board-reader",
+        &["RAL".to_string()],
+        &[complaints_gateway::Role::Caseworker],
+        chrono::Utc::now(),
+        chrono::Duration::minutes(5),
+    )
+    .unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let reply = client
+        .post(format!("{}/ui/login", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={link}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 303);
+    let cookie = reply.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// A page of the web pages with the session `cookie`: status and HTML.
+async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let reply = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (reply.status().as_u16(), reply.text().await.unwrap())
+}
+
+/// The number in a board heading such as `<h2 ... id="overdue">Overdue (12)</h2>`.
+fn heading_count(html: &str, id: &str) -> usize {
+    let at = html.find(&format!("id=\"{id}\">")).unwrap();
+    let heading = &html[at..at + html[at..].find("</h2>").unwrap()];
+    let open = heading.rfind('(').unwrap();
+    heading[open + 1..heading.len() - 1].parse().unwrap()
+}
 
 on_both_backends! {
     async fn the_case_list_pages_newest_first_within_the_callers_organisations(backend: Backend) {
@@ -87,5 +134,144 @@ on_both_backends! {
         assert_eq!(before.status, 404);
         let reporting = app.token_for(&["RAL"], &[complaints_gateway::Role::Reporting]);
         assert_eq!(app.get_as(&reporting, &format!("/v1/complaints/{id}/history")).await.status, 403);
+    }
+
+    async fn deadlines_are_paged_by_cursor_and_none_is_lost(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        // Several complaints a day, so rows share due days and the order falls back to the
+        // complaint, kind and item; two stopped clocks leave rows without a due day.
+        let days = ["2025-04-01", "2025-04-02", "2025-04-03"];
+        let mut ids = Vec::new();
+        for n in 0..40 {
+            let reply = app.post_complaint(&minimal_complaint("RAL", days[n % days.len()])).await;
+            assert_eq!(reply.status, 201, "{}", reply.body);
+            ids.push(reply.body["id"].as_str().unwrap().to_string());
+        }
+        for id in &ids[..2] {
+            let stop = json!({"stopped_on": "2025-04-04", "reason": "awaiting records", "complainant_agreed": true});
+            let reply = app.command(id, "clock-stops", &stop).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+        }
+        app.settle().await;
+
+        // Every row of the read model, read directly.
+        let pool = app.db.raw_pool().await;
+        let (mut stored, undated): (Vec<(String, String, i64)>, i64) = complaints_eventlog::on_pool!(&pool, |p| {
+            let rows = sqlx::query_as::<_, (String, String, i64)>(
+                "SELECT complaint_id, kind, item FROM rm_deadlines WHERE organisation_id = 'RAL'",
+            )
+            .fetch_all(p)
+            .await
+            .unwrap();
+            let undated = sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM rm_deadlines WHERE organisation_id = 'RAL' AND due_on IS NULL",
+            )
+            .fetch_one(p)
+            .await
+            .unwrap();
+            (rows, undated)
+        });
+        stored.sort();
+        assert!(stored.len() > 100, "more rows than a page of the API and of the board: {}", stored.len());
+        assert!(undated >= 2, "{undated}");
+
+        // The default page is 50 rows, with a cursor to the next.
+        let first = app.get("/v1/deadlines").await;
+        assert_eq!(first.status, 200, "{}", first.body);
+        assert_eq!(first.body["items"].as_array().unwrap().len(), 50);
+        assert!(first.body["next_cursor"].is_string(), "{}", first.body);
+
+        // Walking the cursor in small pages yields every row once, soonest first, undated last.
+        let mut seen: Vec<Value> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/deadlines?limit=7&cursor={c}"),
+                None => "/v1/deadlines?limit=7".to_string(),
+            };
+            let reply = app.get(&path).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            let items = reply.body["items"].as_array().unwrap();
+            seen.extend(items.iter().cloned());
+            match reply.body["next_cursor"].as_str() {
+                Some(next) => {
+                    assert_eq!(items.len(), 7, "only the last page is short");
+                    cursor = Some(next.to_string());
+                }
+                None => break,
+            }
+            assert!(seen.len() <= stored.len(), "the walk does not end");
+        }
+        let dues: Vec<Option<&str>> = seen.iter().map(|r| r["due_on"].as_str()).collect();
+        for pair in dues.windows(2) {
+            match (pair[0], pair[1]) {
+                (Some(a), Some(b)) => assert!(a <= b, "{a} before {b}"),
+                (None, Some(b)) => panic!("a row due {b} after an undated one"),
+                _ => {}
+            }
+        }
+        assert_eq!(dues.iter().filter(|d| d.is_none()).count() as i64, undated);
+        let mut walked: Vec<(String, String, i64)> = seen
+            .iter()
+            .map(|r| (r["complaint_id"].as_str().unwrap().to_string(), r["kind"].as_str().unwrap().to_string(), r["item"].as_i64().unwrap()))
+            .collect();
+        walked.sort();
+        let mut once = walked.clone();
+        once.dedup();
+        assert_eq!(once.len(), walked.len(), "a row came twice");
+        assert_eq!(walked, stored);
+
+        // A filter pages the same way.
+        let acks = app.get("/v1/deadlines?kind=acknowledgement&limit=500").await;
+        let all_acks = acks.body["items"].as_array().unwrap().len();
+        assert!(acks.body["next_cursor"].is_null());
+        let mut paged_acks = 0;
+        let mut cursor = String::new();
+        loop {
+            let reply = app.get(&format!("/v1/deadlines?kind=acknowledgement&limit=3{cursor}")).await;
+            let items = reply.body["items"].as_array().unwrap();
+            assert!(items.iter().all(|i| i["kind"] == "acknowledgement"));
+            paged_acks += items.len();
+            match reply.body["next_cursor"].as_str() {
+                Some(next) => cursor = format!("&cursor={next}"),
+                None => break,
+            }
+        }
+        assert_eq!(paged_acks, all_acks);
+        assert_eq!(all_acks, ids.len());
+
+        for bad in ["limit=0", "limit=501", "cursor=zz", "cursor=2025-04-01_x"] {
+            assert_eq!(app.get(&format!("/v1/deadlines?{bad}")).await.status, 400, "{bad}");
+        }
+
+        // The board shows every overdue row once, a page at a time, following "Next page".
+        let overdue_rows = seen.iter().filter(|r| r["state"] == "missed" && r["met_on"].is_null()).count();
+        assert!(overdue_rows > 100, "more than a page of the board: {overdue_rows}");
+        let cookie = sign_in(&app).await;
+        let mut path = "/ui/deadlines".to_string();
+        let mut rows: Vec<String> = Vec::new();
+        let mut pages = 0;
+        loop {
+            let (status, html) = page(&app, &cookie, &path).await;
+            assert_eq!(status, 200, "{html}");
+            pages += 1;
+            assert_eq!(heading_count(&html, "overdue"), overdue_rows, "the counts cover every page");
+            rows.extend(
+                html.split("href=\"/ui/complaints/")
+                    .skip(1)
+                    .map(|row| row[..row.find("</a>").unwrap()].to_string()),
+            );
+            let Some(end) = html.find("\" rel=\"next\"") else { break };
+            let start = html[..end].rfind("href=\"").unwrap() + "href=\"".len();
+            path = html[start..end].replace("&amp;", "&");
+            assert!(pages < 50, "the board does not end");
+        }
+        assert!(pages > 1, "the board pages");
+        let shown = rows.len();
+        rows.sort();
+        rows.dedup();
+        assert_eq!(rows.len(), shown, "a row was shown twice");
+        assert_eq!(shown, overdue_rows, "every overdue row is on some page");
+        assert_eq!(page(&app, &cookie, "/ui/deadlines?cursor=zz").await.0, 400);
     }
 }

@@ -1,6 +1,6 @@
 // Over 600 lines with its tests (half of it): the regulation 18 figures, counted by hand.
-//! The regulation 18 annual report (R-AR-1..R-AR-3), counted purely from the facts: each
-//! figure in the year of the fact that decides it.
+//! The regulation 18 annual report (R-AR-1..R-AR-5), counted purely from the facts: each
+//! figure in the year of the fact that decides it, transferred-out complaints apart.
 
 use super::facts::{ComplaintFacts, LearningFact, ReferralFact};
 use super::period::{bump, financial_year, within, NOT_RECORDED};
@@ -97,6 +97,26 @@ pub struct LearningReport {
     pub actions: Vec<LearningItem>,
 }
 
+/// How the sender counts a complaint it forwarded to the body it belongs to (R-AR-5,
+/// R-SCOPE-2): a complaint whose current closure is `transferred`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferCounting {
+    /// The documented default: the complaint counts as received by the receiving body, so
+    /// the sender shows it only as `transferred_out`, never in `received` or the figures
+    /// about complaints received (channel, subject, acknowledgement share). The sender's
+    /// own decisions on it count only if it sent a stage-1 response before the transfer:
+    /// without one it is never well founded, answered or referred for the sender.
+    #[default]
+    ReportedApart,
+    /// The reading before R-AR-5: kept in `received` and every other figure, and shown again
+    /// as `transferred_out`, a subset of `received`.
+    WithinReceived,
+}
+
+/// R-AR-5's documented default: transferred-out complaints are reported apart from `received`.
+pub const TRANSFER_COUNTING: TransferCounting = TransferCounting::ReportedApart;
+
 /// The regulation 18 annual report of one organisation for one financial year (R-AR-1,
 /// counted by R-AR-2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -111,15 +131,20 @@ pub struct AnnualReport {
     pub period_start: NaiveDate,
     /// 31 March.
     pub period_end: NaiveDate,
-    /// Complaints received in the year, excluded ones and oral next-day resolutions aside
-    /// (item 1).
+    /// Complaints received in the year (item 1): excluded ones, oral next-day resolutions
+    /// and, by default, those transferred out aside (R-AR-5).
     pub received: u64,
     /// Complaints received in the year and excluded under reg 8 (not the oral next-day ones).
     pub excluded: ExcludedCounts,
     /// Oral complaints received in the year and resolved by the next working day.
     pub oral_resolved_next_working_day: u64,
-    /// Of `received`, how many were transferred to another organisation.
+    /// Complaints received in the year and forwarded to the body they belong to (R-SCOPE-2),
+    /// judged on the facts when the report is counted: under `transfer_counting`
+    /// `reported_apart` (the default, R-AR-5) not part of `received`; under
+    /// `within_received`, of `received`.
     pub transferred_out: u64,
+    /// How transferred-out complaints were counted (R-AR-5).
+    pub transfer_counting: TransferCounting,
     /// First responses sent in the year that upheld or partially upheld the complaint
     /// (item 2).
     pub well_founded: u64,
@@ -129,14 +154,15 @@ pub struct AnnualReport {
     pub reviews_responded: u64,
     /// Review responses sent in the year whose outcome differs from the first response's.
     pub outcome_changed_on_review: u64,
-    /// Complaints the body was told in the year were referred to each ombudsman (item 3).
+    /// Complaints the body was told in the year were referred to each ombudsman (item 3); by
+    /// default not one it transferred out without answering it (R-AR-5).
     pub referred_to_ombudsman: OmbudsmanCounts,
     /// Complaints received in the year per subject area, one count per subject (item 4).
     pub by_subject_area: BTreeMap<String, u64>,
     /// Complaints received in the year per channel.
     pub by_channel: BTreeMap<String, u64>,
-    /// Of the complaints acknowledged in the year, those acknowledged by the third working
-    /// day after receipt.
+    /// Of the complaints acknowledged in the year (by default not those transferred out,
+    /// R-AR-5), those acknowledged by the third working day after receipt.
     pub acknowledged_within_3_working_days: Share,
     /// Of the complaints whose first response was sent in the year and that had a response
     /// period agreed with or notified to the complainant before it, those sent by that
@@ -160,12 +186,39 @@ pub struct AnnualReport {
 /// `outcome_changed_on_review` by the review response's day; referrals by `informed_on`;
 /// the acknowledgement share by `acknowledged_on`; learning by `recorded_on`. Excluded
 /// complaints appear only in their own counts.
+///
+/// Transferred-out complaints are counted as [`TRANSFER_COUNTING`], the documented default
+/// (see [`annual_report_with`]).
 pub fn annual_report(
     organisation: &str,
     year: i32,
     facts: &[ComplaintFacts],
     referrals: &[ReferralFact],
     learning: &[LearningFact],
+) -> AnnualReport {
+    annual_report_with(
+        organisation,
+        year,
+        facts,
+        referrals,
+        learning,
+        TRANSFER_COUNTING,
+    )
+}
+
+/// As [`annual_report`], with transferred-out complaints counted as `transfers` says
+/// (R-AR-5). A transfer is judged on the facts when the report is counted, like an
+/// exclusion: `transferred_out` counts by `received_on`, so a complaint received in March
+/// and transferred in April leaves the earlier year's `received` the next time that year
+/// is counted (a report already published keeps its figures). Referrals of a complaint
+/// need its facts row, whatever year it was received in. Pure.
+pub fn annual_report_with(
+    organisation: &str,
+    year: i32,
+    facts: &[ComplaintFacts],
+    referrals: &[ReferralFact],
+    learning: &[LearningFact],
+    transfers: TransferCounting,
 ) -> AnnualReport {
     let (start, end) = financial_year(year).unwrap_or(if year < 0 {
         (NaiveDate::MIN, NaiveDate::MIN)
@@ -182,6 +235,7 @@ pub fn annual_report(
         excluded: ExcludedCounts::default(),
         oral_resolved_next_working_day: 0,
         transferred_out: 0,
+        transfer_counting: transfers,
         well_founded: 0,
         by_outcome: OutcomeCounts::default(),
         reviews_responded: 0,
@@ -196,6 +250,9 @@ pub fn annual_report(
     };
     let (mut ack_met, mut ack_total, mut resp_met, mut resp_total) = (0, 0, 0, 0);
     let (mut target_met, mut target_total) = (0, 0);
+    // R-AR-5: complaints transferred out that the sender never answered; their referrals
+    // are the receiving body's.
+    let mut not_answered_here: BTreeSet<&str> = BTreeSet::new();
     for f in facts.iter().filter(|f| f.organisation_id == organisation) {
         if f.is_excluded() {
             if within(Some(f.received_on), start, end) {
@@ -214,18 +271,26 @@ pub fn annual_report(
             }
             continue;
         }
+        // R-AR-5: by default the receiving body's complaint (R-SCOPE-2), not one this body
+        // received.
+        let apart = transfers == TransferCounting::ReportedApart && f.is_transferred_out();
+        if apart && f.first_response_on.is_none() {
+            not_answered_here.insert(&f.complaint_id);
+        }
         if within(Some(f.received_on), start, end) {
-            report.received += 1;
             if f.is_transferred_out() {
                 report.transferred_out += 1;
             }
-            bump(&mut report.by_channel, &f.channel);
-            let subjects: BTreeSet<&str> = f.subject_areas.iter().map(String::as_str).collect();
-            for subject in subjects {
-                bump(&mut report.by_subject_area, subject);
+            if !apart {
+                report.received += 1;
+                bump(&mut report.by_channel, &f.channel);
+                let subjects: BTreeSet<&str> = f.subject_areas.iter().map(String::as_str).collect();
+                for subject in subjects {
+                    bump(&mut report.by_subject_area, subject);
+                }
             }
         }
-        if within(f.acknowledged_on, start, end) {
+        if !apart && within(f.acknowledged_on, start, end) {
             ack_total += 1;
             if f.acknowledged_in_time() == Some(true) {
                 ack_met += 1;
@@ -257,7 +322,10 @@ pub fn annual_report(
 
     let mut referred: BTreeSet<(&str, Ombudsman)> = BTreeSet::new();
     for r in referrals {
-        if r.organisation_id == organisation && within(Some(r.informed_on), start, end) {
+        if r.organisation_id == organisation
+            && within(Some(r.informed_on), start, end)
+            && !not_answered_here.contains(r.complaint_id.as_str())
+        {
             referred.insert((r.complaint_id.as_str(), r.ombudsman));
         }
     }
@@ -446,7 +514,7 @@ mod tests {
                 C::Withdrawn,
                 None,
             ),
-            // received and transferred out.
+            // transferred out: only as such (R-AR-5).
             closed(fact("i", "2025-11-11"), "2025-11-12", C::Transferred, None),
             // received, ack met, not upheld 15 Jan in time; review upheld in 2026-27.
             reviewed(
@@ -518,7 +586,7 @@ mod tests {
         assert_eq!(facts[1].acknowledge_by, d("2025-04-24"));
         let r = annual_report("RAL", 2025, &facts, &referrals, &learning);
 
-        assert_eq!(r.received, 7, "a b e f h i k");
+        assert_eq!(r.received, 6, "a b e f h k");
         assert_eq!(r.excluded.total, 1);
         assert_eq!(
             r.excluded.by_category,
@@ -529,7 +597,7 @@ mod tests {
         assert_eq!(
             r.by_channel,
             BTreeMap::from([
-                ("email".to_string(), 3),
+                ("email".to_string(), 2),
                 ("letter".to_string(), 2),
                 ("oral_in_person".to_string(), 1),
                 ("web_form".to_string(), 1),
@@ -539,7 +607,7 @@ mod tests {
             r.by_subject_area,
             BTreeMap::from([
                 ("clinical_treatment".to_string(), 2),
-                ("communications".to_string(), 4),
+                ("communications".to_string(), 3),
                 ("other".to_string(), 1),
                 ("values_and_behaviours".to_string(), 1),
                 ("waiting_times".to_string(), 1),
@@ -601,6 +669,164 @@ mod tests {
         assert_eq!(json["by_outcome"]["partially_upheld"], 1);
         assert_eq!(json["period_start"], "2025-04-01");
         assert_eq!(json["referred_to_ombudsman"]["phso"], 2);
+    }
+
+    /// Three complaints received in 2025-26; the third, acknowledged on time, forwarded to
+    /// `RXX` two days later.
+    fn one_of_three_transferred() -> Vec<ComplaintFacts> {
+        vec![
+            // ack due Wed 7 May (Mon 5 May a bank holiday): met.
+            acknowledged(
+                with(fact("a", "2025-05-01"), "letter", &["communications"]),
+                "2025-05-02",
+            ),
+            // ack due Thu 5 Jun: late.
+            acknowledged(
+                with(fact("b", "2025-06-02"), "email", &["waiting_times"]),
+                "2025-06-10",
+            ),
+            transferred(
+                acknowledged(
+                    with(fact("c", "2025-07-01"), "web_form", &["clinical_treatment"]),
+                    "2025-07-02",
+                ),
+                "2025-07-03",
+                "RXX",
+            ),
+        ]
+    }
+
+    #[test]
+    fn r_ar_5_a_complaint_transferred_out_is_reported_apart_not_as_received() {
+        let facts = one_of_three_transferred();
+        assert_eq!(facts[0].acknowledge_by, d("2025-05-07"));
+        let r = annual_report("RAL", 2025, &facts, &[], &[]);
+        assert_eq!(r.transfer_counting, TransferCounting::ReportedApart);
+        assert_eq!((r.received, r.transferred_out), (2, 1), "a b | c");
+        assert_eq!(
+            r.by_channel,
+            BTreeMap::from([("email".to_string(), 1), ("letter".to_string(), 1)])
+        );
+        assert_eq!(
+            r.by_subject_area,
+            BTreeMap::from([
+                ("communications".to_string(), 1),
+                ("waiting_times".to_string(), 1)
+            ]),
+            "c's clinical treatment is the receiving body's"
+        );
+        assert_eq!(
+            (
+                r.acknowledged_within_3_working_days.met,
+                r.acknowledged_within_3_working_days.total
+            ),
+            (1, 2),
+            "a met, b late; c not measured"
+        );
+        assert_eq!((r.well_founded, r.by_outcome.total()), (0, 0));
+    }
+
+    #[test]
+    fn r_ar_5_counting_transfers_within_received_is_the_setting_apart_from_the_default() {
+        let facts = one_of_three_transferred();
+        let r = annual_report_with(
+            "RAL",
+            2025,
+            &facts,
+            &[],
+            &[],
+            TransferCounting::WithinReceived,
+        );
+        assert_eq!((r.received, r.transferred_out), (3, 1));
+        assert_eq!(r.by_channel["web_form"], 1);
+        assert_eq!(r.by_subject_area["clinical_treatment"], 1);
+        assert_eq!(
+            (
+                r.acknowledged_within_3_working_days.met,
+                r.acknowledged_within_3_working_days.total
+            ),
+            (2, 3)
+        );
+        assert_eq!(
+            serde_json::to_value(&r).unwrap()["transfer_counting"],
+            "within_received"
+        );
+    }
+
+    #[test]
+    fn r_ar_5_a_transfer_without_a_response_is_never_well_founded_or_referred_by_the_sender() {
+        let facts = vec![
+            // forwarded unanswered; the complainant later went to the PHSO.
+            transferred(fact("t", "2025-05-01"), "2025-05-06", "RXX"),
+            // answered upheld in time, then forwarded: the answer is this body's decision.
+            transferred(
+                responded(
+                    fact("u", "2025-05-02"),
+                    "2025-06-02",
+                    Outcome::Upheld,
+                    "2025-06-30",
+                ),
+                "2025-06-10",
+                "RYY",
+            ),
+            // an ordinary complaint, referred too.
+            fact("v", "2025-05-03"),
+        ];
+        let referrals = vec![
+            referral("t", 4, Ombudsman::Phso, "2025-09-01"),
+            referral("u", 6, Ombudsman::Lgsco, "2025-10-01"),
+            referral("v", 2, Ombudsman::Phso, "2025-11-01"),
+        ];
+        let r = annual_report("RAL", 2025, &facts, &referrals, &[]);
+        assert_eq!((r.received, r.transferred_out), (1, 2), "v | t u");
+        assert_eq!(r.well_founded, 1, "u only");
+        assert_eq!(r.by_outcome.upheld, 1);
+        assert_eq!(
+            (
+                r.responded_within_agreed_period.met,
+                r.responded_within_agreed_period.total
+            ),
+            (1, 1)
+        );
+        assert_eq!(
+            r.referred_to_ombudsman,
+            OmbudsmanCounts { phso: 1, lgsco: 1 },
+            "v and u; t is the receiving body's"
+        );
+
+        let old = annual_report_with(
+            "RAL",
+            2025,
+            &facts,
+            &referrals,
+            &[],
+            TransferCounting::WithinReceived,
+        );
+        assert_eq!(
+            old.referred_to_ombudsman,
+            OmbudsmanCounts { phso: 2, lgsco: 1 }
+        );
+        assert_eq!((old.received, old.transferred_out), (3, 2));
+    }
+
+    #[test]
+    fn r_ar_5_a_transfer_after_the_year_end_leaves_the_year_the_complaint_was_received_in() {
+        // Received in March (2024-25), forwarded in April (2025-26).
+        let before = vec![fact("m", "2025-03-20")];
+        let after = vec![transferred(fact("m", "2025-03-20"), "2025-04-10", "RXX")];
+        let counted_before = annual_report("RAL", 2024, &before, &[], &[]);
+        assert_eq!(
+            (counted_before.received, counted_before.transferred_out),
+            (1, 0)
+        );
+        let counted_after = annual_report("RAL", 2024, &after, &[], &[]);
+        assert_eq!(
+            (counted_after.received, counted_after.transferred_out),
+            (0, 1),
+            "judged when counted, in the year received"
+        );
+        let next = annual_report("RAL", 2025, &after, &[], &[]);
+        assert_eq!((next.received, next.transferred_out), (0, 0));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! CSV for its tables. Rendering is pure and every free-text value is escaped for the format
 //! it goes into, so the HTTP route and the command line serve the same bytes.
 
-use super::annual::{AnnualReport, LearningItem, Share};
+use super::annual::{AnnualReport, LearningItem, Share, TransferCounting};
 use chrono::NaiveDate;
 use std::str::FromStr;
 
@@ -136,7 +136,7 @@ fn figures(report: &AnnualReport) -> Vec<Figure> {
         ),
         figure(
             "transferred_out",
-            "Of those received, transferred to another body",
+            transferred_out_label(report.transfer_counting),
             report.transferred_out.to_string(),
         ),
         figure(
@@ -165,6 +165,27 @@ fn figures(report: &AnnualReport) -> Vec<Figure> {
             share(&report.responded_within_internal_target),
         ),
     ]
+}
+
+/// The transferred-out figure's wording, which says whether it is part of `received` (R-AR-5).
+fn transferred_out_label(counting: TransferCounting) -> &'static str {
+    match counting {
+        TransferCounting::ReportedApart => {
+            "Complaints transferred out to the body they belong to (not counted as received)"
+        }
+        TransferCounting::WithinReceived => {
+            "Of those received, transferred out to the body they belong to"
+        }
+    }
+}
+
+/// The CSV item of the transferred-out figure: `transferred_out` is never part of
+/// `received`; the non-default setting names its subset apart so a reader cannot add it twice.
+fn transferred_out_item(counting: TransferCounting) -> &'static str {
+    match counting {
+        TransferCounting::ReportedApart => "transferred_out",
+        TransferCounting::WithinReceived => "transferred_out_of_received",
+    }
 }
 
 /// A table of the report: CSV section, heading, and (code, count) rows.
@@ -375,6 +396,8 @@ pub fn html(report: &AnnualReport) -> String {
 
 /// The report's tables as CSV (RFC 4180, CRLF): `section,item,count`, sections `figure`
 /// (shares as `met` and `total` items), `subject_area`, `channel`, `excluded_category`.
+/// `transferred_out` is not counted in `received` (R-AR-5's documented default); under the
+/// `within_received` setting the row is `transferred_out_of_received`, a subset of it.
 pub fn csv(report: &AnnualReport) -> String {
     let mut out = String::from("section,item,count\r\n");
     let mut row = |section: &str, item: &str, count: u64| {
@@ -397,7 +420,10 @@ pub fn csv(report: &AnnualReport) -> String {
             "outcome_changed_on_review",
             report.outcome_changed_on_review,
         ),
-        ("transferred_out", report.transferred_out),
+        (
+            transferred_out_item(report.transfer_counting),
+            report.transferred_out,
+        ),
         ("excluded", report.excluded.total),
         (
             "oral_resolved_next_working_day",
@@ -505,5 +531,25 @@ mod tests {
         assert!(text.contains("figure,referred_to_phso,2\r\n"));
         assert!(text.contains("subject_area,values_and_behaviours,4\r\n"));
         assert!(text.contains("figure,lessons,1\r\n"));
+    }
+
+    #[test]
+    fn r_ar_5_the_documents_show_transferred_out_apart_from_received() {
+        let mut r = report();
+        r.transferred_out = 3;
+        let label =
+            "Complaints transferred out to the body they belong to (not counted as received)";
+        assert!(markdown(&r).contains(&format!("| {label} | 3 |")));
+        assert!(html(&r).contains(&format!("<tr><td>{label}</td><td class=\"n\">3</td></tr>")));
+        let text = csv(&r);
+        assert!(text.contains("figure,received,12\r\nfigure,well_founded"));
+        assert!(text.contains("figure,transferred_out,3\r\n"));
+
+        r.transfer_counting = TransferCounting::WithinReceived;
+        assert!(markdown(&r)
+            .contains("| Of those received, transferred out to the body they belong to | 3 |"));
+        let text = csv(&r);
+        assert!(text.contains("figure,transferred_out_of_received,3\r\n"));
+        assert!(!text.contains("figure,transferred_out,"));
     }
 }

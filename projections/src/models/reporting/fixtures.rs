@@ -82,6 +82,13 @@ pub(super) fn closed(
     f
 }
 
+/// Closed as forwarded on `on` to `to` (R-SCOPE-2).
+pub(super) fn transferred(f: ComplaintFacts, on: &str, to: &str) -> ComplaintFacts {
+    let mut f = closed(f, on, ClosureReason::Transferred, None);
+    f.transferred_to = Some(to.into());
+    f
+}
+
 pub(super) fn with(mut f: ComplaintFacts, channel: &str, subjects: &[&str]) -> ComplaintFacts {
     f.channel = channel.into();
     f.subject_areas = subjects.iter().map(|s| s.to_string()).collect();
@@ -131,6 +138,10 @@ pub(super) fn received_event(on: &str, channel: Channel) -> ComplaintEvent {
         matter_came_to_notice_on: None,
         source: None,
         particulars: Confidential(ComplaintParticulars::default()),
+        kind: Default::default(),
+        enquiry_type: None,
+        provider_id: None,
+        origin: None,
     }
 }
 

@@ -18,14 +18,17 @@
 //! - Breakdowns count new complaints only (R-KO-5): age of patient and status of complainant
 //!   each sum exactly to `new` (a complaint without them counts as `unknown`); service area
 //!   sums to `new` (`not_recorded`); subject areas and professions are multi-valued (`>= new`).
+//! - Sections, items, their order and labels come from the KO41 code list of the return's
+//!   collection year (R-KO-7, R-KO-8): the financial year `from` falls in. The JSON names it
+//!   (`code_list_version`), and so does every CSV line. A code the year's list does not
+//!   have counts under the section's catch-all (`other`, `unknown`), so the sums hold.
 
 use super::collection::Collection;
 use super::facts::ComplaintFacts;
-use super::period::{bump, within, NOT_RECORDED};
+use super::period::{bump, financial_year_of, within, NOT_RECORDED};
 use chrono::NaiveDate;
-use complaints_domain::{
-    ClosureReason, ComplainantStatus, Outcome, PatientAgeBand, ServiceArea, StaffGroup, SubjectArea,
-};
+use complaints_domain::code_lists::{Ko41CodeList, Ko41Section};
+use complaints_domain::{ClosureReason, Outcome};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -114,49 +117,55 @@ pub struct CollectionReturn {
     pub reconciliation: ReconciliationNote,
 }
 
-/// Every service area: an organisation's policy may put a service area in either
-/// collection (an NHS trust's dental service stays in KO41a), so each lists them all.
-fn service_areas() -> Vec<&'static str> {
-    ServiceArea::ALL.iter().map(|s| s.code()).collect()
+// Every service area is in each collection's list: an organisation's policy may put a
+// service area in either (an NHS trust's dental service stays in KO41a).
+
+/// Sections whose items end with `not_recorded`: a complaint may record no service area or
+/// staff group, and those sum rules still hold.
+const WITH_NOT_RECORDED: [&str; 2] = ["5_service_area", "8_profession"];
+
+/// The label of our `not_recorded` item.
+const NOT_RECORDED_LABEL: &str = "Not recorded";
+
+/// A breakdown section's items in the collection's order, (code, label): the list's, then
+/// `not_recorded` where a complaint may have none.
+fn items_of(section: &Ko41Section) -> Vec<(&'static str, &'static str)> {
+    let mut items: Vec<(&'static str, &'static str)> =
+        section.items.iter().map(|i| (i.code, i.label)).collect();
+    if WITH_NOT_RECORDED.contains(&section.id) {
+        items.push((NOT_RECORDED, NOT_RECORDED_LABEL));
+    }
+    items
 }
 
-/// Each breakdown's items in the collection's order: the code list, then the catch-all.
-fn section_items() -> [(&'static str, Vec<&'static str>); 5] {
-    let with = |mut codes: Vec<&'static str>, last: &'static str| {
-        codes.push(last);
-        codes
-    };
-    [
-        (
-            "3_age_of_patient",
-            PatientAgeBand::ALL.iter().map(|c| c.code()).collect(),
-        ),
-        (
-            "4_status_of_complainant",
-            ComplainantStatus::ALL.iter().map(|c| c.code()).collect(),
-        ),
-        ("5_service_area", with(service_areas(), NOT_RECORDED)),
-        (
-            "7_subject_area",
-            SubjectArea::ALL.iter().map(|c| c.code()).collect(),
-        ),
-        (
-            "8_profession",
-            with(
-                StaffGroup::ALL.iter().map(|c| c.code()).collect(),
-                NOT_RECORDED,
-            ),
-        ),
-    ]
+/// The breakdown sections `list` asks for and this backend produces (section 2, the
+/// summary, aside).
+fn breakdowns(list: &'static Ko41CodeList) -> impl Iterator<Item = &'static Ko41Section> {
+    list.produced().filter(|s| s.id != "2_summary")
+}
+
+/// The item a recorded code is counted under in section `id` of `list`: itself when listed,
+/// else the section's catch-all.
+fn item_for(list: &Ko41CodeList, id: &str, code: &str) -> String {
+    match list.section(id) {
+        Some(s) if !s.lists(code) && !(code == NOT_RECORDED && WITH_NOT_RECORDED.contains(&id)) => {
+            s.catch_all.unwrap_or(code).to_string()
+        }
+        _ => code.to_string(),
+    }
+}
+
+/// The code list a report was counted with: the one it names, else (a return submitted
+/// before reports named one) the one of its collection year.
+pub fn code_list_of(report: &WrittenComplaintsReport) -> &'static Ko41CodeList {
+    Ko41CodeList::by_version(&report.code_list_version)
+        .unwrap_or_else(|| Ko41CodeList::for_collection_year(financial_year_of(report.from)))
 }
 
 impl CollectionReturn {
-    fn empty(collection: Collection, site: Option<String>) -> Self {
-        let zeros = |codes: &[&str]| -> BTreeMap<String, u64> {
-            codes.iter().map(|c| (c.to_string(), 0)).collect()
-        };
-        let [age, status, service, subject, staff] = section_items();
-        Self {
+    /// No complaints; every breakdown lists `list`'s items at zero.
+    fn empty(collection: Collection, site: Option<String>, list: &'static Ko41CodeList) -> Self {
+        let mut ret = Self {
             collection,
             site,
             brought_forward: 0,
@@ -166,13 +175,21 @@ impl CollectionReturn {
             resolved_not_upheld: 0,
             resolved: 0,
             carried_forward: 0,
-            by_age_band: zeros(&age.1),
-            by_complainant_status: zeros(&status.1),
-            by_service_area: zeros(&service.1),
-            by_subject_area: zeros(&subject.1),
-            by_staff_group: zeros(&staff.1),
+            by_age_band: BTreeMap::new(),
+            by_complainant_status: BTreeMap::new(),
+            by_service_area: BTreeMap::new(),
+            by_subject_area: BTreeMap::new(),
+            by_staff_group: BTreeMap::new(),
             reconciliation: ReconciliationNote::default(),
+        };
+        for section in breakdowns(list) {
+            if let Some(counts) = ret.breakdown_mut(section.id) {
+                for (code, _) in items_of(section) {
+                    counts.insert(code.to_string(), 0);
+                }
+            }
         }
+        ret
     }
 
     fn is_empty(&self) -> bool {
@@ -199,13 +216,26 @@ impl CollectionReturn {
         ]
     }
 
-    fn breakdown(&self, section: &str) -> &BTreeMap<String, u64> {
-        match section {
-            "3_age_of_patient" => &self.by_age_band,
-            "4_status_of_complainant" => &self.by_complainant_status,
-            "5_service_area" => &self.by_service_area,
-            "7_subject_area" => &self.by_subject_area,
-            _ => &self.by_staff_group,
+    /// The counts of breakdown section `id`; `None` for a section not counted here.
+    fn breakdown(&self, id: &str) -> Option<&BTreeMap<String, u64>> {
+        match id {
+            "3_age_of_patient" => Some(&self.by_age_band),
+            "4_status_of_complainant" => Some(&self.by_complainant_status),
+            "5_service_area" => Some(&self.by_service_area),
+            "7_subject_area" => Some(&self.by_subject_area),
+            "8_profession" => Some(&self.by_staff_group),
+            _ => None,
+        }
+    }
+
+    fn breakdown_mut(&mut self, id: &str) -> Option<&mut BTreeMap<String, u64>> {
+        match id {
+            "3_age_of_patient" => Some(&mut self.by_age_band),
+            "4_status_of_complainant" => Some(&mut self.by_complainant_status),
+            "5_service_area" => Some(&mut self.by_service_area),
+            "7_subject_area" => Some(&mut self.by_subject_area),
+            "8_profession" => Some(&mut self.by_staff_group),
+            _ => None,
         }
     }
 }
@@ -219,6 +249,11 @@ pub struct WrittenComplaintsReport {
     pub from: NaiveDate,
     /// Last day of the period.
     pub to: NaiveDate,
+    /// The KO41 code-list version the sections, items and labels come from (R-KO-7,
+    /// R-KO-8): the one of the collection year `from` falls in, e.g. `KO41-2022-23`. Empty
+    /// only in a return submitted before reports named it (read as its year's).
+    #[serde(default)]
+    pub code_list_version: String,
     /// One return per collection and site with any complaint in play (KO41a sites first);
     /// empty when the organisation had none.
     pub collections: Vec<CollectionReturn>,
@@ -234,6 +269,8 @@ pub fn written_complaints(
     to: NaiveDate,
     facts: &[ComplaintFacts],
 ) -> WrittenComplaintsReport {
+    // R-KO-7: the list of the collection year, so a past year keeps its own items.
+    let list = Ko41CodeList::for_collection_year(financial_year_of(from));
     let mut returns: BTreeMap<(Collection, Option<String>), CollectionReturn> = BTreeMap::new();
     let counted = facts.iter().filter(|f| {
         f.organisation_id == organisation
@@ -253,35 +290,54 @@ pub fn written_complaints(
         };
         let ret = returns
             .entry((collection, site.clone()))
-            .or_insert_with(|| CollectionReturn::empty(collection, site));
+            .or_insert_with(|| CollectionReturn::empty(collection, site, list));
         let finished = f.finished_on();
         if f.received_on < from && finished.is_none_or(|d| d >= from) {
             ret.brought_forward += 1;
         }
         if within(Some(f.received_on), from, to) {
             ret.new += 1;
+            let item = |id: &str, code: &str| item_for(list, id, code);
             bump(
                 &mut ret.by_age_band,
-                f.patient_age_band.as_deref().unwrap_or(UNKNOWN),
+                &item(
+                    "3_age_of_patient",
+                    f.patient_age_band.as_deref().unwrap_or(UNKNOWN),
+                ),
             );
             bump(
                 &mut ret.by_complainant_status,
-                f.complainant_status.as_deref().unwrap_or(UNKNOWN),
+                &item(
+                    "4_status_of_complainant",
+                    f.complainant_status.as_deref().unwrap_or(UNKNOWN),
+                ),
             );
             bump(
                 &mut ret.by_service_area,
-                f.service_area.as_deref().unwrap_or(NOT_RECORDED),
+                &item(
+                    "5_service_area",
+                    f.service_area.as_deref().unwrap_or(NOT_RECORDED),
+                ),
             );
-            let subjects: BTreeSet<&str> = f.subject_areas.iter().map(String::as_str).collect();
+            // One count per item: two codes folded into one catch-all count once.
+            let subjects: BTreeSet<String> = f
+                .subject_areas
+                .iter()
+                .map(|s| item("7_subject_area", s))
+                .collect();
             for subject in subjects {
-                bump(&mut ret.by_subject_area, subject);
+                bump(&mut ret.by_subject_area, &subject);
             }
-            let groups: BTreeSet<&str> = f.staff_groups.iter().map(String::as_str).collect();
+            let mut groups: BTreeSet<String> = f
+                .staff_groups
+                .iter()
+                .map(|g| item("8_profession", g))
+                .collect();
             if groups.is_empty() {
-                bump(&mut ret.by_staff_group, NOT_RECORDED);
+                groups.insert(NOT_RECORDED.to_string());
             }
             for group in groups {
-                bump(&mut ret.by_staff_group, group);
+                bump(&mut ret.by_staff_group, &group);
             }
         }
         match (f.first_response_on, f.first_outcome) {
@@ -323,6 +379,7 @@ pub fn written_complaints(
         organisation_id: organisation.to_string(),
         from,
         to,
+        code_list_version: list.version.to_string(),
         collections,
     }
 }
@@ -336,29 +393,45 @@ fn csv_field(value: &str) -> String {
     }
 }
 
-/// One item of a return: collection, site (empty for KO41b), section, item and count, in
-/// the collection's item order (section 2's summary, then sections 3, 4, 5, 7 and 8, each in
-/// its code list's order with the catch-all last). The reconciliation note is not an item.
+/// One item of a return: collection, site (empty for KO41b), section, item, its label and
+/// count, in the collection's item order of the report's code list (R-KO-6, R-KO-7):
+/// section 2's summary, then the breakdowns the list has and this backend produces (3, 4,
+/// 5, 7 and 8), each in the list's order with `not_recorded` last where a complaint may
+/// have none. The reconciliation note is not an item.
 pub fn return_items(report: &WrittenComplaintsReport) -> Vec<ReturnItem> {
+    let list = code_list_of(report);
     let mut items = Vec::new();
     for ret in &report.collections {
-        let mut push = |section: &str, item: &str, count: i64| {
+        let mut push = |section: &str, item: &str, label: &str, count: i64| {
             items.push(ReturnItem {
                 collection: ret.collection,
                 site: ret.site.clone(),
                 section: section.to_string(),
                 item: item.to_string(),
+                label: label.to_string(),
                 count,
             });
         };
-        for (item, count) in ret.summary() {
-            push("2_summary", item, count);
-        }
-        for (section, codes) in section_items() {
-            let counts = ret.breakdown(section);
-            for item in codes {
-                let count = counts.get(item).copied().unwrap_or(0);
-                push(section, item, i64::try_from(count).unwrap_or(i64::MAX));
+        let summary = ret.summary();
+        for section in list.produced() {
+            if section.id == "2_summary" {
+                for i in section.items {
+                    let count = summary.iter().find(|(code, _)| *code == i.code);
+                    push(section.id, i.code, i.label, count.map_or(0, |(_, n)| *n));
+                }
+                continue;
+            }
+            let Some(counts) = ret.breakdown(section.id) else {
+                continue;
+            };
+            for (code, label) in items_of(section) {
+                let count = counts.get(code).copied().unwrap_or(0);
+                push(
+                    section.id,
+                    code,
+                    label,
+                    i64::try_from(count).unwrap_or(i64::MAX),
+                );
             }
         }
     }
@@ -376,6 +449,8 @@ pub struct ReturnItem {
     pub section: String,
     /// The item within the section, e.g. `new`.
     pub item: String,
+    /// The item's label in the code list.
+    pub label: String,
     /// Its figure.
     pub count: i64,
 }
@@ -453,6 +528,7 @@ pub fn bring_forward_submitted(
     report: &mut WrittenComplaintsReport,
     previous_submitted: &WrittenComplaintsReport,
 ) {
+    let list = code_list_of(report);
     let carried: BTreeMap<(Collection, Option<String>), i64> = previous_submitted
         .collections
         .iter()
@@ -472,7 +548,7 @@ pub fn bring_forward_submitted(
         if *stock != 0 {
             returns
                 .entry((*collection, site.clone()))
-                .or_insert_with(|| CollectionReturn::empty(*collection, site.clone()));
+                .or_insert_with(|| CollectionReturn::empty(*collection, site.clone(), list));
         }
     }
     let signed = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
@@ -486,22 +562,27 @@ pub fn bring_forward_submitted(
     report.collections = returns.into_values().collect();
 }
 
-/// The return as CSV (RFC 4180, CRLF line ends) in the collection's item order: a header
-/// `collection,organisation,site,section,item,count` (the organisation and site are
-/// section 1), then per return section 2 (the summary items) and the breakdowns of new
-/// complaints, sections 3, 4, 5, 7 and 8, each in its code list's order with the catch-all
-/// last. The reconciliation note is not part of the return and is not in the CSV.
+/// The return as CSV (RFC 4180, CRLF line ends) in the collection's item order of the
+/// report's code list: a header `collection,organisation,site,section,item,count,label,code_list`
+/// (the organisation and site are section 1), then per return section 2 (the summary items)
+/// and the breakdowns of new complaints, sections 3, 4, 5, 7 and 8, each in the list's
+/// order with `not_recorded` last; `label` is the item's label and `code_list` the list's
+/// version (R-KO-7), on every line so a line read alone still says what it counts. The
+/// reconciliation note is not part of the return and is not in the CSV.
 pub fn written_complaints_csv(report: &WrittenComplaintsReport) -> String {
-    let mut out = String::from("collection,organisation,site,section,item,count\r\n");
+    let mut out =
+        String::from("collection,organisation,site,section,item,count,label,code_list\r\n");
     let organisation = csv_field(&report.organisation_id);
+    let version = csv_field(code_list_of(report).version);
     for i in return_items(report) {
         out.push_str(&format!(
-            "{},{organisation},{},{},{},{}\r\n",
+            "{},{organisation},{},{},{},{},{},{version}\r\n",
             i.collection.name(),
             csv_field(i.site.as_deref().unwrap_or("")),
             csv_field(&i.section),
             csv_field(&i.item),
-            i.count
+            i.count,
+            csv_field(&i.label),
         ));
     }
     out
@@ -513,6 +594,7 @@ mod tests {
     use super::*;
     use crate::models::reporting::fixtures::*;
     use crate::models::reporting::period::financial_year;
+    use complaints_domain::code_lists::Ko41CodeList;
     use complaints_domain::*;
 
     fn area(
@@ -772,7 +854,9 @@ mod tests {
                     .iter()
                     .find(|r| r.collection == collection)
                     .cloned()
-                    .unwrap_or_else(|| CollectionReturn::empty(collection, None));
+                    .unwrap_or_else(|| {
+                        CollectionReturn::empty(collection, None, code_list_of(&report))
+                    });
                 assert_eq!(
                     ret.brought_forward as i64, unresolved,
                     "{collection:?} {from}"
@@ -874,17 +958,23 @@ mod tests {
         let report = written_complaints("RAL", from, to, &ko41_facts());
         let csv = written_complaints_csv(&report);
         let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
-        assert_eq!(lines[0], "collection,organisation,site,section,item,count");
+        assert_eq!(
+            lines[0],
+            "collection,organisation,site,section,item,count,label,code_list"
+        );
         assert_eq!(
             lines[1],
-            "KO41a,RAL,not_recorded,2_summary,brought_forward,4"
+            "KO41a,RAL,not_recorded,2_summary,brought_forward,4,Complaints brought forward,KO41-2022-23"
         );
         assert_eq!(
             lines[7],
-            "KO41a,RAL,not_recorded,2_summary,carried_forward,5"
+            "KO41a,RAL,not_recorded,2_summary,carried_forward,5,Complaints carried forward,KO41-2022-23"
         );
-        assert_eq!(lines[8], "KO41a,RAL,not_recorded,3_age_of_patient,0_15,0");
-        assert!(lines.contains(&"KO41b,RAL,,5_service_area,dental,1"));
+        assert_eq!(
+            lines[8],
+            "KO41a,RAL,not_recorded,3_age_of_patient,0_15,0,0 to 15 years,KO41-2022-23"
+        );
+        assert!(lines.contains(&"KO41b,RAL,,5_service_area,dental,1,Dental,KO41-2022-23"));
         let sections: Vec<&str> = lines[1..]
             .iter()
             .filter(|l| l.starts_with("KO41a"))
@@ -905,6 +995,131 @@ mod tests {
         );
         assert!(!csv.contains("p5"), "the note is not in the return");
         assert!(csv.ends_with("\r\n"));
+    }
+
+    #[test]
+    fn r_ko_7_code_lists_are_chosen_by_collection_year() {
+        let facts = vec![fact("q", "2021-06-01"), fact("r", "2022-06-01")];
+        let (from, to) = financial_year(2021).unwrap();
+        let quarterly = written_complaints("RAL", from, to, &facts);
+        assert_eq!(quarterly.code_list_version, "KO41-2015-16");
+        let (from, to) = financial_year(2022).unwrap();
+        let annual = written_complaints("RAL", from, to, &facts);
+        assert_eq!(annual.code_list_version, "KO41-2022-23");
+        assert_eq!(
+            serde_json::to_value(&annual).unwrap()["code_list_version"],
+            "KO41-2022-23"
+        );
+        // A quarter is of its collection year's list too.
+        let q4 = written_complaints("RAL", d("2022-01-01"), d("2022-03-31"), &facts);
+        assert_eq!(q4.code_list_version, "KO41-2015-16");
+        for (report, version) in [(&quarterly, "KO41-2015-16"), (&annual, "KO41-2022-23")] {
+            let csv = written_complaints_csv(report);
+            assert!(csv
+                .split("\r\n")
+                .skip(1)
+                .filter(|l| !l.is_empty())
+                .all(|l| l.ends_with(&format!(",{version}"))));
+            // Section 6 is in the earlier list but never produced (R-KO-6).
+            assert!(!csv.contains("6_clinical_treatment"));
+        }
+    }
+
+    #[test]
+    fn r_ko_7_the_csv_takes_its_items_and_labels_from_the_years_list() {
+        let (from, to) = financial_year(2025).unwrap();
+        let report = written_complaints("RAL", from, to, &ko41_facts());
+        let list = Ko41CodeList::for_collection_year(2025);
+        let items = return_items(&report);
+        let subjects: Vec<(&str, &str)> = items
+            .iter()
+            .filter(|i| i.collection == Collection::Ko41a && i.section == "7_subject_area")
+            .map(|i| (i.item.as_str(), i.label.as_str()))
+            .collect();
+        let listed: Vec<(&str, &str)> = list
+            .section("7_subject_area")
+            .unwrap()
+            .items
+            .iter()
+            .map(|i| (i.code, i.label))
+            .collect();
+        assert_eq!(subjects, listed);
+        let csv = written_complaints_csv(&report);
+        assert!(csv.contains(
+            "KO41a,RAL,not_recorded,7_subject_area,values_and_behaviours,0,Values and behaviours (staff),KO41-2022-23\r\n"
+        ));
+        assert!(csv.contains(
+            "KO41a,RAL,not_recorded,7_subject_area,privacy_dignity_wellbeing,0,\"Privacy, dignity and wellbeing\",KO41-2022-23\r\n"
+        ));
+        assert!(csv.contains(
+            "KO41a,RAL,not_recorded,8_profession,not_recorded,1,Not recorded,KO41-2022-23\r\n"
+        ));
+    }
+
+    #[test]
+    fn r_ko_8_professions_and_service_areas_come_from_the_years_list() {
+        for year in [2021, 2025] {
+            let (from, to) = financial_year(year).unwrap();
+            let facts = vec![area(
+                fact("s", &format!("{year}-05-01")),
+                Some("dental"),
+                &["appointments"],
+                &["medical"],
+            )];
+            let report = written_complaints("RAL", from, to, &facts);
+            let list = code_list_of(&report);
+            for section in ["5_service_area", "8_profession"] {
+                let items: Vec<String> = return_items(&report)
+                    .into_iter()
+                    .filter(|i| i.section == section)
+                    .map(|i| i.item)
+                    .collect();
+                let mut expected: Vec<String> = list
+                    .section(section)
+                    .unwrap()
+                    .items
+                    .iter()
+                    .map(|i| i.code.to_string())
+                    .collect();
+                expected.push(NOT_RECORDED.into());
+                assert_eq!(items, expected, "{year} {section}");
+            }
+            assert_eq!(report.collections[0].by_service_area["dental"], 1);
+            assert_eq!(report.collections[0].by_staff_group["medical"], 1);
+        }
+    }
+
+    #[test]
+    fn r_ko_7_a_code_the_years_list_lacks_counts_under_its_catch_all_and_the_sums_hold() {
+        let mut odd = area(
+            fact("o", "2025-05-01"),
+            Some("retired_service"),
+            &["retired_subject", "other"],
+            &["retired_group"],
+        );
+        odd.patient_age_band = Some("retired_band".into());
+        let (from, to) = financial_year(2025).unwrap();
+        let report = written_complaints("RAL", from, to, &[odd]);
+        let r = &report.collections[0];
+        assert_eq!(r.by_service_area["other"], 1);
+        assert_eq!(r.by_age_band["unknown"], 1);
+        assert_eq!(r.by_subject_area["other"], 1, "one count for the one item");
+        assert_eq!(r.by_staff_group["other"], 1);
+        assert_eq!(r.by_service_area.values().sum::<u64>(), r.new);
+        assert_eq!(r.by_age_band.values().sum::<u64>(), r.new);
+        assert!(!r.by_subject_area.contains_key("retired_subject"));
+    }
+
+    #[test]
+    fn r_ko_7_a_return_submitted_before_reports_named_their_list_reads_with_its_years() {
+        let (from, to) = financial_year(2021).unwrap();
+        let facts = vec![fact("q", "2021-06-01")];
+        let mut json = serde_json::to_value(written_complaints("RAL", from, to, &facts)).unwrap();
+        json.as_object_mut().unwrap().remove("code_list_version");
+        let old: WrittenComplaintsReport = serde_json::from_value(json).unwrap();
+        assert_eq!(old.code_list_version, "");
+        assert_eq!(code_list_of(&old).version, "KO41-2015-16");
+        assert!(written_complaints_csv(&old).ends_with(",KO41-2015-16\r\n"));
     }
 
     #[test]

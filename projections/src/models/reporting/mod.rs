@@ -1,6 +1,6 @@
 //! The reporting read model (consumer `reporting`): per-complaint facts, ombudsman referrals
 //! and learning, and the pure functions that count the regulation 18 annual report
-//! (R-AR-1..R-AR-3) and the Written Complaints Collection (KO41a/KO41b, R-KO-1..R-KO-9)
+//! (R-AR-1..R-AR-5) and the Written Complaints Collection (KO41a/KO41b, R-KO-1..R-KO-9)
 //! from them.
 //!
 //! The consumer stores facts only; reports are counted at query time from the current facts,
@@ -40,9 +40,17 @@
 //! - A year `Y` is 1 April `Y` to 31 March `Y+1`.
 //! - Excluded complaints (closed under reg 8, any category) are counted only in their own
 //!   figures, by the year received: they are not in `received`, the outcome counts or the
-//!   timeliness shares. Referrals and learning are counted whatever the complaint's closure.
-//! - A complaint transferred out (reg 6(5)) stays in `received` (R-AR-2 lists no such
-//!   exception) and is also shown as `transferred_out`; the KO41 counts leave it out (R-KO-2).
+//!   timeliness shares. Referrals and learning are counted whatever the complaint's closure,
+//!   save a transfer (below).
+//! - A complaint transferred out (reg 6(5), closed `transferred`) counts as received by the
+//!   receiving body (R-SCOPE-2): the sender shows it only as `transferred_out`, by the year
+//!   received and judged on the facts when the report is counted, never in `received`, the
+//!   channel and subject tables or the acknowledgement share. Only a stage-1 response the
+//!   sender sent before the transfer counts for it (its decision: outcome, well founded,
+//!   response shares, and then its referrals); unanswered, the complaint is never well
+//!   founded or referred for the sender (R-AR-5, the documented default
+//!   `TRANSFER_COUNTING`; `TransferCounting::WithinReceived` keeps the earlier reading). The
+//!   KO41 counts it by the handling organisation: the sender leaves it out (R-KO-2).
 //! - Ombudsman referrals count complaints: a complaint referred twice to the same ombudsman
 //!   in one year counts once for it.
 //! - KO41 (see `ko41`): `carried_forward = brought_forward + new − resolved` exactly;
@@ -50,7 +58,10 @@
 //!   received, excluded or transferred after being carried) are listed in the reconciliation
 //!   note beside the return, never as an item, and the stock still unresolved at the end
 //!   (`carried_forward` less the note) is the next period's `brought_forward`.
-//! - KO41 breakdowns list every code of the current list (zero where none) plus
+//! - KO41 items and labels come from the code list of the return's collection year
+//!   (`complaints_domain::code_lists`, R-KO-7, R-KO-8), named in the JSON
+//!   (`code_list_version`) and on every CSV line.
+//! - KO41 breakdowns list every code of that list (zero where none) plus
 //!   `unknown` (age of patient, status of complainant) or `not_recorded` (service area,
 //!   staff group): age, status and service area sum to `new`; subject and staff-group
 //!   totals are `>= new`. KO41a is returned per site (`site` at receipt), KO41b per
@@ -82,8 +93,8 @@ mod fixtures;
 mod through_the_runner;
 
 pub use annual::{
-    annual_report, AnnualReport, ExcludedCounts, LearningItem, LearningReport, OmbudsmanCounts,
-    OutcomeCounts, Share,
+    annual_report, annual_report_with, AnnualReport, ExcludedCounts, LearningItem, LearningReport,
+    OmbudsmanCounts, OutcomeCounts, Share, TransferCounting, TRANSFER_COUNTING,
 };
 pub use collection::Collection;
 pub use facts::{

@@ -304,13 +304,21 @@ pub async fn annual_report_for(
             REPORT_YEARS.end()
         )));
     };
+    // R-AR-5: a referral's complaint is read whatever year it was received in, to tell
+    // whether it was transferred out unanswered.
+    let referred = format!(
+        "complaint_id IN (SELECT complaint_id FROM {REFERRALS}
+           WHERE organisation_id = $1 AND informed_on >= $10 AND informed_on <= $11)"
+    );
     let facts = load_facts(
         pool,
         organisation,
-        "(received_on >= $2 AND received_on <= $3) OR (acknowledged_on >= $4 AND acknowledged_on <= $5)
-         OR (first_response_on >= $6 AND first_response_on <= $7)
-         OR (review_response_on >= $8 AND review_response_on <= $9)",
-        &[from, to, from, to, from, to, from, to],
+        &format!(
+            "(received_on >= $2 AND received_on <= $3) OR (acknowledged_on >= $4 AND acknowledged_on <= $5)
+             OR (first_response_on >= $6 AND first_response_on <= $7)
+             OR (review_response_on >= $8 AND review_response_on <= $9) OR {referred}"
+        ),
+        &[from, to, from, to, from, to, from, to, from, to],
     )
     .await?;
     let referrals = load_referrals(pool, organisation, from, to).await?;

@@ -3,7 +3,9 @@
 //! as shown; later changes to the period are reported as adjustments to it, never by changing
 //! its figures, and the next year brings forward what the submitted return left unresolved.
 
-use super::ko41::{adjustments, bring_forward_submitted, Adjustment, WrittenComplaintsReport};
+use super::ko41::{
+    adjustments, bring_forward_submitted, code_list_of, Adjustment, WrittenComplaintsReport,
+};
 use super::period::financial_year;
 use super::query::written_complaints_for;
 use crate::ProjectionError;
@@ -65,10 +67,15 @@ pub async fn submission_for(
     let Some((at, by, figures)) = row else {
         return Ok(None);
     };
-    let figures = serde_json::from_str(&figures).map_err(|e| ProjectionError::Decode {
-        what: "ko41_submissions.figures".into(),
-        reason: e.to_string(),
-    })?;
+    let mut figures: WrittenComplaintsReport =
+        serde_json::from_str(&figures).map_err(|e| ProjectionError::Decode {
+            what: "ko41_submissions.figures".into(),
+            reason: e.to_string(),
+        })?;
+    // A return submitted before reports named their code list was counted with its year's.
+    if figures.code_list_version.is_empty() {
+        figures.code_list_version = code_list_of(&figures).version.to_string();
+    }
     Ok(Some(Submission {
         organisation: organisation.to_string(),
         collection: KO41.to_string(),

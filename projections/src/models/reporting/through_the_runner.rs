@@ -95,10 +95,32 @@ async fn worked_example(log: &EventLog) {
         }],
     )
     .await;
-    assert_eq!(runner.catch_up().await.unwrap(), 1);
+    // R-AR-5: forwarded unanswered in 2024-25; the PHSO referral of 2025-26 is the receiving
+    // body's, and only the referral's year reads the complaint's row.
+    append(
+        log,
+        "c3",
+        vec![
+            received_event("2024-11-01", Channel::Letter),
+            ComplaintEvent::ComplaintClosed {
+                closed_on: d("2025-01-10"),
+                reason: ClosureReason::Transferred,
+                exclusion_category: None,
+                transferred_to: Some("RXX".into()),
+                resolved_on: None,
+            },
+            ComplaintEvent::ReferredToOmbudsman {
+                ombudsman: Ombudsman::Phso,
+                informed_on: d("2025-05-01"),
+                ombudsman_reference: None,
+            },
+        ],
+    )
+    .await;
+    assert_eq!(runner.catch_up().await.unwrap(), 4);
 
     let y2024 = annual_report_for(&pool, "RAL", 2024).await.unwrap();
-    assert_eq!(y2024.received, 1);
+    assert_eq!((y2024.received, y2024.transferred_out), (1, 1));
     let y2025 = annual_report_for(&pool, "RAL", 2025).await.unwrap();
     assert_eq!(y2025.received, 1);
     assert_eq!(y2025.well_founded, 1);
@@ -110,7 +132,7 @@ async fn worked_example(log: &EventLog) {
             not_upheld: 1
         }
     );
-    assert_eq!(y2025.referred_to_ombudsman.phso, 0);
+    assert_eq!(y2025.referred_to_ombudsman.phso, 0, "c3 is not this body's");
     assert_eq!(
         (
             y2025.acknowledged_within_3_working_days.met,
@@ -146,6 +168,7 @@ async fn worked_example(log: &EventLog) {
         .await
         .unwrap();
     assert_eq!(ko41.collections.len(), 1);
+    assert_eq!(ko41.code_list_version, "KO41-2022-23");
     let a = &ko41.collections[0];
     assert_eq!(
         (
@@ -189,12 +212,12 @@ async fn worked_example(log: &EventLog) {
     let all = read_after(&mut tx, Checkpoint::default(), 100)
         .await
         .unwrap();
-    assert_eq!(all.len(), 8);
+    assert_eq!(all.len(), 11);
     reporting.apply(&mut tx, Generation(1), &all).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(count(&pool, REFERRALS).await, 1);
+    assert_eq!(count(&pool, REFERRALS).await, 2);
     assert_eq!(count(&pool, LEARNING).await, 1);
-    assert_eq!(count(&pool, COMPLAINTS).await, 2);
+    assert_eq!(count(&pool, COMPLAINTS).await, 3);
     assert_eq!(annual_report_for(&pool, "RAL", 2025).await.unwrap(), y2025);
 
     // A rebuild from position zero answers the same.
@@ -202,7 +225,7 @@ async fn worked_example(log: &EventLog) {
         rebuild(&pool, reporting.as_ref(), &|_, _| {})
             .await
             .unwrap(),
-        8
+        11
     );
     assert_eq!(annual_report_for(&pool, "RAL", 2025).await.unwrap(), y2025);
     assert_eq!(annual_report_for(&pool, "RAL", 2026).await.unwrap(), y2026);
