@@ -121,6 +121,15 @@ fn envelope(keys: &AuditKeys, recipient: &str, sealed: SealedEvent) -> Result<Va
     Ok(event)
 }
 
+/// Whether stored metadata marks the event as part of a whistleblowing concern.
+fn is_whistleblowing(metadata: &str) -> bool {
+    serde_json::from_str::<Value>(metadata).is_ok_and(|m| {
+        m.get(complaints_eventlog::metadata::CASE_KIND)
+            .and_then(Value::as_str)
+            == Some(complaints_domain::CaseKind::Whistleblowing.code())
+    })
+}
+
 /// Writes the export of `request` to `out`: the sealed events, then the signed manifest.
 #[tracing::instrument(skip_all, fields(organisation = %request.organisation, from = %request.from, to = %request.to), err)]
 pub async fn write_export<W: AsyncWrite + Unpin + Send>(
@@ -157,6 +166,10 @@ pub async fn write_export<W: AsyncWrite + Unpin + Send>(
         };
         let mut chunk = Vec::with_capacity(page.len() * 600);
         for sealed in page {
+            // R-KIND-3: whistleblowing concerns are never in a regulator's export.
+            if is_whistleblowing(&sealed.metadata) {
+                continue;
+            }
             let (index, position, link) = (
                 sealed.link.chain_index,
                 sealed.link.position,

@@ -20,6 +20,10 @@ BEGIN
     IF to_regclass('complaints.data_subject_complaints') IS NOT NULL THEN
         EXECUTE 'GRANT INSERT ON complaints.data_subject_complaints TO complaints_gateway';
     END IF;
+    -- Register changes made over the API (the administrator role), append-only.
+    IF to_regclass('complaints.organisation_changes') IS NOT NULL THEN
+        EXECUTE 'GRANT INSERT ON complaints.organisation_changes TO complaints_gateway';
+    END IF;
 END
 $$;
 

@@ -36,12 +36,8 @@ GRANT USAGE ON SCHEMA complaints TO complaints_gateway;
 -- The reporting interface, for BI tools: views over the service's views (grants.sql).
 CREATE SCHEMA reporting AUTHORIZATION complaints_owner;
 GRANT USAGE ON SCHEMA reporting TO complaints_reporting;
--- `complaints serve` still runs the migrator at start, whose first statement is
--- `CREATE TABLE IF NOT EXISTS _sqlx_migrations`: PostgreSQL checks CREATE on the schema
--- even when the table exists. CREATE lets the gateway add tables of its own, not touch the
--- owner's: the log stays INSERT and SELECT only. Revoke it once the gateway can skip
--- migrations (docs/OPERATIONS.md, "Database roles").
-GRANT CREATE ON SCHEMA complaints TO complaints_gateway;
+-- The gateway runs with COMPLAINTS_MIGRATE=false: it only checks the owner's migrations are
+-- applied, so it needs no CREATE on the schema (docs/OPERATIONS.md, "Database roles").
 
 -- Tables the owner creates later (read-model generations, new migrations) are readable by
 -- the gateway without another grant.

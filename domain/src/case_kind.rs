@@ -55,6 +55,8 @@ code_list! {
     }
 }
 
+// The code_list macro owns the enum's derives, so the default is written out.
+#[allow(clippy::derivable_impls)]
 impl Default for CaseKind {
     fn default() -> Self {
         CaseKind::Complaint

@@ -51,6 +51,11 @@ pub enum ComplaintAction {
     TreatAsComplaint(TreatAsComplaint),
     RecordLinkedCase(RecordLinkedCase),
     RecordDeath(RecordDeath),
+    RecordConsentToShare(RecordConsentToShare),
+    AddParticipant(AddParticipant),
+    RemoveParticipant(RemoveParticipant),
+    RequestPart(RequestPart),
+    ProvidePart(ProvidePart),
 }
 
 impl ComplaintAction {
@@ -85,6 +90,11 @@ impl ComplaintAction {
             ComplaintAction::TreatAsComplaint(_) => "treat_as_complaint",
             ComplaintAction::RecordLinkedCase(_) => "record_linked_case",
             ComplaintAction::RecordDeath(_) => "record_death",
+            ComplaintAction::RecordConsentToShare(_) => "record_consent_to_share",
+            ComplaintAction::AddParticipant(_) => "add_participant",
+            ComplaintAction::RemoveParticipant(_) => "remove_participant",
+            ComplaintAction::RequestPart(_) => "request_part",
+            ComplaintAction::ProvidePart(_) => "provide_part",
         }
     }
 }
@@ -511,6 +521,87 @@ pub struct RecordDeath {
     pub died_on: NaiveDate,
 }
 
+/// Record a consent with who gave it, for whom, what it permits, and how (R-CONS-1): a
+/// fact from outside, recorded in any state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordConsentToShare {
+    /// The day it was given.
+    pub given_on: NaiveDate,
+    /// Whose information it concerns.
+    pub for_whom: crate::reference::PersonRole,
+    /// Who gave it: the person, or someone with authority to decide for them.
+    pub given_by: ConsentGiver,
+    /// What it permits; at least one.
+    pub scopes: Vec<ConsentScope>,
+    /// How it was given.
+    pub method: ConsentMethod,
+    /// What evidences it (a signed form, a note of the call); may contain personal data.
+    #[serde(default)]
+    pub evidence: Option<String>,
+    /// For `joint_handling`: the bodies it may be shared with; every body taking part when
+    /// empty.
+    #[serde(default)]
+    pub share_with: Vec<String>,
+}
+
+/// Agree with another body that a complaint to this one, with material that would be a
+/// complaint to it, is handled jointly (R-JOINT-1, R-JOINT-2). The complaint's own
+/// organisation leads; the other takes part and sees the case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddParticipant {
+    /// The other body (ODS code or local identifier).
+    pub organisation_id: String,
+    /// The day the bodies agreed who leads.
+    pub agreed_on: NaiveDate,
+    /// Who agreed it for the lead (staff identifier).
+    pub agreed_by: String,
+    /// Which part of the complaint is the other body's; may contain personal data.
+    pub reason: String,
+}
+
+/// End another body's part in a joint complaint; its outstanding part requests lapse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveParticipant {
+    /// The body taking part.
+    pub organisation_id: String,
+    /// The day it stopped taking part.
+    pub removed_on: NaiveDate,
+    /// Why; may contain personal data.
+    pub reason: String,
+}
+
+/// The lead asks a participant for its part of the co-ordinated response by a day
+/// (R-JOINT-2: supply information reasonably requested).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestPart {
+    /// The body taking part.
+    pub organisation_id: String,
+    /// The day it was asked.
+    pub requested_on: NaiveDate,
+    /// The day the part is due.
+    pub due_on: NaiveDate,
+}
+
+/// A participant supplies its part of the co-ordinated response (R-JOINT-2). Run by the
+/// participant's caseworker on the lead's case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidePart {
+    /// The participant supplying it; the caller's organisation taking part when not said.
+    #[serde(default)]
+    pub organisation_id: Option<String>,
+    /// The day it was supplied.
+    pub provided_on: NaiveDate,
+    /// What the participant found; may contain personal data.
+    pub findings: String,
+    /// Its section of the co-ordinated response letter; may contain personal data.
+    pub response_section: String,
+}
+
 impl ComplaintAction {
     /// The business day the command says something happened on.
     pub fn occurred_on(&self) -> NaiveDate {
@@ -543,6 +634,11 @@ impl ComplaintAction {
             ComplaintAction::TreatAsComplaint(c) => c.treated_on,
             ComplaintAction::RecordLinkedCase(c) => c.opened_on,
             ComplaintAction::RecordDeath(c) => c.died_on,
+            ComplaintAction::RecordConsentToShare(c) => c.given_on,
+            ComplaintAction::AddParticipant(c) => c.agreed_on,
+            ComplaintAction::RemoveParticipant(c) => c.removed_on,
+            ComplaintAction::RequestPart(c) => c.requested_on,
+            ComplaintAction::ProvidePart(c) => c.provided_on,
         }
     }
 }

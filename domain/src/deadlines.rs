@@ -7,7 +7,8 @@
 use crate::calendar::Calendar;
 use crate::case_kind::{CaseKind, EnquiryType};
 use crate::facts::{
-    ClockStop, Closure, ConsentState, LetterRecord, Receipt, ResponsePlan, TrackedRecommendation,
+    ClockStop, Closure, ConsentState, LetterRecord, PartRequest, Receipt, ResponsePlan,
+    TrackedRecommendation,
 };
 use crate::policy::{self, day_after, ComplaintServices, OrganisationPolicy};
 use crate::reference::LetterKind;
@@ -52,6 +53,8 @@ pub(crate) struct CaseFacts<'a> {
     pub first_contact_on: Option<NaiveDate>,
     /// The person affected died: their consent is no longer needed (R-WHO-5).
     pub person_affected_died: bool,
+    /// The lead's requests for participants' parts (R-JOINT-2).
+    pub part_requests: &'a [PartRequest],
 }
 
 /// The last day consent may arrive before a representative's complaint is closed
@@ -156,6 +159,9 @@ pub enum DeadlineKind {
     EnquiryContact,
     /// Send the provisional decision on a complaint about the organisation itself (R-KIND-2).
     ProvisionalDecision,
+    /// A participant in a joint complaint supplies the part the lead asked for by its due day
+    /// (R-JOINT-2); one per request, owed by the participant and watched by the lead.
+    ParticipantPart,
 }
 
 impl DeadlineKind {
@@ -206,6 +212,10 @@ pub struct DeadlineStatus {
     /// For a letter, which letter is owed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub letter: Option<LetterKind>,
+    /// The organisation that owes it, when another than the complaint's own: the
+    /// participant asked for its part of a joint complaint (R-JOINT-2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_id: Option<String>,
 }
 
 impl CaseFacts<'_> {
@@ -472,6 +482,7 @@ impl CaseFacts<'_> {
             calendar_version: version.to_string(),
             item: None,
             letter: None,
+            organisation_id: None,
         };
         // R-EXCL-1, R-WHO-3, R-WHO-4, R-WHO-6: the letter a closure owes; closure does not end it.
         if let Some((kind, due)) = self.closure_letter(services) {
@@ -541,6 +552,7 @@ impl CaseFacts<'_> {
             calendar_version: version.clone(),
             item: None,
             letter: None,
+            organisation_id: None,
         };
         if !self.receipt.kind.is_complaint() {
             let mut out = self.other_kind_statuses(services, &dates, status, today);
@@ -612,6 +624,40 @@ impl CaseFacts<'_> {
             self.delay_notified_on.first().copied(),
         ));
 
+        // R-ACK-5: a period the body set alone (the complainant declined or did not reply)
+        // is told to the complainant in writing; the latest such plan owes the letter.
+        if let Some(plan) = self
+            .plans
+            .iter()
+            .rev()
+            .find(|p| p.stage == self.stage)
+            .filter(|p| !p.is_agreed())
+        {
+            let policy = services
+                .policies
+                .for_organisation(&self.receipt.organisation_id);
+            let due = services
+                .calendar
+                .add_working_days(plan.agreed_on, policy.closure_letter_working_days);
+            let sent = self
+                .letters
+                .iter()
+                .filter(|l| {
+                    l.kind == LetterKind::ResponsePeriodNotification && l.sent_on >= plan.agreed_on
+                })
+                .map(|l| l.sent_on)
+                .min();
+            out.push(DeadlineStatus {
+                letter: Some(LetterKind::ResponsePeriodNotification),
+                ..status(
+                    DeadlineKind::Letter,
+                    Some(due),
+                    judge(due, sent, closed_on, today),
+                    sent,
+                )
+            });
+        }
+
         // R-ACK-2: the copy of an oral complaint's written record goes with the
         // acknowledgement; none is owed once it is closed before then (R-ACK-4).
         if receipt_is_oral(self.receipt) {
@@ -623,6 +669,25 @@ impl CaseFacts<'_> {
                     Some(dates.acknowledge_by),
                     judge(dates.acknowledge_by, sent, ack_ended_on, today),
                     sent,
+                )
+            });
+        }
+
+        // R-JOINT-2: each part asked of a participant, until supplied; a participant removed
+        // before supplying it owes nothing from then on.
+        for r in self.part_requests {
+            let ended_on = match (r.withdrawn_on, closed_on) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            out.push(DeadlineStatus {
+                item: Some(r.number),
+                organisation_id: Some(r.organisation_id.clone()),
+                ..status(
+                    DeadlineKind::ParticipantPart,
+                    Some(r.due_on),
+                    judge(r.due_on, r.provided_on, ended_on, today),
+                    r.provided_on,
                 )
             });
         }

@@ -117,6 +117,20 @@ pub enum ComplaintError {
     UnknownSite { site: String },
     #[error("a complaint made to a commissioner is passed to the provider only with the complainant's consent (R-SCOPE-3)")]
     TransferConsentMissing,
+    #[error("the complaint's own organisation leads it; only another body takes part (R-JOINT-1)")]
+    ParticipantIsLead,
+    #[error("`{organisation}` already takes part in this joint complaint (R-JOINT-2)")]
+    AlreadyParticipant { organisation: String },
+    #[error("`{organisation}` does not take part in this joint complaint (R-JOINT-2)")]
+    NotParticipant { organisation: String },
+    #[error("no consent to share the complaint with `{organisation}` for joint handling is on record (R-CONS-1, R-JOINT-2)")]
+    ConsentToShareMissing { organisation: String },
+    #[error("a part is already requested from `{organisation}` and not yet provided (R-JOINT-2)")]
+    PartAlreadyRequested { organisation: String },
+    #[error("no part is outstanding from `{organisation}` (R-JOINT-2)")]
+    NoPartRequested { organisation: String },
+    #[error("the co-ordinated response waits for the part requested from {organisations}: it is provided, or the body removed from the joint complaint, first (R-JOINT-2)")]
+    PartOutstanding { organisations: String },
 }
 
 impl ComplaintError {
@@ -172,6 +186,13 @@ impl ComplaintError {
             SignatoryNotAuthorised { .. } => "signatory-not-authorised",
             UnknownSite { .. } => "unknown-site",
             TransferConsentMissing => "transfer-consent-missing",
+            ParticipantIsLead => "participant-is-lead",
+            AlreadyParticipant { .. } => "already-participant",
+            NotParticipant { .. } => "not-a-participant",
+            ConsentToShareMissing { .. } => "consent-to-share-missing",
+            PartAlreadyRequested { .. } => "part-already-requested",
+            NoPartRequested { .. } => "no-part-requested",
+            PartOutstanding { .. } => "part-outstanding",
         }
     }
 

@@ -129,6 +129,18 @@ pub struct Recommendation {
     pub due_on: Option<NaiveDate>,
 }
 
+/// A participant's part taken into a co-ordinated response (R-JOINT-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinatedPart {
+    /// The participant.
+    pub organisation_id: String,
+    /// The request its part answered.
+    pub request: u32,
+    /// When it was supplied.
+    pub provided_on: NaiveDate,
+}
+
 /// Whether the person affected consented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -357,6 +369,55 @@ pub enum ComplaintEvent {
         person: PersonRole,
         died_on: NaiveDate,
     },
+    /// A consent with who gave it, for whom, what it permits and how (R-CONS-1).
+    ConsentToShareRecorded {
+        given_on: NaiveDate,
+        for_whom: PersonRole,
+        given_by: ConsentGiver,
+        scopes: Vec<ConsentScope>,
+        method: ConsentMethod,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        evidence: Option<Confidential<String>>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        share_with: Vec<String>,
+    },
+    /// Another body takes part in the complaint, which this body leads (R-JOINT-1, R-JOINT-2).
+    ParticipantAdded {
+        organisation_id: String,
+        agreed_on: NaiveDate,
+        agreed_by: String,
+        reason: Confidential<String>,
+    },
+    /// A body stopped taking part in the joint complaint.
+    ParticipantRemoved {
+        organisation_id: String,
+        removed_on: NaiveDate,
+        reason: Confidential<String>,
+    },
+    /// The lead asked a participant for its part of the co-ordinated response (R-JOINT-2).
+    PartRequested {
+        /// 1 for the first request on the complaint.
+        request: u32,
+        organisation_id: String,
+        requested_on: NaiveDate,
+        due_on: NaiveDate,
+    },
+    /// A participant supplied its part (R-JOINT-2); recorded under the participant's
+    /// organisation in the event's metadata.
+    PartProvided {
+        request: u32,
+        organisation_id: String,
+        provided_on: NaiveDate,
+        findings: Confidential<String>,
+        response_section: Confidential<String>,
+    },
+    /// The response just sent is the co-ordinated response of a joint complaint, with the
+    /// participants' parts it takes in (R-JOINT-2).
+    ResponseCoordinated {
+        sent_on: NaiveDate,
+        stage: u8,
+        parts: Vec<CoordinatedPart>,
+    },
 }
 
 impl ComplaintEvent {
@@ -390,6 +451,12 @@ impl ComplaintEvent {
         "RecommendationDone",
         "LinkedCaseOpened",
         "PersonDied",
+        "ConsentToShareRecorded",
+        "ParticipantAdded",
+        "ParticipantRemoved",
+        "PartRequested",
+        "PartProvided",
+        "ResponseCoordinated",
     ];
 
     /// The payload version `event_type` is written at today (`1.0` unless listed in
@@ -432,6 +499,12 @@ impl ComplaintEvent {
             ComplaintEvent::RecommendationDone { .. } => "RecommendationDone",
             ComplaintEvent::LinkedCaseOpened { .. } => "LinkedCaseOpened",
             ComplaintEvent::PersonDied { .. } => "PersonDied",
+            ComplaintEvent::ConsentToShareRecorded { .. } => "ConsentToShareRecorded",
+            ComplaintEvent::ParticipantAdded { .. } => "ParticipantAdded",
+            ComplaintEvent::ParticipantRemoved { .. } => "ParticipantRemoved",
+            ComplaintEvent::PartRequested { .. } => "PartRequested",
+            ComplaintEvent::PartProvided { .. } => "PartProvided",
+            ComplaintEvent::ResponseCoordinated { .. } => "ResponseCoordinated",
         }
     }
 }

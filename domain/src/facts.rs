@@ -5,10 +5,11 @@
 use crate::case_kind::{CaseKind, CaseOrigin, EnquiryType, OriginRelation};
 use crate::events::SourceReference;
 use crate::reference::{
-    Channel, ClosureReason, ComplainantStatus, ContactMethod, DiscussionOutcome, Eligibility,
-    ExclusionCategory, LearningKind, LegalHoldGround, LetterKind, Likelihood, Ombudsman,
-    OmbudsmanDecision, Outcome, PatientAgeBand, RepresentationBasis, RiskRating, Route,
-    ServiceArea, StaffGroup, SubjectArea,
+    Channel, ClosureReason, ComplainantStatus, ConsentGiver, ConsentMethod, ConsentScope,
+    ContactMethod, DiscussionOutcome, Eligibility, ExclusionCategory, LearningKind,
+    LegalHoldGround, LetterKind, Likelihood, Ombudsman, OmbudsmanDecision, Outcome,
+    PatientAgeBand, PersonRole, RepresentationBasis, RiskRating, Route, ServiceArea, StaffGroup,
+    SubjectArea,
 };
 use chrono::NaiveDate;
 use schemars::JsonSchema;
@@ -234,4 +235,61 @@ pub struct TrackedRecommendation {
 pub struct LegalHold {
     pub placed_on: NaiveDate,
     pub ground: LegalHoldGround,
+}
+
+/// Another body taking part in a joint complaint this one leads (R-JOINT-1, R-JOINT-2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)] // as on `AddParticipant`
+pub struct Participant {
+    pub organisation_id: String,
+    pub agreed_on: NaiveDate,
+    pub agreed_by: String,
+    /// When it stopped taking part; it no longer sees the case.
+    pub removed_on: Option<NaiveDate>,
+}
+
+/// The lead's request for a participant's part of the co-ordinated response (R-JOINT-2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)]
+pub struct PartRequest {
+    /// 1 for the first request on the complaint.
+    pub number: u32,
+    pub organisation_id: String,
+    /// The stage whose response the part is for.
+    pub stage: u8,
+    pub requested_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub provided_on: Option<NaiveDate>,
+    /// The participant was removed before providing it: nothing is owed any more.
+    pub withdrawn_on: Option<NaiveDate>,
+}
+
+impl PartRequest {
+    /// Requested, neither provided nor withdrawn.
+    pub fn is_outstanding(&self) -> bool {
+        self.provided_on.is_none() && self.withdrawn_on.is_none()
+    }
+}
+
+/// A consent on record with what it permits (R-CONS-1); its evidence stays in the event, as
+/// confidential text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[allow(missing_docs)] // as on `RecordConsentToShare`
+pub struct ConsentRecord {
+    pub given_on: NaiveDate,
+    pub for_whom: PersonRole,
+    pub given_by: ConsentGiver,
+    pub scopes: Vec<ConsentScope>,
+    pub method: ConsentMethod,
+    /// For joint handling: the bodies it may be shared with; any taking part when empty.
+    #[serde(default)]
+    pub share_with: Vec<String>,
+}
+
+impl ConsentRecord {
+    /// Whether it lets the complaint be shared with `organisation` for joint handling.
+    pub fn permits_joint_handling_with(&self, organisation: &str) -> bool {
+        self.scopes.contains(&ConsentScope::JointHandling)
+            && (self.share_with.is_empty() || self.share_with.iter().any(|o| o == organisation))
+    }
 }

@@ -588,6 +588,44 @@ code_list! {
 }
 
 code_list! {
+    /// What a consent permits (R-CONS-1).
+    ConsentScope, "consent scope" {
+        /// Disclosing the person's information to their representative (R-WHO-5).
+        DiscloseToRepresentative = "disclose_to_representative",
+        /// Sharing the complaint with the other bodies handling it jointly (reg 9, R-JOINT-2).
+        JointHandling = "joint_handling" | "share_under_reg_9" | "reg_9",
+        /// Reading the person's health or care records to investigate.
+        AccessRecords = "access_records",
+    }
+}
+
+code_list! {
+    /// How a consent was given (R-CONS-1).
+    ConsentMethod, "consent method" {
+        /// A signed form or letter.
+        Written = "written" | "letter" | "signed_form",
+        /// By email.
+        Email = "email",
+        /// Through an online form.
+        OnlineForm = "online_form" | "web_form",
+        /// Orally, by telephone or in person, and noted by the body.
+        Oral = "oral" | "phone" | "in_person",
+    }
+}
+
+code_list! {
+    /// Who gave a consent (R-CONS-1).
+    ConsentGiver, "consent giver" {
+        /// The person whose information it is.
+        DataSubject = "data_subject" | "self",
+        /// Someone with legal authority to decide for them (lasting power of attorney, deputy).
+        LegalAuthority = "legal_authority" | "attorney" | "deputy",
+        /// A parent or guardian of a child.
+        Parent = "parent" | "guardian",
+    }
+}
+
+code_list! {
     /// Which person on a complaint a fact is about.
     PersonRole, "person" {
         /// The person who complained.

@@ -159,6 +159,35 @@ impl EventLog {
         .map_err(|e| EventLogError::Migration(e.to_string()))
     }
 
+    /// Checks every migration of this release is applied, without applying any (a gateway
+    /// whose database role may not create tables starts this way).
+    ///
+    /// # Errors
+    /// [`EventLogError::Migration`] naming the first missing migration.
+    pub async fn check_migrated(&self) -> Result<(), EventLogError> {
+        let sql = "SELECT version FROM _sqlx_migrations WHERE success";
+        let applied: Vec<i64> = match &self.pool {
+            Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+            Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        }
+        .map_err(|e| {
+            EventLogError::Migration(format!(
+                "cannot read the applied migrations ({e}); run `complaints migrate`"
+            ))
+        })?;
+        let migrator = match &self.pool {
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+        };
+        match migrator.iter().find(|m| !applied.contains(&m.version)) {
+            Some(missing) => Err(EventLogError::Migration(format!(
+                "migration {} ({}) is not applied; run `complaints migrate`",
+                missing.version, missing.description
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), EventLogError> {
         let result = match &self.pool {

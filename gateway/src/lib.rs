@@ -32,7 +32,11 @@ use tokio_util::sync::CancellationToken;
 pub async fn open_cases(settings: &Settings) -> Result<Cases, ApiError> {
     let services = settings.services()?;
     let log = complaints_eventlog::EventLog::connect(&settings.database()).await?;
-    log.migrate().await?;
+    if settings.migrate {
+        log.migrate().await?;
+    } else {
+        log.check_migrated().await?;
+    }
     services.register.replace(
         complaints_eventlog::register::load(log.pool(), services.register.starting()).await?,
     );

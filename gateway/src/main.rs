@@ -170,8 +170,9 @@ async fn main() -> ExitCode {
             tokio::spawn(cancel_on_signal(stop.clone()));
             run(settings, stop).await
         }
-        Command::Migrate(settings) => {
+        Command::Migrate(mut settings) => {
             telemetry::init(&settings.log_format);
+            settings.migrate = true;
             open_cases(&settings)
                 .await
                 .map(|_| tracing::info!(database = settings.database().kind(), "migrated"))

@@ -26,6 +26,11 @@ pub struct Settings {
     /// Organisation policies (JSON: `{"default": {...}, "organisations": {"ORG": {...}}}`).
     #[arg(long, env = "COMPLAINTS_POLICY_FILE")]
     pub policy_file: Option<PathBuf>,
+    /// Apply the database migrations at start (`true`); `false` only checks they are
+    /// applied, so the service's database role needs no `CREATE` (run `complaints migrate`
+    /// as the owner first).
+    #[arg(long, env = "COMPLAINTS_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate: bool,
     /// The organisation register to start from (JSON: `{"organisations": [...]}`, see
     /// docs/OPERATIONS.md); changes made over the API are folded over it.
     #[arg(long, env = "COMPLAINTS_ORGANISATIONS_FILE")]

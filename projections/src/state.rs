@@ -3,7 +3,7 @@
 
 use crate::ProjectionError;
 use complaints_domain::{evolve, Complaint};
-use complaints_eventlog::{on_tx, Generation, StoredEvent, TableDef, Tx};
+use complaints_eventlog::{is_restricted, on_tx, Generation, StoredEvent, TableDef, Tx};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
@@ -38,7 +38,8 @@ pub async fn fold_batch(
     events: &[StoredEvent],
 ) -> Result<BTreeMap<String, FoldedCase>, ProjectionError> {
     let mut touched: BTreeMap<String, FoldedCase> = BTreeMap::new();
-    for event in events {
+    // R-KIND-3: a whistleblowing concern never reaches a read model.
+    for event in events.iter().filter(|e| !is_restricted(e)) {
         if !touched.contains_key(&event.complaint_id) {
             let loaded = load(tx, table, &event.complaint_id).await?;
             touched.insert(event.complaint_id.clone(), loaded.unwrap_or_default());

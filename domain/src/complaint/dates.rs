@@ -41,6 +41,7 @@ impl Complaint {
             ombudsman_pending: self.referrals.iter().any(|r| r.decision.is_none()),
             first_contact_on: self.progress_contacts.iter().map(|c| c.contacted_on).min(),
             person_affected_died: self.person_affected_died_on.is_some(),
+            part_requests: &self.part_requests,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::checks::DateCheck;
 use super::state::Complaint;
-use super::{closure, consent, kinds, letters, ombudsman, people, receive, response};
+use super::{closure, consent, joint, kinds, letters, ombudsman, people, receive, response};
 use crate::commands::{ComplaintAction as A, ComplaintCommand};
 use crate::error::ComplaintError;
 use crate::events::ComplaintEvent;
@@ -47,5 +47,10 @@ pub fn decide(
         A::TreatAsComplaint(cmd) => kinds::treat_as_complaint(case, cmd, dates),
         A::RecordLinkedCase(cmd) => kinds::record_linked_case(case, cmd, dates),
         A::RecordDeath(cmd) => kinds::record_death(case, cmd, dates),
+        A::RecordConsentToShare(cmd) => joint::record_consent_to_share(case, cmd, dates),
+        A::AddParticipant(cmd) => joint::add_participant(case, cmd, dates),
+        A::RemoveParticipant(cmd) => joint::remove_participant(case, cmd, dates),
+        A::RequestPart(cmd) => joint::request_part(case, cmd, dates),
+        A::ProvidePart(cmd) => joint::provide_part(case, cmd, dates),
     }
 }

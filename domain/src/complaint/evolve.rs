@@ -3,9 +3,9 @@
 use super::state::Complaint;
 use crate::events::ComplaintEvent;
 use crate::facts::{
-    ClockStop, Closure, Learning, LegalHold, LetterRecord, LinkedCase, ProgressContact, Receipt,
-    Referral, RepresentativeGrounds, ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation,
-    UnreferredDecision,
+    ClockStop, Closure, ConsentRecord, Learning, LegalHold, LetterRecord, LinkedCase, PartRequest,
+    Participant, ProgressContact, Receipt, Referral, RepresentativeGrounds, ResponsePlan,
+    RiskGrade, SentResponse, TrackedRecommendation, UnreferredDecision,
 };
 use crate::reference::{LetterKind, PersonRole};
 
@@ -300,5 +300,78 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
             PersonRole::Complainant => case.complainant_died_on = Some(died_on),
             PersonRole::PersonAffected => case.person_affected_died_on = Some(died_on),
         },
+        ConsentToShareRecorded {
+            given_on,
+            for_whom,
+            given_by,
+            scopes,
+            method,
+            share_with,
+            ..
+        } => case.consents.push(ConsentRecord {
+            given_on,
+            for_whom,
+            given_by,
+            scopes,
+            method,
+            share_with,
+        }),
+        ParticipantAdded {
+            organisation_id,
+            agreed_on,
+            agreed_by,
+            ..
+        } => case.participants.push(Participant {
+            organisation_id,
+            agreed_on,
+            agreed_by,
+            removed_on: None,
+        }),
+        ParticipantRemoved {
+            organisation_id,
+            removed_on,
+            ..
+        } => {
+            for participant in case
+                .participants
+                .iter_mut()
+                .filter(|p| p.organisation_id == organisation_id && p.removed_on.is_none())
+            {
+                participant.removed_on = Some(removed_on);
+            }
+            // R-JOINT-2: a body no longer taking part owes nothing more.
+            for request in case
+                .part_requests
+                .iter_mut()
+                .filter(|r| r.organisation_id == organisation_id && r.is_outstanding())
+            {
+                request.withdrawn_on = Some(removed_on);
+            }
+        }
+        PartRequested {
+            request,
+            organisation_id,
+            requested_on,
+            due_on,
+        } => case.part_requests.push(PartRequest {
+            number: request,
+            organisation_id,
+            stage: case.stage,
+            requested_on,
+            due_on,
+            provided_on: None,
+            withdrawn_on: None,
+        }),
+        PartProvided {
+            request,
+            provided_on,
+            ..
+        } => {
+            if let Some(found) = case.part_requests.iter_mut().find(|r| r.number == request) {
+                found.provided_on = Some(provided_on);
+            }
+        }
+        // The parts it took in are on record already; the event tells readers of the log.
+        ResponseCoordinated { .. } => {}
     }
 }

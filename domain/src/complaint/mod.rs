@@ -7,6 +7,7 @@ mod consent;
 mod dates;
 mod decide;
 mod evolve;
+mod joint;
 mod kinds;
 mod letters;
 mod ombudsman;

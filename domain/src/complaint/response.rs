@@ -110,6 +110,8 @@ pub(super) fn send(
     if case.consent_outstanding() {
         return Err(ComplaintError::ConsentOutstanding);
     }
+    // R-JOINT-2: one co-ordinated response, once every part asked for is in.
+    super::joint::check_parts_in(case)?;
     dates.on("sent_on", cmd.sent_on)?;
     dates.not_before("sent_on", cmd.sent_on, "escalated_on", case.escalated_on)?;
     // R-RESP-2, R-SCOPE-4: signed by the responsible person or an authorised delegate.
@@ -146,7 +148,8 @@ pub(super) fn send(
     let mut rights = cmd.ombudsman_rights;
     rights.sort();
     rights.dedup();
-    Ok(vec![ComplaintEvent::ResponseSent {
+    let coordinated = super::joint::coordinated(case, cmd.sent_on);
+    let mut events = vec![ComplaintEvent::ResponseSent {
         sent_on: cmd.sent_on,
         stage: case.stage,
         outcome: cmd.outcome,
@@ -154,7 +157,9 @@ pub(super) fn send(
         signed_as: cmd.signed_as,
         ombudsman_rights: rights,
         letter: Confidential(cmd.letter),
-    }])
+    }];
+    events.extend(coordinated);
+    Ok(events)
 }
 
 /// Internal review (stage 2) of the first response.

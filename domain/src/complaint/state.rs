@@ -4,12 +4,13 @@ use crate::case_kind::CaseKind;
 use crate::error::ComplaintError;
 use crate::events::ComplaintParticulars;
 use crate::facts::{
-    ClockStop, Closure, ConsentState, Learning, LegalHold, LetterRecord, LinkedCase,
-    ProgressContact, Receipt, Referral, RepresentativeGrounds, ResponsePlan, RiskGrade,
-    SentResponse, TrackedRecommendation, UnreferredDecision,
+    ClockStop, Closure, ConsentRecord, ConsentState, Learning, LegalHold, LetterRecord,
+    LinkedCase, PartRequest, Participant, ProgressContact, Receipt, Referral,
+    RepresentativeGrounds, ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation,
+    UnreferredDecision,
 };
 use crate::policy;
-use crate::reference::RepresentationBasis;
+use crate::reference::{PersonRole, RepresentationBasis};
 use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -104,6 +105,16 @@ pub struct Complaint {
     /// is no longer asked for (R-WHO-5).
     #[serde(default)]
     pub person_affected_died_on: Option<NaiveDate>,
+    /// Consents on record with what they permit (R-CONS-1).
+    #[serde(default)]
+    pub consents: Vec<ConsentRecord>,
+    /// Other bodies taking part in this joint complaint, which this body leads, including
+    /// those that stopped (R-JOINT-1, R-JOINT-2).
+    #[serde(default)]
+    pub participants: Vec<Participant>,
+    /// The lead's requests for the participants' parts, numbered from 1 (R-JOINT-2).
+    #[serde(default)]
+    pub part_requests: Vec<PartRequest>,
 }
 
 /// The day the complaint was made, for the time limit (R-TL-1): a complaint forwarded from
@@ -178,6 +189,36 @@ impl Complaint {
     pub fn consent_needed(&self) -> bool {
         self.receipt.as_ref().is_some_and(|r| r.consent_required)
             && self.person_affected_died_on.is_none()
+    }
+
+    /// Whether `organisation` takes part in this joint complaint now (R-JOINT-2).
+    pub fn is_participant(&self, organisation: &str) -> bool {
+        self.current_participants()
+            .any(|p| p.organisation_id == organisation)
+    }
+
+    /// The bodies taking part now.
+    pub fn current_participants(&self) -> impl Iterator<Item = &Participant> {
+        self.participants.iter().filter(|p| p.removed_on.is_none())
+    }
+
+    /// Whose consent lets the complaint be shared for joint handling (R-CONS-1): the person
+    /// affected's while theirs is needed (R-WHO-5), else the complainant's.
+    pub fn consent_to_share_from(&self) -> PersonRole {
+        if self.consent_needed() {
+            PersonRole::PersonAffected
+        } else {
+            PersonRole::Complainant
+        }
+    }
+
+    /// Whether consent to share the complaint with `organisation` for joint handling is on
+    /// record, from the person it must come from (R-CONS-1, R-JOINT-2).
+    pub fn consent_to_share_with(&self, organisation: &str) -> bool {
+        let whose = self.consent_to_share_from();
+        self.consents
+            .iter()
+            .any(|c| c.for_whom == whose && c.permits_joint_handling_with(organisation))
     }
 
     /// What kind of case this is.

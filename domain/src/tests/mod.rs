@@ -13,6 +13,8 @@ mod consent;
 mod contract;
 mod deadlines;
 mod invariants;
+mod joint;
+mod kinds;
 mod legal_hold;
 mod letters;
 mod lifecycle;
@@ -563,6 +565,14 @@ into_action! {
     RecordLetter => RecordLetter,
     RecordProgressContact => RecordProgressContact,
     RecordRecommendationDone => RecordRecommendationDone,
+    TreatAsComplaint => TreatAsComplaint,
+    RecordLinkedCase => RecordLinkedCase,
+    RecordDeath => RecordDeath,
+    RecordConsentToShare => RecordConsentToShare,
+    AddParticipant => AddParticipant,
+    RemoveParticipant => RemoveParticipant,
+    RequestPart => RequestPart,
+    ProvidePart => ProvidePart,
 }
 
 /// A complete, valid letter complaint received on `on`.

@@ -145,6 +145,48 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             person: PersonRole::PersonAffected,
             died_on: d("2026-09-22"),
         },
+        ComplaintEvent::ConsentToShareRecorded {
+            given_on: d("2026-04-08"),
+            for_whom: PersonRole::PersonAffected,
+            given_by: ConsentGiver::LegalAuthority,
+            scopes: vec![ConsentScope::JointHandling, ConsentScope::AccessRecords],
+            method: ConsentMethod::Written,
+            evidence: Some(Confidential("Signed form; LPA seen.".into())),
+            share_with: vec!["RAL".into()],
+        },
+        ComplaintEvent::ParticipantAdded {
+            organisation_id: "RAL".into(),
+            agreed_on: d("2026-04-09"),
+            agreed_by: "cm-12".into(),
+            reason: Confidential("The discharge was the trust's.".into()),
+        },
+        ComplaintEvent::PartRequested {
+            request: 1,
+            organisation_id: "RAL".into(),
+            requested_on: d("2026-04-09"),
+            due_on: d("2026-04-30"),
+        },
+        ComplaintEvent::PartProvided {
+            request: 1,
+            organisation_id: "RAL".into(),
+            provided_on: d("2026-04-29"),
+            findings: Confidential("Sam was discharged without a care plan.".into()),
+            response_section: Confidential("We are sorry the plan was not sent.".into()),
+        },
+        ComplaintEvent::ResponseCoordinated {
+            sent_on: d("2026-05-05"),
+            stage: 1,
+            parts: vec![CoordinatedPart {
+                organisation_id: "RAL".into(),
+                request: 1,
+                provided_on: d("2026-04-29"),
+            }],
+        },
+        ComplaintEvent::ParticipantRemoved {
+            organisation_id: "RAL".into(),
+            removed_on: d("2026-05-06"),
+            reason: Confidential("Its part is answered.".into()),
+        },
     ]
 }
 

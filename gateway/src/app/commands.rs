@@ -97,6 +97,16 @@ commands! {
         "treatAsComplaint", "Treat an enquiry as a complaint: the enquiry closes and a linked complaint opens, its clocks starting that day (R-KIND-1)";
     "death" => RecordDeath(complaints_domain::RecordDeath), CASE_ROLES,
         "recordDeath", "Record that the complainant or the person affected died (R-FACT-1, R-WHO-5)";
+    "consent-to-share" => RecordConsentToShare(complaints_domain::RecordConsentToShare), CASE_ROLES,
+        "recordConsentToShare", "Record a consent: who gave it, for whom, what it permits (disclosure to the representative, joint handling under reg 9, access to records), how, and its evidence (R-CONS-1)";
+    "participants" => AddParticipant(complaints_domain::AddParticipant), CASE_ROLES,
+        "addParticipant", "Handle the complaint jointly with another body, this organisation leading; refused before consent to share when the complaint needs the person affected's consent (R-JOINT-1, R-JOINT-2, R-CONS-1)";
+    "participant-removal" => RemoveParticipant(complaints_domain::RemoveParticipant), CASE_ROLES,
+        "removeParticipant", "End another body's part in the joint complaint; what it still owed lapses (R-JOINT-2)";
+    "part-request" => RequestPart(complaints_domain::RequestPart), CASE_ROLES,
+        "requestPart", "Ask a body taking part for its part of the co-ordinated response by a day (R-JOINT-2)";
+    "provide-part" => ProvidePart(complaints_domain::ProvidePart), CASE_ROLES,
+        "providePart", "Supply this body's part of a joint complaint's co-ordinated response, as the body taking part (R-JOINT-2)";
 }
 
 /// The command called `name`.

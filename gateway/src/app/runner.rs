@@ -64,16 +64,25 @@ pub async fn run(
     let raw_id = invocation
         .complaint_id
         .ok_or_else(|| ApiError::BadRequest("complaint_id is required".into()))?;
-    let found = visible_case(cases, caller, raw_id).await?;
-    let organisation = found.case.receipt()?.organisation_id.clone();
+    let (found, access) = case_access(cases, caller, raw_id).await?;
+    let for_participant = PARTICIPANT_COMMANDS.contains(&spec.name);
+    // R-JOINT-2: a body taking part supplies its part; the case is the lead's to run,
+    // the co-ordinated response included.
+    if matches!(access, Access::Participant { .. }) && !for_participant {
+        return Err(ApiError::Forbidden(format!(
+            "`{}` is the lead organisation's to run: a body taking part in a joint complaint only supplies its part (R-JOINT-2)",
+            spec.name
+        )));
+    }
+    let role = caller.require(command_roles(&found, spec.roles))?;
+    let mut action = (spec.parse)(invocation.body)?;
+    let organisation = acting_organisation(caller, &found, &mut action)?;
     if invocation
         .channel_organisation
         .is_some_and(|channel| channel != organisation)
     {
         return Err(ApiError::NotFound);
     }
-    let role = caller.require(command_roles(&found, spec.roles))?;
-    let action = (spec.parse)(invocation.body)?;
     let context = context(caller, role, invocation, spec.name, &organisation)?;
     let span = tracing::info_span!(
         "command",
@@ -85,31 +94,135 @@ pub async fn run(
         .execute(&found.id, action, &context, invocation.expected_version)
         .instrument(span)
         .await?;
+    let mut state = done.state;
+    access.redact(&mut state);
     Ok(Ran {
-        state: done.state,
+        state,
         created: false,
     })
 }
 
-/// Loads a complaint the caller's organisations may see; another organisation's, or an id
-/// that is not a complaint id, is 404 (never 403: its existence is not told).
+/// Commands a body taking part in a joint complaint runs on the lead's case (R-JOINT-2).
+pub const PARTICIPANT_COMMANDS: &[&str] = &["provide-part"];
+
+/// How a caller reaches a complaint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// The caller acts for the complaint's own organisation: the lead of a joint complaint.
+    Own,
+    /// The caller acts only for a body taking part in the joint complaint (R-JOINT-2).
+    Participant {
+        /// The body taking part.
+        organisation_id: String,
+    },
+}
+
+impl Access {
+    /// Hides from a participant what it may not see: the people and the complaint in their
+    /// words until consent to share with it for joint handling is on record (R-CONS-1), and
+    /// always the lead's own source reference (a linking field). The read models and the
+    /// deadlines never held personal data.
+    pub fn redact(&self, state: &mut CaseState) {
+        let Access::Participant { organisation_id } = self else {
+            return;
+        };
+        if !state.case.consent_to_share_with(organisation_id) {
+            state.case.particulars = None;
+        }
+        if let Some(receipt) = state.case.receipt.as_mut() {
+            receipt.source = None;
+        }
+    }
+
+    /// Whether personal data may be shown to this caller (R-CONS-1).
+    pub fn sees_personal_data(&self, case: &complaints_domain::Complaint) -> bool {
+        match self {
+            Access::Own => true,
+            Access::Participant { organisation_id } => case.consent_to_share_with(organisation_id),
+        }
+    }
+}
+
+/// The organisation a command is run for, written to its events' metadata: the complaint's
+/// own for the lead's commands; for a participant's part, the body supplying it (named in
+/// the body, else the caller's organisation taking part). So the NATS relay publishes a
+/// part under the participant's subject, while the audit chain and exports keep it with the
+/// complaint's organisation, read from its receipt.
+fn acting_organisation(
+    caller: &Caller,
+    found: &CaseState,
+    action: &mut ComplaintAction,
+) -> Result<String, ApiError> {
+    let lead = found.case.receipt()?.organisation_id.clone();
+    let ComplaintAction::ProvidePart(part) = action else {
+        return Ok(lead);
+    };
+    let organisation = match &part.organisation_id {
+        Some(named) if caller.acts_for(named) => named.clone(),
+        Some(_) => {
+            return Err(ApiError::Forbidden(
+                "the token does not act for the organisation named".into(),
+            ))
+        }
+        // The domain refuses the lead's own part: it is not a participant (R-JOINT-2).
+        None => caller
+            .organisations
+            .iter()
+            .find(|o| found.case.is_participant(o))
+            .cloned()
+            .unwrap_or(lead),
+    };
+    part.organisation_id = Some(organisation.clone());
+    Ok(organisation)
+}
+
+/// Loads a complaint of the caller's organisations; another organisation's, one the caller
+/// only takes part in, or an id that is not a complaint id, is 404 (never 403: its existence
+/// is not told). For the pages and routes that show the whole case file.
 pub async fn visible_case(
     cases: &Cases,
     caller: &Caller,
     raw_id: &str,
 ) -> Result<CaseState, ApiError> {
+    match case_access(cases, caller, raw_id).await? {
+        (found, Access::Own) => Ok(found),
+        (_, Access::Participant { .. }) => Err(ApiError::NotFound),
+    }
+}
+
+/// Loads a complaint the caller's organisations may see, unredacted, with how they reach it:
+/// as its own organisation, or as a body taking part in it (R-JOINT-2). Any other
+/// organisation's, or an id that is not a complaint id, is 404.
+pub async fn case_access(
+    cases: &Cases,
+    caller: &Caller,
+    raw_id: &str,
+) -> Result<(CaseState, Access), ApiError> {
     let id = Uuid::parse_str(raw_id)
         .map_err(|_| ApiError::NotFound)?
         .to_string();
     let found = cases.get(&id).await?.ok_or(ApiError::NotFound)?;
-    if !caller.acts_for(&found.case.receipt()?.organisation_id) {
-        return Err(ApiError::NotFound);
-    }
-    // R-KIND-3: a whistleblowing concern exists only for its own role.
+    // R-KIND-3: a whistleblowing concern exists only for its own role (and is never joint).
     if found.case.kind().is_restricted() && !caller.roles.contains(&Role::Whistleblowing) {
         return Err(ApiError::NotFound);
     }
-    Ok(found)
+    let access = access_of(caller, &found.case)?;
+    Ok((found, access))
+}
+
+/// How `caller` reaches `case`, or 404 (R-JOINT-2).
+pub fn access_of(caller: &Caller, case: &complaints_domain::Complaint) -> Result<Access, ApiError> {
+    if caller.acts_for(&case.receipt()?.organisation_id) {
+        return Ok(Access::Own);
+    }
+    caller
+        .organisations
+        .iter()
+        .find(|o| case.is_participant(o))
+        .map(|o| Access::Participant {
+            organisation_id: o.clone(),
+        })
+        .ok_or(ApiError::NotFound)
 }
 
 /// Who may act on `found`: the command's roles, or for a whistleblowing concern its own
@@ -130,6 +243,11 @@ async fn receive(
     caller: &Caller,
     invocation: &Invocation<'_>,
 ) -> Result<Ran, ApiError> {
+    // A caller with no role that takes anything in is refused before its body is read.
+    let intake = caller.require(INTAKE_ROLES);
+    if intake.is_err() && caller.require(WHISTLEBLOWING_ROLES).is_err() {
+        intake?;
+    }
     let body: ReceiveComplaint = parse_json(invocation.body)?;
     // R-KIND-3: a whistleblowing concern is taken in under its own role only.
     let restricted = body.kind.is_some_and(|k| k.is_restricted());

@@ -1208,6 +1208,11 @@ pub fn route_and_body(
         }
         A::TreatAsComplaint(c) => (Some("treat-as-complaint"), json(serde_json::to_vec(c))?),
         A::RecordDeath(c) => (Some("death"), json(serde_json::to_vec(c))?),
+        A::RecordConsentToShare(c) => (Some("consent-to-share"), json(serde_json::to_vec(c))?),
+        A::AddParticipant(c) => (Some("participants"), json(serde_json::to_vec(c))?),
+        A::RemoveParticipant(c) => (Some("participant-removal"), json(serde_json::to_vec(c))?),
+        A::RequestPart(c) => (Some("part-request"), json(serde_json::to_vec(c))?),
+        A::ProvidePart(c) => (Some("provide-part"), json(serde_json::to_vec(c))?),
         A::RecordLinkedCase(_) => {
             return Err(ApiError::BadRequest(
                 "a linked case is recorded by the system, not over HTTP".into(),

@@ -129,7 +129,7 @@ async fn command_answer(
     } else {
         commands::find(command).map_or(READ_ROLES, |spec| spec.roles)
     };
-    let role = caller.require(roles)?;
+    let role = caller.require(runner::command_roles(found, roles))?;
     let recorded = crate::http::audit::record_access(
         state,
         caller,
@@ -162,8 +162,9 @@ async fn get_complaint(
     query: Result<Query<AsOf>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let found = runner::visible_case(&state.cases, &caller, &id).await?;
-    let role = caller.require(READ_ROLES)?;
+    // R-JOINT-2: a body taking part sees the lead's case, redacted as consent allows.
+    let (found, access) = runner::case_access(&state.cases, &caller, &id).await?;
+    let role = caller.require(runner::command_roles(&found, READ_ROLES))?;
     let correlation_id = command_headers(&headers)?.correlation_id;
     // Built before it is recorded, so an instant before the complaint existed (404) is no read.
     let (response, action) = match query.as_of {
@@ -171,7 +172,11 @@ async fn get_complaint(
             crate::http::queries::case_as_of(&state, &caller, &id, as_of).await?,
             "complaint_as_of",
         ),
-        None => (case_response(&state, &found, StatusCode::OK), "complaint"),
+        None => {
+            let mut shown = found.clone();
+            access.redact(&mut shown);
+            (case_response(&state, &shown, StatusCode::OK), "complaint")
+        }
     };
     crate::http::audit::record_access(
         &state,

@@ -325,7 +325,7 @@ const OPERATIONS: &[Operation] = &[
         method: "get",
         path: Cow::Borrowed("/v1/audit/access-log"),
         operation_id: "auditAccessLog",
-        summary: "Who read which complaint's history, and when (newest first)",
+        summary: "Who read which complaint's personal data (the complaint, its history, a command's answer, a web page), and when (newest first)",
         roles: crate::http::audit::ACCESS_LOG_ROLES,
         shape: Shape::Query {
             params: &[

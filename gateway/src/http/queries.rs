@@ -4,6 +4,7 @@
 
 use crate::app::cases::CaseState;
 use crate::app::clock::london_date;
+use crate::app::runner::Access;
 use crate::app::state::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
@@ -157,8 +158,7 @@ pub struct DeadlineQuery {
 /// A page of deadlines (`GET /v1/deadlines`).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeadlineList {
-    /// Rows of `rm_deadlines`, soonest first (rows without a due day last), with `state`
-    /// judged as of `as_of`.
+    /// Rows of `rm_deadlines`, soonest first (undated last), with `state` judged as of `as_of`.
     items: Vec<DeadlineRow>,
     /// Pass as `cursor` for the next page; null on the last page.
     next_cursor: Option<String>,
@@ -270,11 +270,13 @@ pub struct Seal {
     link: String,
 }
 
+/// A complaint's stream, with how the caller reaches it: its own organisation's, or one it
+/// takes part in (R-JOINT-2); any other is 404.
 async fn visible_stream(
     state: &AppState,
     caller: &Caller,
     raw_id: &str,
-) -> Result<(String, Vec<complaints_eventlog::StoredEvent>), ApiError> {
+) -> Result<(String, Vec<complaints_eventlog::StoredEvent>, Access), ApiError> {
     let id = Uuid::parse_str(raw_id)
         .map_err(|_| ApiError::NotFound)?
         .to_string();
@@ -285,9 +287,22 @@ async fn visible_stream(
         } => Some(organisation_id.clone()),
         _ => None,
     });
+    // R-KIND-3: a whistleblowing concern exists only for its own role.
+    let restricted = events.first().is_some_and(complaints_eventlog::is_restricted);
+    if restricted && !caller.roles.contains(&crate::auth::Role::Whistleblowing) {
+        return Err(ApiError::NotFound);
+    }
     match organisation {
-        Some(org) if caller.acts_for(&org) => Ok((id, events)),
-        _ => Err(ApiError::NotFound),
+        Some(org) if caller.acts_for(&org) => Ok((id, events, Access::Own)),
+        Some(_) => {
+            let mut case = Complaint::default();
+            for event in &events {
+                evolve(&mut case, event.event.clone());
+            }
+            let access = crate::app::runner::access_of(caller, &case)?;
+            Ok((id, events, access))
+        }
+        None => Err(ApiError::NotFound),
     }
 }
 
@@ -297,8 +312,24 @@ async fn history(
     headers: axum::http::HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Response, ApiError> {
-    let (id, events) = visible_stream(&state, &caller, &id).await?;
-    let role = caller.require(HISTORY_ROLES)?;
+    let (id, events, access) = visible_stream(&state, &caller, &id).await?;
+    // R-CONS-1: a body taking part reads the people's details only with consent to share.
+    let personal = match &access {
+        Access::Own => true,
+        Access::Participant { .. } => {
+            let mut case = Complaint::default();
+            for event in &events {
+                evolve(&mut case, event.event.clone());
+            }
+            access.sees_personal_data(&case)
+        }
+    };
+    let restricted = events.first().is_some_and(complaints_eventlog::is_restricted);
+    let role = caller.require(if restricted {
+        crate::app::runner::WHISTLEBLOWING_ROLES
+    } else {
+        HISTORY_ROLES
+    })?;
     let organisation = events
         .first()
         .and_then(|e| match &e.event {
@@ -351,7 +382,17 @@ async fn history(
                 command_id: m(complaints_eventlog::metadata::COMMAND_ID),
                 correlation_id: m(complaints_eventlog::metadata::CORRELATION_ID),
                 causation_id: m(complaints_eventlog::metadata::CAUSATION_ID),
-                data: serde_json::to_value(&e.event).unwrap_or_default(),
+                data: {
+                    let mut data = serde_json::to_value(&e.event).unwrap_or_default();
+                    if !personal {
+                        complaints_domain::strip_personal_data(
+                            &e.event_type,
+                            &e.event_version,
+                            &mut data,
+                        );
+                    }
+                    data
+                },
                 seal: seals.remove(&e.sequence),
                 event_type: e.event_type,
                 event_version: e.event_version,
@@ -373,7 +414,7 @@ pub async fn case_as_of(
     raw_id: &str,
     as_of: DateTime<Utc>,
 ) -> Result<Response, ApiError> {
-    let (id, events) = visible_stream(state, caller, raw_id).await?;
+    let (id, events, access) = visible_stream(state, caller, raw_id).await?;
     let mut case = Complaint::default();
     let mut version = 0usize;
     for event in events.into_iter().take_while(|e| e.recorded_at <= as_of) {
@@ -383,7 +424,8 @@ pub async fn case_as_of(
     if version == 0 {
         return Err(ApiError::NotFound);
     }
-    let found = CaseState { id, case, version };
+    let mut found = CaseState { id, case, version };
+    access.redact(&mut found);
     let view = ComplaintView::build(&found, state.cases.services(), london_date(as_of));
     Ok(Json(view).into_response())
 }

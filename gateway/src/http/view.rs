@@ -41,6 +41,22 @@ pub struct ComplaintView<'a> {
     progress_contacts: &'a [complaints_domain::ProgressContact],
     /// Ombudsman recommendations, numbered, with what was done (R-OMB-2).
     ombudsman_recommendations: &'a [complaints_domain::TrackedRecommendation],
+    /// Cases opened from this one: the complaint an enquiry became, the case at the body it
+    /// was forwarded to (R-KIND-1, R-SCOPE-2, R-SCOPE-3).
+    linked_cases: &'a [complaints_domain::LinkedCase],
+    /// When the complainant died, if recorded (R-FACT-1).
+    complainant_died_on: Option<NaiveDate>,
+    /// When the person affected died, if recorded (R-FACT-1, R-WHO-5).
+    person_affected_died_on: Option<NaiveDate>,
+    /// Consents on record with who gave them, for whom, what they permit and how (R-CONS-1);
+    /// the evidence is in the history.
+    consents: &'a [complaints_domain::ConsentRecord],
+    /// The other bodies taking or having taken part in this joint complaint, which the
+    /// complaint's organisation leads (R-JOINT-1, R-JOINT-2).
+    participants: &'a [complaints_domain::Participant],
+    /// The lead's requests for the participants' parts of the co-ordinated response, with
+    /// when each was supplied (R-JOINT-2); the parts themselves are in the history.
+    part_requests: &'a [complaints_domain::PartRequest],
     deadlines: Option<Deadlines>,
     deadline_status: Vec<DeadlineStatus>,
     /// Unusual facts recorded on the complaint, each with a stable code and the rule it
@@ -78,6 +94,12 @@ impl<'a> ComplaintView<'a> {
             legal_hold: case.legal_hold.as_ref(),
             representative_grounds: case.representative_grounds.as_ref(),
             letters: &case.letters,
+            linked_cases: &case.linked_cases,
+            complainant_died_on: case.complainant_died_on,
+            person_affected_died_on: case.person_affected_died_on,
+            consents: &case.consents,
+            participants: &case.participants,
+            part_requests: &case.part_requests,
             progress_contacts: &case.progress_contacts,
             ombudsman_recommendations: &case.recommendations,
             deadlines: deadlines(case, services),

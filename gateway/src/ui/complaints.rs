@@ -465,7 +465,7 @@ async fn build_case_page(
     let caller = &session.caller;
     // As the API: another organisation's complaint is 404 before any role is checked.
     let found = runner::visible_case(&state.cases, caller, raw_id).await?;
-    let role = caller.require(READ_ROLES)?;
+    let role = caller.require(runner::command_roles(&found, READ_ROLES))?;
     let as_of = date_field(query.as_of.as_deref(), "as it stood on")?;
     let organisation = found.case.receipt()?.organisation_id.clone();
     let correlation = correlation_id(headers);

@@ -7,7 +7,9 @@
 //!   `service_area`, `risk_rating`, `received_on`, `acknowledged_on`, `closed_on`,
 //!   `closure_reason`, `flags` (codes of the unusual facts recorded on the complaint,
 //!   R-FACT-1, comma-separated and comma-wrapped like `subject_areas`; `,,` when none),
-//!   `last_activity_at`, `version`.
+//!   `last_activity_at`, `version`, `participants` (the other bodies taking part in a joint
+//!   complaint the organisation leads, R-JOINT-2, comma-wrapped; `,,` when none): a body
+//!   taking part lists the case too, marked `joint_role` `participant` in the API.
 //! - `rm_deadlines`: one row per deadline of each open complaint, and per deadline that
 //!   outlives closure (`letter`, `ombudsman_recommendation`) of a closed one: `complaint_id`,
 //!   `organisation_id`, `kind` (acknowledgement, consent, response (the period agreed with or
@@ -17,8 +19,12 @@
 //!   `state` as of the facts (pending, met_on_time, met_late, missed, stopped,
 //!   not_required; a pending row whose `due_on` has passed is overdue), `met_on`,
 //!   `calendar_version`, `item` (the recommendation's number; 0 for other kinds), `letter`
-//!   (the letter kind owed, for `letter` and `oral_record`). Adds `item` and `letter` to
-//!   the table: rebuild `case_views` after upgrading.
+//!   (the letter kind owed, for `letter` and `oral_record`), `lead_organisation_id` (the
+//!   organisation handling the complaint). A joint complaint's `participant_part` row (one per
+//!   request, `item` its number, R-JOINT-2) is for the participant that owes it
+//!   (`organisation_id`) and shows on the lead's board too (`lead_organisation_id`). Adds
+//!   `item`, `letter`, `participants` and `lead_organisation_id` to the tables: rebuild
+//!   `case_views` after upgrading.
 
 use super::sql::{codes_column, date_text, date_type, parse_codes};
 use crate::state::{fold_batch, state_table, FoldedCase};
@@ -70,6 +76,12 @@ pub struct CaseListRow {
     pub last_activity_at: String,
     /// Version (last sequence).
     pub version: i64,
+    /// The other bodies taking part in this joint complaint, which `organisation_id` leads
+    /// (R-JOINT-2); empty for a complaint handled alone.
+    pub participants: Vec<String>,
+    /// How the reader's organisations stand to a joint complaint: `lead` or `participant`
+    /// (R-JOINT-2); null for a complaint handled alone.
+    pub joint_role: Option<String>,
 }
 
 /// One row of `rm_deadlines`.
@@ -77,7 +89,8 @@ pub struct CaseListRow {
 pub struct DeadlineRow {
     /// Complaint id.
     pub complaint_id: String,
-    /// Organisation.
+    /// The organisation the deadline is for: the complaint's own, or for a
+    /// `participant_part` the body taking part that owes it (R-JOINT-2).
     pub organisation_id: String,
     /// Which deadline.
     pub kind: String,
@@ -93,6 +106,9 @@ pub struct DeadlineRow {
     pub item: i64,
     /// The letter owed, for `letter` and `oral_record` rows.
     pub letter: Option<String>,
+    /// The organisation handling the complaint (the lead of a joint complaint), whose board
+    /// shows every row of it.
+    pub lead_organisation_id: String,
 }
 
 fn code<T: Serialize>(value: &T) -> String {
@@ -136,6 +152,11 @@ pub fn case_row(
         flags,
         last_activity_at: folded.last_event_at.clone(),
         version: folded.version,
+        participants: case
+            .current_participants()
+            .map(|p| p.organisation_id.clone())
+            .collect(),
+        joint_role: None,
     })
 }
 
@@ -158,7 +179,9 @@ pub fn deadline_rows(
         .filter(|s| !closed || s.kind.after_closure())
         .map(|s| DeadlineRow {
             complaint_id: id.to_string(),
-            organisation_id: receipt.organisation_id.clone(),
+            organisation_id: s
+                .organisation_id
+                .unwrap_or_else(|| receipt.organisation_id.clone()),
             kind: code(&s.kind),
             due_on: s.due_on,
             state: code(&s.state),
@@ -166,6 +189,7 @@ pub fn deadline_rows(
             calendar_version: s.calendar_version,
             item: s.item.map_or(0, i64::from),
             letter: s.letter.map(|l| l.code().to_string()),
+            lead_organisation_id: receipt.organisation_id.clone(),
         })
         .collect()
 }
@@ -204,7 +228,7 @@ impl Consumer for CaseViews {
                          stage BIGINT NOT NULL, channel TEXT NOT NULL, subject_areas TEXT NOT NULL,
                          service_area TEXT, risk_rating TEXT, received_on {d} NOT NULL, acknowledged_on {d},
                          closed_on {d}, closure_reason TEXT, flags TEXT NOT NULL, last_activity_at TEXT NOT NULL,
-                         version BIGINT NOT NULL"
+                         version BIGINT NOT NULL, participants TEXT NOT NULL DEFAULT ',,'"
                     )
                 },
                 indexes: &[
@@ -219,11 +243,11 @@ impl Consumer for CaseViews {
                     format!(
                         "complaint_id TEXT NOT NULL, organisation_id TEXT NOT NULL, kind TEXT NOT NULL,
                          due_on {d}, state TEXT NOT NULL, met_on {d}, calendar_version TEXT NOT NULL,
-                         item BIGINT NOT NULL DEFAULT 0, letter TEXT,
+                         item BIGINT NOT NULL DEFAULT 0, letter TEXT, lead_organisation_id TEXT NOT NULL DEFAULT '',
                          PRIMARY KEY (complaint_id, kind, item)"
                     )
                 },
-                indexes: &["organisation_id, due_on"],
+                indexes: &["organisation_id, due_on", "lead_organisation_id, due_on"],
             },
         ]
     }
@@ -239,8 +263,9 @@ impl Consumer for CaseViews {
         let deadlines = generation.table("rm_deadlines");
         let upsert = format!(
             "INSERT INTO {list} (complaint_id, organisation_id, status, stage, channel, subject_areas, service_area,
-               risk_rating, received_on, acknowledged_on, closed_on, closure_reason, flags, last_activity_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+               risk_rating, received_on, acknowledged_on, closed_on, closure_reason, flags, last_activity_at, version,
+               participants)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
                status = excluded.status, stage = excluded.stage, channel = excluded.channel,
                subject_areas = excluded.subject_areas, service_area = excluded.service_area,
@@ -248,17 +273,19 @@ impl Consumer for CaseViews {
                acknowledged_on = excluded.acknowledged_on, closed_on = excluded.closed_on,
                closure_reason = excluded.closure_reason, flags = excluded.flags,
                last_activity_at = excluded.last_activity_at,
-               version = excluded.version"
+               version = excluded.version, participants = excluded.participants"
         );
         let clear = format!("DELETE FROM {deadlines} WHERE complaint_id = $1");
         let insert = format!(
-            "INSERT INTO {deadlines} (complaint_id, organisation_id, kind, due_on, state, met_on, calendar_version, item, letter)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO {deadlines} (complaint_id, organisation_id, kind, due_on, state, met_on, calendar_version, item, letter,
+               lead_organisation_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
         for (id, folded) in &touched {
             if let Some(row) = case_row(id, folded, &self.services) {
                 let subjects = codes_column(&row.subject_areas);
                 let flags = codes_column(&row.flags);
+                let participants = codes_column(&row.participants);
                 on_tx!(tx, |c| sqlx::query(&upsert)
                     .bind(&row.complaint_id)
                     .bind(&row.organisation_id)
@@ -275,6 +302,7 @@ impl Consumer for CaseViews {
                     .bind(&flags)
                     .bind(&row.last_activity_at)
                     .bind(row.version)
+                    .bind(&participants)
                     .execute(c)
                     .await?
                     .rows_affected());
@@ -295,6 +323,7 @@ impl Consumer for CaseViews {
                     .bind(&row.calendar_version)
                     .bind(row.item)
                     .bind(&row.letter)
+                    .bind(&row.lead_organisation_id)
                     .execute(c)
                     .await?
                     .rows_affected());
@@ -345,16 +374,24 @@ pub async fn list_cases(
     }
     // Dates are compared as text so one query serves both backends.
     let date = |col: &str| date_text(pool.backend(), col);
+    // R-JOINT-2: the organisations' own complaints, and the joint ones they take part in.
+    let n = filter.organisations.len();
+    let taking_part = (n + 1..=2 * n)
+        .map(|i| format!("participants LIKE ${i} ESCAPE '\\'"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
     let mut sql = format!(
         "SELECT complaint_id, organisation_id, status, stage, channel, subject_areas, service_area, risk_rating,
-           {} AS received_on, {} AS acknowledged_on, {} AS closed_on, closure_reason, flags, last_activity_at, version
-         FROM rm_case_list WHERE organisation_id IN ({})",
+           {} AS received_on, {} AS acknowledged_on, {} AS closed_on, closure_reason, flags, last_activity_at, version,
+           participants
+         FROM rm_case_list WHERE (organisation_id IN ({}) OR {taking_part})",
         date("received_on"),
         date("acknowledged_on"),
         date("closed_on"),
-        placeholders(1, filter.organisations.len())
+        placeholders(1, n)
     );
     let mut binds: Vec<String> = filter.organisations.clone();
+    binds.extend(filter.organisations.iter().map(|o| format!("%,{},%", like_literal(o))));
     let mut next = binds.len() + 1;
     let mut add = |clause: &str, value: String, binds: &mut Vec<String>| {
         sql.push_str(&clause.replace("$?", &format!("${next}")));
@@ -395,9 +432,10 @@ pub async fn list_cases(
         binds.push(day.to_string());
         binds.push(id.clone());
     }
+    // Callers ask for one row past their page (at most 500) to learn whether another follows.
     sql.push_str(&format!(
         " ORDER BY received_on DESC, complaint_id DESC LIMIT {}",
-        filter.limit.clamp(1, 500)
+        filter.limit.clamp(1, 501)
     ));
     let rows = on_pool!(pool, |p| {
         let mut query = sqlx::query(&sql);
@@ -427,11 +465,35 @@ pub async fn list_cases(
                     flags: parse_codes(&r.try_get::<String, _>("flags")?),
                     last_activity_at: r.try_get("last_activity_at")?,
                     version: r.try_get("version")?,
+                    participants: parse_codes(&r.try_get::<String, _>("participants")?),
+                    joint_role: None,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?
     });
+    let mut rows = rows;
+    for row in &mut rows {
+        row.joint_role = joint_role(row, &filter.organisations);
+    }
     Ok(rows)
+}
+
+/// How `organisations` stand to a joint complaint: leading it or taking part (R-JOINT-2).
+fn joint_role(row: &CaseListRow, organisations: &[String]) -> Option<String> {
+    if row.participants.is_empty() {
+        None
+    } else if organisations.contains(&row.organisation_id) {
+        Some("lead".into())
+    } else {
+        Some("participant".into())
+    }
+}
+
+/// `text` matched literally by `LIKE … ESCAPE '\'` (organisation ids may hold `_`).
+fn like_literal(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// Filters for deadlines.
@@ -538,15 +600,19 @@ pub async fn deadlines_page(
     }
     let due = date_text(pool.backend(), "due_on");
     let met = date_text(pool.backend(), "met_on");
+    // R-JOINT-2: the deadlines the organisations owe, and every deadline of what they lead.
+    let n = filter.organisations.len();
     let mut sql = format!(
         "SELECT complaint_id, organisation_id, kind, {due} AS due_on, state, {met} AS met_on, calendar_version,
-           item, letter
-         FROM rm_deadlines WHERE organisation_id IN ({})",
-        placeholders(1, filter.organisations.len())
+           item, letter, lead_organisation_id
+         FROM rm_deadlines WHERE (organisation_id IN ({}) OR lead_organisation_id IN ({}))",
+        placeholders(1, n),
+        placeholders(n + 1, n)
     );
     let mut binds: Vec<Bind> = filter
         .organisations
         .iter()
+        .chain(&filter.organisations)
         .cloned()
         .map(Bind::Text)
         .collect();
@@ -623,6 +689,7 @@ pub async fn deadlines_page(
                     calendar_version: r.try_get("calendar_version")?,
                     item: r.try_get("item")?,
                     letter: r.try_get("letter")?,
+                    lead_organisation_id: r.try_get("lead_organisation_id")?,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?

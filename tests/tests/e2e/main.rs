@@ -11,6 +11,7 @@ mod cancellation;
 mod event_log;
 mod lifecycle;
 mod operations;
+mod organisations;
 mod personal_data;
 mod read_models;
 mod reports;

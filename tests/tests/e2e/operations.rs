@@ -487,3 +487,47 @@ async fn sqlite_to_file_to_postgres_gives_equal_read_models_and_a_verifying_chai
         exported.count as i64 + 3
     );
 }
+
+/// A gateway role that may only read the tables and append to the log starts with
+/// `COMPLAINTS_MIGRATE=false`: it checks the owner's migrations are applied instead of
+/// running the migrator, whose first statement needs `CREATE` on the schema.
+#[tokio::test]
+async fn a_gateway_role_without_create_checks_the_migrations_instead_of_running_them() {
+    let Some(base) = complaints_testkit::postgres_base_url().await else {
+        return;
+    };
+    let url = complaints_testkit::fresh_schema(&base).await;
+    let schema = url.rsplit("search_path%3D").next().unwrap().to_string();
+    // An empty schema: nothing applied, and the check says what to run.
+    let owner = complaints_eventlog::EventLog::connect(&complaints_eventlog::Database::Postgres(url.clone()))
+        .await
+        .unwrap();
+    let unmigrated = owner.check_migrated().await.unwrap_err().to_string();
+    assert!(unmigrated.contains("complaints migrate"), "{unmigrated}");
+    owner.migrate().await.unwrap();
+    owner.check_migrated().await.unwrap();
+
+    let role = format!("t_gw_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let admin = sqlx::PgPool::connect(&base).await.unwrap();
+    for statement in [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT USAGE ON SCHEMA {schema} TO {role}"),
+        format!("GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}"),
+        format!("GRANT INSERT ON {schema}.events TO {role}"),
+    ] {
+        sqlx::query(&statement).execute(&admin).await.unwrap();
+    }
+    let as_gateway = url.replacen("://postgres@", &format!("://{role}@"), 1);
+    assert_ne!(as_gateway, url, "the test expects the base URL's user to be postgres");
+    let gateway = complaints_eventlog::EventLog::connect(&complaints_eventlog::Database::Postgres(as_gateway))
+        .await
+        .unwrap();
+    let checked = gateway.check_migrated().await;
+    let migrated = gateway.migrate().await;
+    drop(gateway);
+    for statement in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {
+        let _ = sqlx::query(&statement).execute(&admin).await;
+    }
+    checked.unwrap();
+    assert!(migrated.is_err(), "the migrator needs CREATE on the schema");
+}

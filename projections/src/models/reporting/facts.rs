@@ -151,6 +151,11 @@ pub fn complaint_facts(
 ) -> Option<ComplaintFacts> {
     let case = &folded.case;
     let receipt = case.receipt.as_ref()?;
+    // R-KIND-1 to R-KIND-3: enquiries, complaints about the organisation and concerns are
+    // not complaints under the regulations: no annual report or national return counts them.
+    if !receipt.kind.is_complaint() {
+        return None;
+    }
     let first = case.first_response();
     let review = case.responses.iter().find(|r| r.stage == 2);
     let closure = case.closure.as_ref();
@@ -188,12 +193,12 @@ pub fn complaint_facts(
         patient_age_band: receipt.patient_age_band.map(|b| b.code().to_string()),
         complainant_status: receipt.complainant_status.map(|s| s.code().to_string()),
         site: receipt.site.clone(),
+        // R-KO-1, R-KO-8: the organisation's policy, else its register record, decides;
+        // the service area is the guess for an organisation neither describes.
         collection: super::collection::Collection::for_complaint(
             services
-                .policies
-                .for_organisation(&receipt.organisation_id)
-                .collection
-                .as_deref(),
+                .return_collection(&receipt.organisation_id)
+                .map(|c| c.name()),
             receipt.service_area.map(|s| s.code()),
         )
         .name()
@@ -203,6 +208,9 @@ pub fn complaint_facts(
 
 /// The referral row an event adds, if it is a referral. Pure.
 pub fn referral_fact(event: &StoredEvent, organisation_id: &str) -> Option<ReferralFact> {
+    if !complaints_eventlog::case_kind_of(event).is_complaint() {
+        return None;
+    }
     match &event.event {
         ComplaintEvent::ReferredToOmbudsman {
             ombudsman,
@@ -221,6 +229,9 @@ pub fn referral_fact(event: &StoredEvent, organisation_id: &str) -> Option<Refer
 
 /// The learning row an event adds, if it records learning. Pure.
 pub fn learning_fact(event: &StoredEvent, organisation_id: &str) -> Option<LearningFact> {
+    if !complaints_eventlog::case_kind_of(event).is_complaint() {
+        return None;
+    }
     match &event.event {
         ComplaintEvent::LearningRecorded {
             recorded_on,

@@ -147,10 +147,9 @@ fn breakdowns(list: &'static Ko41CodeList) -> impl Iterator<Item = &'static Ko41
 /// The item a recorded code is counted under in section `id` of `list`: itself when listed,
 /// else the section's catch-all.
 fn item_for(list: &Ko41CodeList, id: &str, code: &str) -> String {
+    let ours = code == NOT_RECORDED && WITH_NOT_RECORDED.contains(&id);
     match list.section(id) {
-        Some(s) if !s.lists(code) && !(code == NOT_RECORDED && WITH_NOT_RECORDED.contains(&id)) => {
-            s.catch_all.unwrap_or(code).to_string()
-        }
+        Some(s) if !(ours || s.lists(code)) => s.catch_all.unwrap_or(code).to_string(),
         _ => code.to_string(),
     }
 }
