@@ -39,8 +39,15 @@ impl Drop for TestApp {
 /// Starts the service on `backend`, or `None` when the backend is unavailable outside CI.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let db = TestDatabase::create(backend).await?;
+    // As in service: personal fields encrypted per data subject.
+    let encryption = Arc::new(complaints_eventlog::crypto::Encryption::new(
+        Arc::new(complaints_eventlog::crypto::LocalKek::from_secret(
+            b"test-kek-test-kek-test-kek-test-kek",
+        )),
+        b"test-subject-secret".to_vec(),
+    ));
     let cases = Arc::new(Cases::new(
-        db.event_log().await,
+        db.event_log().await.with_encryption(encryption),
         ComplaintServices::standard(),
     ));
     let auth = Arc::new(Authenticator::with_secret(TEST_SECRET));

@@ -9,12 +9,15 @@ use crate::app::commands::{self, fingerprint, parse_json, INTAKE_ROLES};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
-use complaints_domain::{ComplaintAction, ComplaintError, ReceiveComplaint};
+use complaints_domain::{CaseKind, ComplaintAction, ComplaintError, ReceiveComplaint};
 use tracing::Instrument;
 use uuid::Uuid;
 
 /// The name of the command that records a new complaint.
 pub const RECEIVE: &str = "receive";
+/// The name of the command that records a new whistleblowing concern: its own intake, under
+/// its own role (R-KIND-3).
+pub const RECEIVE_CONCERN: &str = "receive_whistleblowing_concern";
 
 /// A command as it arrived.
 #[derive(Debug, Clone)]
@@ -56,7 +59,7 @@ pub async fn run(
     caller: &Caller,
     invocation: &Invocation<'_>,
 ) -> Result<Ran, ApiError> {
-    if invocation.command == RECEIVE {
+    if invocation.command == RECEIVE || invocation.command == RECEIVE_CONCERN {
         return receive(cases, caller, invocation).await;
     }
     let spec = commands::find(invocation.command)
@@ -243,19 +246,31 @@ async fn receive(
     caller: &Caller,
     invocation: &Invocation<'_>,
 ) -> Result<Ran, ApiError> {
-    // A caller with no role that takes anything in is refused before its body is read.
-    let intake = caller.require(INTAKE_ROLES);
-    if intake.is_err() && caller.require(WHISTLEBLOWING_ROLES).is_err() {
-        intake?;
-    }
-    let body: ReceiveComplaint = parse_json(invocation.body)?;
-    // R-KIND-3: a whistleblowing concern is taken in under its own role only.
-    let restricted = body.kind.is_some_and(|k| k.is_restricted());
-    let role = caller.require(if restricted {
+    // R-KIND-3: a whistleblowing concern has its own intake and role; the complaint intake
+    // takes no concerns.
+    let concern = invocation.command == RECEIVE_CONCERN;
+    let role = caller.require(if concern {
         WHISTLEBLOWING_ROLES
     } else {
         INTAKE_ROLES
     })?;
+    let mut body: ReceiveComplaint = parse_json(invocation.body)?;
+    match (concern, body.kind) {
+        (true, None | Some(CaseKind::Whistleblowing)) => body.kind = Some(CaseKind::Whistleblowing),
+        (true, Some(_)) => {
+            return Err(ApiError::Rule(ComplaintError::InvalidField {
+                field: "kind",
+                reason: "this intake takes whistleblowing concerns only".into(),
+            }))
+        }
+        (false, Some(CaseKind::Whistleblowing)) => {
+            return Err(ApiError::Rule(ComplaintError::InvalidField {
+                field: "kind",
+                reason: "a whistleblowing concern is taken in at /v1/whistleblowing-concerns, under its own role".into(),
+            }))
+        }
+        (false, _) => {}
+    }
     if !caller.acts_for(&body.organisation_id) {
         return Err(ApiError::Forbidden(
             "the token does not act for this organisation".into(),

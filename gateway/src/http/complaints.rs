@@ -24,7 +24,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/v1/complaints",
             post(receive).get(crate::http::queries::list),
         )
-        .route("/v1/complaints/{id}", get(get_complaint));
+        .route("/v1/complaints/{id}", get(get_complaint))
+        .route("/v1/whistleblowing-concerns", post(receive_concern));
     COMMANDS.iter().fold(router, |router, spec| {
         router.route(
             &format!("/v1/complaints/{{id}}/{}", spec.name),
@@ -51,10 +52,31 @@ async fn receive(
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
+    take_in(RECEIVE, state, caller, headers, body).await
+}
+
+/// A whistleblowing concern: the receive body, under the `whistleblowing` role (R-KIND-3).
+#[tracing::instrument(skip_all, fields(complaint_id, correlation_id))]
+async fn receive_concern(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    take_in(runner::RECEIVE_CONCERN, state, caller, headers, body).await
+}
+
+async fn take_in(
+    command: &'static str,
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
     let headers = command_headers(&headers)?;
     tracing::Span::current().record("correlation_id", headers.correlation_id.as_str());
     let invocation = Invocation {
-        command: RECEIVE,
+        command,
         complaint_id: None,
         body: &body.0,
         command_id: headers.idempotency_key.clone(),
@@ -71,7 +93,7 @@ async fn receive(
         StatusCode::OK
     };
     let mut response =
-        command_answer(&state, &caller, RECEIVE, &ran.state, status, &headers).await?;
+        command_answer(&state, &caller, command, &ran.state, status, &headers).await?;
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/complaints/{}", ran.state.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }

@@ -26,8 +26,8 @@ pub(crate) const DATA_PROTECTION_ROLES: &[Role] = &[Role::DataProtection];
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/data-subjects/lookup", post(lookup))
-        .route("/v1/data-subjects/{id}/erasure", post(erasure))
-        .route("/v1/data-subjects/{id}/export", get(export))
+        .route("/v1/data-subjects/{subject_id}/erasure", post(erasure))
+        .route("/v1/data-subjects/{subject_id}/export", get(export))
 }
 
 pub(crate) fn key_error(e: CryptoError) -> ApiError {

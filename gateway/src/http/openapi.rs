@@ -29,6 +29,11 @@ fn body<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     generator.subschema_for::<T>()
 }
 
+/// A JSON object whose shape the route documents in words (the data subject routes).
+fn any_object(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({ "type": "object" })
+}
+
 /// What an operation takes and answers.
 #[derive(Clone)]
 enum Shape {
@@ -67,6 +72,15 @@ enum Shape {
         /// What the 201 answer holds.
         answer: &'static str,
         /// The 201 answer's schema.
+        schema: BodySchema,
+    },
+    /// Replaces a record that is not a complaint (a JSON body): 200 with the record.
+    Update {
+        /// The request body's schema.
+        request: BodySchema,
+        /// What the 200 answer holds.
+        answer: &'static str,
+        /// The 200 answer's schema.
         schema: BodySchema,
     },
     /// A read-model or history query answering JSON.
@@ -161,6 +175,14 @@ const OPERATIONS: &[Operation] = &[
         operation_id: "receiveComplaint",
         summary: "Receive a complaint",
         roles: INTAKE,
+        shape: Shape::Receive(body::<ReceiveComplaint>),
+    },
+    Operation {
+        method: "post",
+        path: Cow::Borrowed("/v1/whistleblowing-concerns"),
+        operation_id: "receiveWhistleblowingConcern",
+        summary: "Receive a whistleblowing concern (the receive body; `kind` is `whistleblowing`): seen and handled under the `whistleblowing` role only, never in lists, reports, events or exports (R-KIND-3)",
+        roles: crate::app::runner::WHISTLEBLOWING_ROLES,
         shape: Shape::Receive(body::<ReceiveComplaint>),
     },
     Operation {
@@ -341,6 +363,98 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "get",
+        path: Cow::Borrowed("/v1/organisations"),
+        operation_id: "listOrganisations",
+        summary: "The organisation register: the organisations the caller acts for, every one for an administrator (R-SCOPE-1)",
+        roles: &Role::ALL,
+        shape: Shape::Query {
+            params: &[],
+            by_complaint: false,
+            answer: "`items`: each organisation's record with `sectors_in_force`, `ombudsmen` (R-OMB-3) and `return_collection` (R-KO-1)",
+            schema: body::<crate::http::organisations::OrganisationList>,
+            alternatives: &[],
+        },
+    },
+    Operation {
+        method: "get",
+        path: Cow::Borrowed("/v1/organisations/{organisation_id}"),
+        operation_id: "readOrganisation",
+        summary: "One organisation as registered, with what the rules derive from it; 404 for one the caller does not act for",
+        roles: &Role::ALL,
+        shape: Shape::Query {
+            params: &[],
+            by_complaint: false,
+            answer: "The record with `sectors_in_force`, `ombudsmen` and `return_collection`",
+            schema: body::<crate::http::organisations::OrganisationView>,
+            alternatives: &[],
+        },
+    },
+    Operation {
+        method: "put",
+        path: Cow::Borrowed("/v1/organisations/{organisation_id}"),
+        operation_id: "recordOrganisation",
+        summary: "Register an organisation or replace its record: type, sectors, ODS code, sites, responsible person and delegates (R-SCOPE-1, R-SCOPE-4); each change is kept as an event with who made it",
+        roles: crate::http::organisations::ADMINISTRATOR_ROLES,
+        shape: Shape::Update {
+            request: body::<crate::http::organisations::RecordOrganisation>,
+            answer: "The record as it now stands, with what the rules derive from it",
+            schema: body::<crate::http::organisations::OrganisationView>,
+        },
+    },
+    Operation {
+        method: "get",
+        path: Cow::Borrowed("/v1/organisations/{organisation_id}/history"),
+        operation_id: "organisationHistory",
+        summary: "Every change to an organisation's record, oldest first, with who made it",
+        roles: &Role::ALL,
+        shape: Shape::Query {
+            params: &[],
+            by_complaint: false,
+            answer: "`items` (position, change, changed_by, recorded_at)",
+            schema: body::<crate::http::organisations::OrganisationHistory>,
+            alternatives: &[],
+        },
+    },
+    Operation {
+        method: "post",
+        path: Cow::Borrowed("/v1/data-subjects/lookup"),
+        operation_id: "lookupDataSubject",
+        summary: "Find a data subject by NHS number, or by a person as given in a complaint (name with another identifying detail), with the caller's organisations' complaints naming them",
+        roles: crate::http::data_subjects::DATA_PROTECTION_ROLES,
+        shape: Shape::Update {
+            request: any_object,
+            answer: "`subject_id` (pseudonymous), `complaints`, `key` (the erasure record, never the key)",
+            schema: any_object,
+        },
+    },
+    Operation {
+        method: "post",
+        path: Cow::Borrowed("/v1/data-subjects/{subject_id}/erasure"),
+        operation_id: "eraseDataSubject",
+        summary: "Erase a person's personal data by destroying their key (crypto-shredding), recorded with who, why and the legal basis; counts and the audit chain are unchanged",
+        roles: crate::http::data_subjects::DATA_PROTECTION_ROLES,
+        shape: Shape::Update {
+            request: any_object,
+            answer: "What was erased and when",
+            schema: any_object,
+        },
+    },
+    Operation {
+        method: "get",
+        path: Cow::Borrowed("/v1/data-subjects/{subject_id}/export"),
+        operation_id: "exportDataSubject",
+        summary: "Subject access: everything held about a person across complaints, as one JSON document; recorded in the access log",
+        roles: crate::http::data_subjects::DATA_PROTECTION_ROLES,
+        shape: Shape::Query {
+            params: &[],
+            by_complaint: false,
+            answer: "The person's data across the caller's organisations' complaints",
+            schema: any_object,
+            alternatives: &[],
+        },
+    },
+    Operation {
+        method: "get",
         path: Cow::Borrowed("/v1/exports/events"),
         operation_id: "exportEvents",
         summary: "Regulator export: one organisation's sealed events for a period as CloudEvents NDJSON, personal data removed, with a signed manifest",
@@ -421,6 +535,7 @@ impl Shape {
             Shape::Read => &[401, 403, 404, 500, 503],
             Shape::Command(_) => &[400, 401, 403, 404, 409, 412, 413, 415, 422, 500, 503],
             Shape::Record { .. } => &[400, 401, 403, 409, 413, 415, 422, 500, 503],
+            Shape::Update { .. } => &[400, 401, 403, 404, 413, 415, 422, 500, 503],
             Shape::Query {
                 by_complaint: true, ..
             } => &[400, 401, 403, 404, 500, 503],
@@ -460,6 +575,18 @@ fn operation(
     let mut parameters = Vec::new();
     let mut responses = Map::new();
     let mut request_body = None;
+    // Path parameters other than a complaint's id (`{id}`, a shared component).
+    for name in op
+        .path
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .filter(|name| *name != "id")
+    {
+        parameters.push(json!({
+            "name": name, "in": "path", "required": true,
+            "schema": { "type": "string", "minLength": 1, "maxLength": 64 },
+        }));
+    }
     match &op.shape {
         Shape::Text {
             media_type,
@@ -547,6 +674,20 @@ fn operation(
             request_body = Some(request(requests));
             responses.insert(
                 "201".into(),
+                json!({
+                    "description": answer,
+                    "content": { "application/json": { "schema": answer_schema(answers) } },
+                }),
+            );
+        }
+        Shape::Update {
+            request,
+            answer,
+            schema: answer_schema,
+        } => {
+            request_body = Some(request(requests));
+            responses.insert(
+                "200".into(),
                 json!({
                     "description": answer,
                     "content": { "application/json": { "schema": answer_schema(answers) } },

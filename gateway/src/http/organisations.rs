@@ -79,10 +79,16 @@ fn may_see(caller: &Caller, id: &str) -> bool {
     caller.acts_for(id) || caller.roles.contains(&Role::Administrator)
 }
 
+/// Any role reads the register; a token with none reads nothing.
+fn require_a_role(caller: &Caller) -> Result<(), ApiError> {
+    caller.require(&Role::ALL).map(|_| ())
+}
+
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<OrganisationList>, ApiError> {
+    require_a_role(&caller)?;
     let register = state.cases.services().register.current();
     let items = register
         .organisations
@@ -99,6 +105,7 @@ async fn read(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<OrganisationView>, ApiError> {
+    require_a_role(&caller)?;
     if !may_see(&caller, &id) {
         return Err(ApiError::NotFound);
     }
@@ -115,6 +122,7 @@ async fn history(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<OrganisationHistory>, ApiError> {
+    require_a_role(&caller)?;
     if !may_see(&caller, &id) {
         return Err(ApiError::NotFound);
     }

@@ -228,7 +228,7 @@ impl Consumer for CaseViews {
                          stage BIGINT NOT NULL, channel TEXT NOT NULL, subject_areas TEXT NOT NULL,
                          service_area TEXT, risk_rating TEXT, received_on {d} NOT NULL, acknowledged_on {d},
                          closed_on {d}, closure_reason TEXT, flags TEXT NOT NULL, last_activity_at TEXT NOT NULL,
-                         version BIGINT NOT NULL, participants TEXT NOT NULL DEFAULT ',,'"
+                         version BIGINT NOT NULL, participants TEXT NOT NULL"
                     )
                 },
                 indexes: &[
@@ -243,7 +243,7 @@ impl Consumer for CaseViews {
                     format!(
                         "complaint_id TEXT NOT NULL, organisation_id TEXT NOT NULL, kind TEXT NOT NULL,
                          due_on {d}, state TEXT NOT NULL, met_on {d}, calendar_version TEXT NOT NULL,
-                         item BIGINT NOT NULL DEFAULT 0, letter TEXT, lead_organisation_id TEXT NOT NULL DEFAULT '',
+                         item BIGINT NOT NULL DEFAULT 0, letter TEXT, lead_organisation_id TEXT NOT NULL,
                          PRIMARY KEY (complaint_id, kind, item)"
                     )
                 },
@@ -391,7 +391,12 @@ pub async fn list_cases(
         placeholders(1, n)
     );
     let mut binds: Vec<String> = filter.organisations.clone();
-    binds.extend(filter.organisations.iter().map(|o| format!("%,{},%", like_literal(o))));
+    binds.extend(
+        filter
+            .organisations
+            .iter()
+            .map(|o| format!("%,{},%", like_literal(o))),
+    );
     let mut next = binds.len() + 1;
     let mut add = |clause: &str, value: String, binds: &mut Vec<String>| {
         sql.push_str(&clause.replace("$?", &format!("${next}")));
@@ -943,6 +948,52 @@ mod tests {
                 ("ombudsman_recommendation", 2, Some(d("2026-12-01"))),
             ]
         );
+    }
+
+    #[test]
+    fn r_joint_2_a_participants_part_is_its_row_on_the_leads_case_and_lists_the_participant() {
+        let events = vec![
+            received("2026-04-02"),
+            ComplaintEvent::ParticipantAdded {
+                organisation_id: "LA001".into(),
+                agreed_on: d("2026-04-03"),
+                agreed_by: "cm-1".into(),
+                reason: Confidential("Home care.".into()),
+            },
+            ComplaintEvent::PartRequested {
+                request: 1,
+                organisation_id: "LA001".into(),
+                requested_on: d("2026-04-06"),
+                due_on: d("2026-04-20"),
+            },
+        ];
+        let f = folded(events);
+        let rows = deadline_rows("c1", &f, &ComplaintServices::standard());
+        let part = rows.iter().find(|r| r.kind == "participant_part").unwrap();
+        assert_eq!(
+            (
+                part.organisation_id.as_str(),
+                part.lead_organisation_id.as_str(),
+                part.item
+            ),
+            ("LA001", "RAL", 1)
+        );
+        assert_eq!(part.due_on, Some(d("2026-04-20")));
+        // The complaint's own deadlines are the lead's.
+        assert!(rows
+            .iter()
+            .filter(|r| r.kind != "participant_part")
+            .all(|r| r.organisation_id == "RAL" && r.lead_organisation_id == "RAL"));
+        let row = case_row("c1", &f, &ComplaintServices::standard()).unwrap();
+        assert_eq!(row.participants, vec!["LA001"]);
+        assert_eq!(super::codes_column(&row.participants), ",LA001,");
+        let orgs = |o: &str| vec![o.to_string()];
+        assert_eq!(joint_role(&row, &orgs("RAL")).as_deref(), Some("lead"));
+        assert_eq!(
+            joint_role(&row, &orgs("LA001")).as_deref(),
+            Some("participant")
+        );
+        assert_eq!(like_literal("LA_0%1"), "LA\\_0\\%1");
     }
 
     #[test]

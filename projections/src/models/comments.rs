@@ -48,6 +48,7 @@ pub fn case_views() -> Vec<ViewDoc> {
                 ("flags", "Codes of unusual facts recorded on the complaint (R-FACT-1), comma-wrapped; `,,` when none."),
                 ("last_activity_at", "When the complaint's last event was recorded (RFC 3339 text, UTC)."),
                 ("version", "The complaint's version (sequence of its last event)."),
+                ("participants", "The other bodies taking part in this joint complaint, which organisation_id leads (R-JOINT-2), comma-wrapped; `,,` when handled alone."),
             ],
         },
         ViewDoc {
@@ -55,14 +56,15 @@ pub fn case_views() -> Vec<ViewDoc> {
             about: "One row per deadline of each open complaint, and per letter or ombudsman recommendation of a closed one, judged on the facts alone: a pending row whose due_on has passed is overdue.",
             columns: &[
                 ("complaint_id", COMPLAINT_ID),
-                ("organisation_id", ORGANISATION_ID),
-                ("kind", "Which deadline: acknowledgement, consent, response (the period agreed with or notified to the complainant), internal_target (the organisation's default period), delay_letter, oral_record (copy of an oral complaint's written record, R-ACK-2), letter (the letter a closure owes), ombudsman_recommendation (R-OMB-2)."),
+                ("organisation_id", "The organisation the deadline is for: the one the complaint was made to, or for a participant_part row the body taking part that owes its part (R-JOINT-2)."),
+                ("kind", "Which deadline: acknowledgement, consent, response (the period agreed with or notified to the complainant), internal_target (the organisation's default period), delay_letter, oral_record (copy of an oral complaint's written record, R-ACK-2), letter (the letter a closure owes), ombudsman_recommendation (R-OMB-2), participant_part (a joint complaint's participant supplying the part the lead asked for, R-JOINT-2)."),
                 ("due_on", "Due day; empty while the clock is stopped."),
                 ("state", "pending, met_on_time, met_late, missed, stopped or not_required."),
                 ("met_on", "Day the deadline was met; empty until then."),
                 ("calendar_version", "Version of the working-day calendar the due day was computed with."),
-                ("item", "The ombudsman recommendation's number (1 for the first recorded on the complaint); 0 for other kinds."),
+                ("item", "The ombudsman recommendation's number (1 for the first recorded on the complaint), or the part request's number for participant_part; 0 for other kinds."),
                 ("letter", "The letter owed (code list LetterKind) for letter and oral_record rows; empty otherwise."),
+                ("lead_organisation_id", "The organisation handling the complaint (the lead of a joint complaint); its board shows every row of the complaint. Equal to organisation_id except on participant_part rows."),
             ],
         },
     ]
@@ -127,6 +129,16 @@ pub fn reporting() -> Vec<ViewDoc> {
                 ("kind", "lesson or action."),
                 ("summary", "Written for the annual report; no personal data."),
                 ("action_due_on", "Day an action is due; empty for a lesson."),
+            ],
+        },
+        ViewDoc {
+            view: "rm_report_contributions",
+            about: "One row per body that supplied a part of a joint complaint another body led (R-JOINT-2), for the participant's annual report (`contributed_to`); the complaint itself is the lead's row in rm_report_complaints.",
+            columns: &[
+                ("complaint_id", COMPLAINT_ID),
+                ("organisation_id", "The body that took part (ODS code or the deployment's own code)."),
+                ("lead_organisation_id", ORGANISATION_ID),
+                ("first_provided_on", "Day the body supplied its first part: the year its contribution counts in."),
             ],
         },
     ]

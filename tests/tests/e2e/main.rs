@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod cancellation;
 mod event_log;
+mod joint;
 mod lifecycle;
 mod operations;
 mod organisations;

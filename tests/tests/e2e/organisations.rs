@@ -207,11 +207,13 @@ on_both_backends! {
         let Some(app) = spawn_app(backend).await else { return };
         let mut concern = minimal_complaint("RAL", "2026-04-02");
         concern["kind"] = json!("whistleblowing");
-        // A caseworker or frontline system cannot take one in.
+        // A caseworker or frontline system cannot take one in, by either intake.
         let refused = app.post_complaint(&concern).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        let refused = app.post("/v1/whistleblowing-concerns", &concern, &[]).await;
         assert_eq!(refused.status, 403, "{}", refused.body);
         let guardian = app.token_for(&["RAL"], &[Role::Whistleblowing]);
-        let (status, created) = post_as(&app, &guardian, "/v1/complaints", &concern).await;
+        let (status, created) = post_as(&app, &guardian, "/v1/whistleblowing-concerns", &concern).await;
         assert_eq!(status, 201, "{created}");
         let id = id_of(&created);
         // Caseworkers and auditors of the same organisation do not know it exists.

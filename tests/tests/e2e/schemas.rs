@@ -457,13 +457,45 @@ async fn every_documented_route_is_served_and_guarded_by_its_documented_roles() 
         .unwrap()
         .to_string();
 
+    // A registered organisation to read.
+    let registered = app
+        .client
+        .put(format!("{}/v1/organisations/RAL", app.address))
+        .bearer_auth(app.token_for(&["RAL"], &[Role::Administrator]))
+        .json(&json!({"organisation": {"id": "RAL", "name": "Royal Example", "type": "nhs_trust"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status().as_u16(), 200);
+    // A data subject to read: a complainant with an NHS number, found as a DPO would.
+    let mut named = minimal_complaint("RAL", "2026-04-02");
+    named["complainant"]["identifier"] = json!("9434765919");
+    assert_eq!(app.post_complaint(&named).await.status, 201);
+    let dpo = app.token_for(&["RAL"], &[Role::DataProtection]);
+    let found = app
+        .client
+        .post(format!("{}/v1/data-subjects/lookup", app.address))
+        .bearer_auth(&dpo)
+        .json(&json!({"nhs_number": "9434765919"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let subject_id = found["subject_id"].as_str().unwrap().to_string();
+
     for (method, template, operation) in operations(&doc) {
-        let path = template.replace("{id}", &id);
+        let path = template
+            .replace("{id}", &id)
+            .replace("{organisation_id}", "RAL")
+            .replace("{subject_id}", &subject_id);
         let send = |token: Option<String>| {
             let url = format!("{}{path}", app.address);
             let mut request = match method.as_str() {
                 "get" => app.client.get(url),
                 "post" => app.client.post(url).json(&json!({})),
+                "put" => app.client.put(url).json(&json!({})),
                 other => panic!("undocumented method {other}"),
             };
             if let Some(token) = token {

@@ -2,7 +2,7 @@
 //! The regulation 18 annual report (R-AR-1..R-AR-5), counted purely from the facts: each
 //! figure in the year of the fact that decides it, transferred-out complaints apart.
 
-use super::facts::{ComplaintFacts, LearningFact, ReferralFact};
+use super::facts::{ComplaintFacts, ContributionFact, LearningFact, ReferralFact};
 use super::period::{bump, financial_year, within, NOT_RECORDED};
 use chrono::NaiveDate;
 use complaints_domain::{ExclusionCategory, LearningKind, Ombudsman, Outcome};
@@ -175,6 +175,27 @@ pub struct AnnualReport {
     pub responded_within_internal_target: Share,
     /// Lessons and actions recorded in the year (items 5 and 6).
     pub learning: LearningReport,
+    /// Joint complaints another body led that this body took part in (R-JOINT-2), each
+    /// counted once, in the year this body first supplied its part. Never part of
+    /// `received` or any figure above, which count the complaints this body led (the lead
+    /// counts a joint complaint as any other; the KO41 return counts it by the lead alone).
+    #[serde(default)]
+    pub contributed_to: u64,
+}
+
+/// How many joint complaints led by another body `organisation` contributed to in financial
+/// `year` (R-JOINT-2): once each, in the year of its first part. Pure.
+pub fn contributed_to(organisation: &str, year: i32, contributions: &[ContributionFact]) -> u64 {
+    let Some((start, end)) = financial_year(year) else {
+        return 0;
+    };
+    let counted: BTreeSet<&str> = contributions
+        .iter()
+        .filter(|c| c.organisation_id == organisation && c.lead_organisation_id != organisation)
+        .filter(|c| within(Some(c.first_provided_on), start, end))
+        .map(|c| c.complaint_id.as_str())
+        .collect();
+    counted.len() as u64
 }
 
 /// Counts the annual report of `organisation` for financial `year` from the facts (rows of
@@ -247,6 +268,7 @@ pub fn annual_report_with(
         responded_within_agreed_period: Share::default(),
         responded_within_internal_target: Share::default(),
         learning: LearningReport::default(),
+        contributed_to: 0,
     };
     let (mut ack_met, mut ack_total, mut resp_met, mut resp_total) = (0, 0, 0, 0);
     let (mut target_met, mut target_total) = (0, 0);
@@ -359,6 +381,63 @@ pub fn annual_report_with(
         }
     }
     report
+}
+
+#[cfg(test)]
+mod joint_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::models::reporting::facts::contribution_facts;
+    use crate::state::FoldedCase;
+    use complaints_domain::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn r_joint_2_a_participant_counts_a_joint_complaint_once_in_the_year_of_its_first_part() {
+        let mut folded = FoldedCase::default();
+        let mut apply = |e: ComplaintEvent| evolve(&mut folded.case, e);
+        apply(crate::models::reporting::fixtures::received_event(
+            "2026-03-20",
+            Channel::Letter,
+        ));
+        apply(ComplaintEvent::ParticipantAdded {
+            organisation_id: "LA001".into(),
+            agreed_on: d("2026-03-23"),
+            agreed_by: "cm-1".into(),
+            reason: Confidential("Home care.".into()),
+        });
+        for (n, asked, due, supplied) in [
+            (1, "2026-03-24", "2026-03-31", "2026-04-02"),
+            (2, "2026-06-01", "2026-06-10", "2026-06-09"),
+        ] {
+            apply(ComplaintEvent::PartRequested {
+                request: n,
+                organisation_id: "LA001".into(),
+                requested_on: d(asked),
+                due_on: d(due),
+            });
+            apply(ComplaintEvent::PartProvided {
+                request: n,
+                organisation_id: "LA001".into(),
+                provided_on: d(supplied),
+                findings: Confidential("f".into()),
+                response_section: Confidential("s".into()),
+            });
+        }
+        let rows = contribution_facts("c1", &folded);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].first_provided_on, d("2026-04-02"));
+        // Received in 2025-26 by the lead; first part supplied in 2026-27.
+        assert_eq!(contributed_to("LA001", 2026, &rows), 1);
+        assert_eq!(contributed_to("LA001", 2025, &rows), 0);
+        assert_eq!(contributed_to("RAL", 2026, &rows), 0);
+        // The participant received nothing.
+        let report = annual_report("LA001", 2025, &[], &[], &[]);
+        assert_eq!((report.received, report.contributed_to), (0, 0));
+    }
 }
 
 #[cfg(test)]

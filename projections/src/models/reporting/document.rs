@@ -150,6 +150,11 @@ fn figures(report: &AnnualReport) -> Vec<Figure> {
             report.oral_resolved_next_working_day.to_string(),
         ),
         figure(
+            "contributed_to",
+            "Joint complaints led by another body that this body took part in (reg. 9, not counted above)",
+            report.contributed_to.to_string(),
+        ),
+        figure(
             "acknowledged_within_3_working_days",
             "Acknowledged within 3 working days",
             share(&report.acknowledged_within_3_working_days),
@@ -429,6 +434,7 @@ pub fn csv(report: &AnnualReport) -> String {
             "oral_resolved_next_working_day",
             report.oral_resolved_next_working_day,
         ),
+        ("contributed_to", report.contributed_to),
         (
             "acknowledged_within_3_working_days_met",
             report.acknowledged_within_3_working_days.met,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub(super) const COMPLAINTS: &str = "rm_report_complaints";
 pub(super) const REFERRALS: &str = "rm_report_referrals";
 pub(super) const LEARNING: &str = "rm_report_learning";
+pub(super) const CONTRIBUTIONS: &str = "rm_report_contributions";
 
 /// The facts of one complaint that the reports count (one row of `rm_report_complaints`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +142,48 @@ pub struct LearningFact {
     pub summary: String,
     /// When an action is due.
     pub action_due_on: Option<NaiveDate>,
+}
+
+/// A body's part in a joint complaint another body led (one row of
+/// `rm_report_contributions`, R-JOINT-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContributionFact {
+    /// Complaint id.
+    pub complaint_id: String,
+    /// The body that took part.
+    pub organisation_id: String,
+    /// The organisation that led it.
+    pub lead_organisation_id: String,
+    /// When the body supplied its first part.
+    pub first_provided_on: NaiveDate,
+}
+
+/// The bodies that supplied a part of a folded statutory complaint, each with the day of its
+/// first part (a body asked again at review still contributed once). Pure.
+pub fn contribution_facts(id: &str, folded: &FoldedCase) -> Vec<ContributionFact> {
+    let case = &folded.case;
+    let Some(receipt) = case.receipt.as_ref() else {
+        return Vec::new();
+    };
+    if !receipt.kind.is_complaint() {
+        return Vec::new();
+    }
+    let mut first: std::collections::BTreeMap<&str, NaiveDate> = Default::default();
+    for request in &case.part_requests {
+        if let Some(on) = request.provided_on {
+            let day = first.entry(request.organisation_id.as_str()).or_insert(on);
+            *day = (*day).min(on);
+        }
+    }
+    first
+        .into_iter()
+        .map(|(organisation, on)| ContributionFact {
+            complaint_id: id.to_string(),
+            organisation_id: organisation.to_string(),
+            lead_organisation_id: receipt.organisation_id.clone(),
+            first_provided_on: on,
+        })
+        .collect()
 }
 
 /// The facts row of a folded complaint; `None` before receipt. Pure.

@@ -31,6 +31,10 @@
 //! - `rm_report_learning`: one row per `LearningRecorded` event: `complaint_id`, `sequence`,
 //!   `organisation_id`, `recorded_on`, `kind` (`lesson`, `action`), `summary` (written for
 //!   the annual report, no personal data), `action_due_on`.
+//! - `rm_report_contributions`: one row per body that supplied a part of a joint complaint
+//!   another body led (R-JOINT-2): `complaint_id`, `organisation_id` (the body taking part),
+//!   `lead_organisation_id`, `first_provided_on`. New view: rebuild `reporting` after
+//!   upgrading.
 //!
 //! (`rm_report_state` holds the fold state and is not part of the interface.) Due dates are
 //! computed with the consumer's calendar and policies: rebuild after changing either.
@@ -51,6 +55,11 @@
 //!   founded or referred for the sender (R-AR-5, the documented default
 //!   `TRANSFER_COUNTING`; `TransferCounting::WithinReceived` keeps the earlier reading). The
 //!   KO41 counts it by the handling organisation: the sender leaves it out (R-KO-2).
+//! - Joint complaints (R-JOINT-2): the lead counts one as any complaint it received, in
+//!   every figure and in its KO41 return; a body taking part never counts it as received
+//!   nor in its KO41, and shows it only as `contributed_to`, once, in the financial year it
+//!   first supplied its part (the day its contribution is a fact; a body asked but never
+//!   supplying one contributed nothing).
 //! - Ombudsman referrals count complaints: a complaint referred twice to the same ombudsman
 //!   in one year counts once for it.
 //! - KO41 (see `ko41`): `carried_forward = brought_forward + new − resolved` exactly;
@@ -93,12 +102,13 @@ mod fixtures;
 mod through_the_runner;
 
 pub use annual::{
-    annual_report, annual_report_with, AnnualReport, ExcludedCounts, LearningItem, LearningReport,
-    OmbudsmanCounts, OutcomeCounts, Share, TransferCounting, TRANSFER_COUNTING,
+    annual_report, annual_report_with, contributed_to, AnnualReport, ExcludedCounts, LearningItem,
+    LearningReport, OmbudsmanCounts, OutcomeCounts, Share, TransferCounting, TRANSFER_COUNTING,
 };
 pub use collection::Collection;
 pub use facts::{
-    complaint_facts, learning_fact, referral_fact, ComplaintFacts, LearningFact, ReferralFact,
+    complaint_facts, contribution_facts, learning_fact, referral_fact, ComplaintFacts,
+    ContributionFact, LearningFact, ReferralFact,
 };
 pub use ko41::{
     adjustments, bring_forward_submitted, return_items, written_complaints, written_complaints_csv,
@@ -116,7 +126,7 @@ use crate::state::{fold_batch, state_table};
 use async_trait::async_trait;
 use complaints_domain::{ClosureReason, ComplaintServices, ExclusionCategory, Outcome};
 use complaints_eventlog::{on_tx, Consumer, EventLogError, Generation, StoredEvent, TableDef, Tx};
-use facts::{COMPLAINTS, LEARNING, REFERRALS};
+use facts::{COMPLAINTS, CONTRIBUTIONS, LEARNING, REFERRALS};
 
 /// Consumer name.
 pub const NAME: &str = "reporting";
@@ -193,6 +203,17 @@ impl Consumer for Reporting {
                 },
                 indexes: &["organisation_id, recorded_on"],
             },
+            TableDef {
+                base: CONTRIBUTIONS,
+                columns: |b| {
+                    let d = date_type(b);
+                    format!(
+                        "complaint_id TEXT NOT NULL, organisation_id TEXT NOT NULL, lead_organisation_id TEXT NOT NULL,
+                         first_provided_on {d} NOT NULL, PRIMARY KEY (complaint_id, organisation_id)"
+                    )
+                },
+                indexes: &["organisation_id, first_provided_on"],
+            },
         ]
     }
 
@@ -227,6 +248,30 @@ impl Consumer for Reporting {
                complainant_status = excluded.complainant_status, site = excluded.site,
                collection = excluded.collection"
         );
+        // R-JOINT-2: a complaint's contributions are derived whole from its fold each time.
+        let contributions = generation.table(CONTRIBUTIONS);
+        let clear_contributions = format!("DELETE FROM {contributions} WHERE complaint_id = $1");
+        let insert_contribution = format!(
+            "INSERT INTO {contributions} (complaint_id, organisation_id, lead_organisation_id, first_provided_on)
+             VALUES ($1, $2, $3, $4)"
+        );
+        for (id, folded) in &touched {
+            on_tx!(tx, |c| sqlx::query(&clear_contributions)
+                .bind(id)
+                .execute(c)
+                .await?
+                .rows_affected());
+            for row in contribution_facts(id, folded) {
+                on_tx!(tx, |c| sqlx::query(&insert_contribution)
+                    .bind(&row.complaint_id)
+                    .bind(&row.organisation_id)
+                    .bind(&row.lead_organisation_id)
+                    .bind(row.first_provided_on)
+                    .execute(c)
+                    .await?
+                    .rows_affected());
+            }
+        }
         for (id, folded) in &touched {
             let Some(f) = complaint_facts(id, folded, &self.services) else {
                 continue;

@@ -2,8 +2,11 @@
 //! are counted at query time from the current rows, never stored, so a late closure or
 //! review moves every year it touches.
 
-use super::annual::{annual_report, AnnualReport};
-use super::facts::{ComplaintFacts, LearningFact, ReferralFact, COMPLAINTS, LEARNING, REFERRALS};
+use super::annual::{annual_report, contributed_to, AnnualReport};
+use super::facts::{
+    ComplaintFacts, ContributionFact, LearningFact, ReferralFact, COMPLAINTS, CONTRIBUTIONS,
+    LEARNING, REFERRALS,
+};
 use super::ko41::{written_complaints, WrittenComplaintsReport};
 use super::period::{financial_year, REPORT_YEARS};
 use crate::models::sql::{date_text, parse_codes};
@@ -323,13 +326,53 @@ pub async fn annual_report_for(
     .await?;
     let referrals = load_referrals(pool, organisation, from, to).await?;
     let learning = load_learning(pool, organisation, from, to).await?;
-    Ok(annual_report(
-        organisation,
-        year,
-        &facts,
-        &referrals,
-        &learning,
-    ))
+    let contributions = load_contributions(pool, organisation, from, to).await?;
+    let mut report = annual_report(organisation, year, &facts, &referrals, &learning);
+    report.contributed_to = contributed_to(organisation, year, &contributions);
+    Ok(report)
+}
+
+/// The joint complaints `organisation` first supplied a part of between `from` and `to`.
+async fn load_contributions(
+    pool: &Pool,
+    organisation: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<ContributionFact>, ProjectionError> {
+    let sql = format!(
+        "SELECT complaint_id, organisation_id, lead_organisation_id, {} FROM {CONTRIBUTIONS}
+         WHERE organisation_id = $1 AND first_provided_on >= $2 AND first_provided_on <= $3
+         ORDER BY complaint_id",
+        date_expr(pool.backend(), "first_provided_on")
+    );
+    let raw = on_pool!(pool, |p| sqlx::query(&sql)
+        .bind(organisation)
+        .bind(from)
+        .bind(to)
+        .fetch_all(p)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok::<_, sqlx::Error>((
+                r.try_get::<String, _>("complaint_id")?,
+                r.try_get::<String, _>("organisation_id")?,
+                r.try_get::<String, _>("lead_organisation_id")?,
+                r.try_get::<Option<String>, _>("first_provided_on")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, _>>()?);
+    raw.into_iter()
+        .map(
+            |(complaint_id, organisation_id, lead_organisation_id, first_provided_on)| {
+                Ok(ContributionFact {
+                    first_provided_on: required_date("first_provided_on", first_provided_on)?,
+                    complaint_id,
+                    organisation_id,
+                    lead_organisation_id,
+                })
+            },
+        )
+        .collect()
 }
 
 /// The written complaints return (KO41a/KO41b) of `organisation` for the days `from..=to`
