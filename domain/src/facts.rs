@@ -7,9 +7,8 @@ use crate::events::SourceReference;
 use crate::reference::{
     Channel, ClosureReason, ComplainantStatus, ConsentGiver, ConsentMethod, ConsentScope,
     ContactMethod, DiscussionOutcome, Eligibility, ExclusionCategory, LearningKind,
-    LegalHoldGround, LetterKind, Likelihood, Ombudsman, OmbudsmanDecision, Outcome,
-    PatientAgeBand, PersonRole, RepresentationBasis, RiskRating, Route, ServiceArea, StaffGroup,
-    SubjectArea,
+    LegalHoldGround, LetterKind, Likelihood, Ombudsman, OmbudsmanDecision, Outcome, PatientAgeBand,
+    PersonRole, RepresentationBasis, RiskRating, Route, ServiceArea, StaffGroup, SubjectArea,
 };
 use chrono::NaiveDate;
 use schemars::JsonSchema;

@@ -17,10 +17,9 @@ pub use deadlines::{DeadlineKind, DeadlineState, DeadlineStatus, Deadlines, Resp
 pub use error::ComplaintError;
 pub use events::*;
 pub use facts::{
-    ClockStop, Closure, ConsentRecord, ConsentState, Learning, LegalHold, LetterRecord,
-    LinkedCase, PartRequest, Participant, ProgressContact, Receipt, Referral,
-    RepresentativeGrounds, ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation,
-    UnreferredDecision,
+    ClockStop, Closure, ConsentRecord, ConsentState, Learning, LegalHold, LetterRecord, LinkedCase,
+    PartRequest, Participant, ProgressContact, Receipt, Referral, RepresentativeGrounds,
+    ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation, UnreferredDecision,
 };
 pub use organisation::{
     Organisation, OrganisationType, Register, RegisterChange, RegisterHandle, ReturnCollection,

@@ -4,10 +4,9 @@ use crate::case_kind::CaseKind;
 use crate::error::ComplaintError;
 use crate::events::ComplaintParticulars;
 use crate::facts::{
-    ClockStop, Closure, ConsentRecord, ConsentState, Learning, LegalHold, LetterRecord,
-    LinkedCase, PartRequest, Participant, ProgressContact, Receipt, Referral,
-    RepresentativeGrounds, ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation,
-    UnreferredDecision,
+    ClockStop, Closure, ConsentRecord, ConsentState, Learning, LegalHold, LetterRecord, LinkedCase,
+    PartRequest, Participant, ProgressContact, Receipt, Referral, RepresentativeGrounds,
+    ResponsePlan, RiskGrade, SentResponse, TrackedRecommendation, UnreferredDecision,
 };
 use crate::policy;
 use crate::reference::{PersonRole, RepresentationBasis};

@@ -294,7 +294,8 @@ async fn postgres_refuses_truncate_on_every_append_only_table() {
             "audit_access_log",
             "audit_checkpoints",
             "events",
-            "ko41_submissions"
+            "ko41_submissions",
+            "organisation_changes"
         ]
     );
     sqlx::query(
@@ -307,6 +308,13 @@ async fn postgres_refuses_truncate_on_every_append_only_table() {
     sqlx::query(
         "INSERT INTO audit_accepted_breaks (accepted_at, accepted_by, reason, breaks)
          VALUES ('2026-01-01T00:00:00Z', 'ops', 'test', 'none')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO organisation_changes (organisation_id, change, changed_by)
+         VALUES ('RAL', '{}', 'ops')",
     )
     .execute(&pool)
     .await
