@@ -365,9 +365,10 @@ impl CaseFacts<'_> {
                 .closed_on
                 .filter(|_| !self.on_legal_hold && !self.ombudsman_pending)
                 .map(|closed| {
-                    policy::retention_review_due(
+                    policy::retention_review_due_after(
                         self.last_ombudsman_decision_on
                             .map_or(closed, |decided| decided.max(closed)),
+                        policy.retention_years.unwrap_or(policy::RETENTION_YEARS),
                     )
                 }),
         }

@@ -50,6 +50,9 @@ pub struct OrganisationPolicy {
     /// Working days after receipt by which a complaint about the organisation itself gets
     /// a provisional decision or further response (R-KIND-2).
     pub provisional_decision_working_days: u32,
+    /// Years a closed case file is kept before its personal data is erased (R-RET-1: ten
+    /// by the NHS Records Management Code); `None` for the deployment's default.
+    pub retention_years: Option<u32>,
     /// Working days after receipt by which a whistleblowing concern is acknowledged; a
     /// local target (the complaints period of 3 by default), `None` for none (R-KIND-3).
     pub whistleblowing_acknowledgement_working_days: Option<u32>,
@@ -101,6 +104,7 @@ impl Default for OrganisationPolicy {
             enquiry_contact_working_days: EnquiryContactTargets::default(),
             provisional_decision_working_days: 20,
             whistleblowing_acknowledgement_working_days: Some(3),
+            retention_years: None,
         }
     }
 }
@@ -312,8 +316,13 @@ pub const RETENTION_YEARS: u32 = 10;
 /// 29 February → 28 February (R-RET-1). Callers pass the later of local closure and the
 /// ombudsman's final decision, since the case is not closed until follow-on processes end.
 pub fn retention_review_due(closed_on: NaiveDate) -> NaiveDate {
+    retention_review_due_after(closed_on, RETENTION_YEARS)
+}
+
+/// [`retention_review_due`] for an organisation keeping files `years` years.
+pub fn retention_review_due_after(closed_on: NaiveDate, years: u32) -> NaiveDate {
     closed_on
-        .checked_add_months(Months::new(12 * RETENTION_YEARS))
+        .checked_add_months(Months::new(12 * years))
         .unwrap_or(NaiveDate::MAX)
 }
 

@@ -73,3 +73,44 @@ pub fn cloud_event(event: &StoredEvent, include_personal_data: bool) -> Value {
         "data": data,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::reader::Checkpoint;
+    use complaints_domain::Confidential;
+
+    // R-JOINT-2: a participant's part lives in the lead's stream but is published, and
+    // enveloped, under the organisation that acted.
+    #[test]
+    fn a_participants_part_is_published_under_the_participants_organisation() {
+        let event = ComplaintEvent::PartProvided {
+            request: 1,
+            organisation_id: "RAL".into(),
+            provided_on: chrono::NaiveDate::from_ymd_opt(2026, 4, 28).unwrap(),
+            findings: Confidential("Arthur's plan was not sent.".into()),
+            response_section: Confidential("We are sorry.".into()),
+        };
+        let stored = StoredEvent {
+            checkpoint: Checkpoint {
+                transaction_id: 0,
+                position: 9,
+            },
+            complaint_id: "c1".into(),
+            sequence: 7,
+            event_type: event.name().into(),
+            event_version: "1.0".into(),
+            stored_payload: serde_json::to_value(&event).unwrap(),
+            event,
+            metadata: [(metadata::ORGANISATION.to_string(), "RAL".to_string())].into(),
+            recorded_at: chrono::Utc::now(),
+            stored_metadata: Value::Null,
+        };
+        assert_eq!(organisation_of(&stored), "RAL");
+        let envelope = cloud_event(&stored, false);
+        assert_eq!(envelope["source"], "urn:complaints:organisation:RAL");
+        assert!(!envelope.to_string().contains("Arthur"), "{envelope}");
+        assert_eq!(envelope["data"]["request"], 1);
+    }
+}

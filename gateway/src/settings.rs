@@ -114,6 +114,16 @@ impl Settings {
                 })?
             }
         };
+        // The deployment's retention default (COMPLAINTS_RETENTION_YEARS) is the default
+        // policy's unless the policy file sets one, so deadlines and the scheduler agree.
+        let mut policies = policies;
+        if policies.default.retention_years.is_none() {
+            policies.default.retention_years = Some(crate::app::scheduler::retention_years());
+        }
+        let default_years = policies.default.retention_years;
+        for policy in policies.organisations.values_mut() {
+            policy.retention_years = policy.retention_years.or(default_years);
+        }
         let register = match &self.organisations_file {
             None => Register::default(),
             Some(path) => {

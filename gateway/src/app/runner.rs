@@ -126,10 +126,10 @@ impl Access {
     /// always the lead's own source reference (a linking field). The read models and the
     /// deadlines never held personal data.
     pub fn redact(&self, state: &mut CaseState) {
-        let Access::Participant { organisation_id } = self else {
+        if *self == Access::Own {
             return;
-        };
-        if !state.case.consent_to_share_with(organisation_id) {
+        }
+        if !self.sees_personal_data(&state.case) {
             state.case.particulars = None;
         }
         if let Some(receipt) = state.case.receipt.as_mut() {

@@ -106,7 +106,7 @@ pub async fn run(
             let now = clock();
             let today = crate::app::clock::london_date(now);
             if retention_ran_on != Some(today) {
-                match retention(&cases, now, today, retention_years(), false).await {
+                match retention(&cases, now, today, None, false).await {
                     Ok(report) => {
                         retention_ran_on = Some(today);
                         if !report.erased_subjects.is_empty() {
@@ -138,16 +138,13 @@ pub async fn run(
 
 // ---- Retention (R-RET-1): erase the personal data of case files past their review date ----
 
-/// Years a complaint file is kept after closure (R-RET-1), unless
-/// `COMPLAINTS_RETENTION_YEARS` says otherwise.
-pub const DEFAULT_RETENTION_YEARS: u32 = 10;
-
-/// The retention period in force: `COMPLAINTS_RETENTION_YEARS` or the default.
+/// The deployment's default retention period: `COMPLAINTS_RETENTION_YEARS`, else the
+/// rules' ten years (R-RET-1). An organisation's policy `retention_years` overrides it.
 pub fn retention_years() -> u32 {
     std::env::var("COMPLAINTS_RETENTION_YEARS")
         .ok()
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_RETENTION_YEARS)
+        .unwrap_or(complaints_domain::policy::RETENTION_YEARS)
 }
 
 /// Where a case file stands for retention.
@@ -160,27 +157,73 @@ pub struct RetentionState {
     pub legal_hold: bool,
 }
 
-/// The retention state of a complaint from its events: counted from the later of the last
-/// closure (a reopening restarts it) and the ombudsman's final decision; an ombudsman
-/// referral without a decision keeps the file open.
-pub fn retention_state(events: &[complaints_domain::ComplaintEvent], years: u32) -> RetentionState {
-    use complaints_domain::ComplaintEvent as E;
+/// A fact retention is judged on, read set-based from the log (dates only: no payload is
+/// decrypted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionFact {
+    /// Closed on this day.
+    Closed(NaiveDate),
+    /// Reopened: the retention clock waits for the next closure.
+    Reopened,
+    /// Referred to an ombudsman: the file stays open until the decision.
+    Referred,
+    /// An ombudsman decided on this day.
+    Decided(NaiveDate),
+    /// A legal hold was placed.
+    HoldPlaced,
+    /// The legal hold was released.
+    HoldReleased,
+}
+
+/// The event types retention reads, and how each becomes a fact.
+const RETENTION_EVENT_TYPES: &[&str] = &[
+    "ComplaintClosed",
+    "ComplaintReopened",
+    "ReferredToOmbudsman",
+    "OmbudsmanDecisionRecorded",
+    "LegalHoldPlaced",
+    "LegalHoldReleased",
+];
+
+fn retention_fact(event_type: &str, payload: &serde_json::Value) -> Option<RetentionFact> {
+    let day = |field: &str| {
+        payload
+            .get(event_type)?
+            .get(field)?
+            .as_str()?
+            .parse::<NaiveDate>()
+            .ok()
+    };
+    Some(match event_type {
+        "ComplaintClosed" => RetentionFact::Closed(day("closed_on")?),
+        "ComplaintReopened" => RetentionFact::Reopened,
+        "ReferredToOmbudsman" => RetentionFact::Referred,
+        "OmbudsmanDecisionRecorded" => RetentionFact::Decided(day("decided_on")?),
+        "LegalHoldPlaced" => RetentionFact::HoldPlaced,
+        "LegalHoldReleased" => RetentionFact::HoldReleased,
+        _ => return None,
+    })
+}
+
+/// The retention state of a complaint from its facts in order: counted from the later of
+/// the last closure (a reopening restarts it) and the ombudsman's final decision; an
+/// ombudsman referral without a decision keeps the file open.
+pub fn retention_state(facts: &[RetentionFact], years: u32) -> RetentionState {
     let mut closed = None;
     let mut decided: Option<NaiveDate> = None;
     let mut referral_pending = false;
     let mut hold = false;
-    for event in events {
-        match event {
-            E::ComplaintClosed { closed_on, .. } => closed = Some(*closed_on),
-            E::ComplaintReopened { .. } => closed = None,
-            E::ReferredToOmbudsman { .. } => referral_pending = true,
-            E::OmbudsmanDecisionRecorded { decided_on, .. } => {
+    for fact in facts {
+        match *fact {
+            RetentionFact::Closed(on) => closed = Some(on),
+            RetentionFact::Reopened => closed = None,
+            RetentionFact::Referred => referral_pending = true,
+            RetentionFact::Decided(on) => {
                 referral_pending = false;
-                decided = decided.max(Some(*decided_on));
+                decided = decided.max(Some(on));
             }
-            E::LegalHoldPlaced { .. } => hold = true,
-            E::LegalHoldReleased { .. } => hold = false,
-            _ => {}
+            RetentionFact::HoldPlaced => hold = true,
+            RetentionFact::HoldReleased => hold = false,
         }
     }
     let due = match (closed, referral_pending) {
@@ -193,6 +236,33 @@ pub fn retention_state(events: &[complaints_domain::ComplaintEvent], years: u32)
         retention_review_due: due,
         legal_hold: hold,
     }
+}
+
+/// Every complaint's retention facts, in one read of the log.
+async fn retention_facts(
+    pool: &complaints_eventlog::Pool,
+) -> Result<std::collections::HashMap<String, Vec<RetentionFact>>, ApiError> {
+    let types = RETENTION_EVENT_TYPES
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT aggregate_id, event_type, CAST(payload AS TEXT) FROM events
+         WHERE aggregate_type = 'Complaint' AND event_type IN ({types})
+         ORDER BY aggregate_id, sequence"
+    );
+    let rows: Vec<(String, String, String)> =
+        complaints_eventlog::on_pool!(pool, |p| sqlx::query_as(&sql).fetch_all(p).await)?;
+    let mut facts: std::collections::HashMap<String, Vec<RetentionFact>> = Default::default();
+    for (complaint_id, event_type, payload) in rows {
+        let payload: serde_json::Value = serde_json::from_str(&payload)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored {event_type}: {e}")))?;
+        if let Some(fact) = retention_fact(&event_type, &payload) {
+            facts.entry(complaint_id).or_default().push(fact);
+        }
+    }
+    Ok(facts)
 }
 
 /// One case file considered by a retention run.
@@ -225,12 +295,14 @@ pub struct RetentionReport {
 
 /// Finds the case files past `retention_review_due` on `today` and, unless `dry_run`,
 /// erases the personal data of the people named only in such files (a person also named in
-/// a file still kept keeps their key: their data there must stay readable).
+/// a file still kept keeps their key: their data there must stay readable). Each file is
+/// kept for its organisation's policy `retention_years` (default [`retention_years`]),
+/// unless `years` overrides them all. Two reads of the database, however many files.
 pub async fn retention(
     cases: &Cases,
     now: DateTime<Utc>,
     today: NaiveDate,
-    years: u32,
+    years: Option<u32>,
     dry_run: bool,
 ) -> Result<RetentionReport, ApiError> {
     use std::collections::{BTreeMap, BTreeSet};
@@ -250,15 +322,25 @@ pub async fn retention(
         dry_run,
         ..RetentionReport::default()
     };
+    let facts = retention_facts(pool).await?;
+    let policies = &cases.services().policies;
     let mut expired_subjects = BTreeSet::new();
     let mut kept = BTreeSet::new();
+    let mut years_used = BTreeSet::new();
     for ((complaint_id, organisation_id), subjects) in by_complaint {
-        let events: Vec<_> = complaints_eventlog::read_stream(pool, &complaint_id)
-            .await?
-            .into_iter()
-            .map(|e| e.event)
-            .collect();
-        let state = retention_state(&events, years);
+        let file_years = years.unwrap_or_else(|| {
+            policies
+                .for_organisation(&organisation_id)
+                .retention_years
+                .unwrap_or_else(retention_years)
+        });
+        let state = retention_state(
+            facts.get(&complaint_id).map_or(&[][..], Vec::as_slice),
+            file_years,
+        );
+        if state.retention_review_due.is_some_and(|due| due <= today) {
+            years_used.insert(file_years);
+        }
         let past = state.retention_review_due.is_some_and(|due| due <= today);
         let case = RetentionCase {
             complaint_id,
@@ -289,7 +371,10 @@ pub async fn retention(
         if !dry_run {
             let erasure = complaints_eventlog::keys::Erasure {
                 by: SCHEDULER_ACTOR.into(),
-                reason: format!("retention: every case file naming this person is past its retention review date ({years} years)"),
+                reason: format!(
+                    "retention: every case file naming this person is past its retention review date ({} years)",
+                    years_used.iter().map(u32::to_string).collect::<Vec<_>>().join(" or ")
+                ),
                 legal_basis: "NHS Records Management Code of Practice (R-RET-1); UK GDPR Art 5(1)(e)".into(),
                 at: now,
             };

@@ -1,7 +1,7 @@
 //! `complaints retention`: list (`--dry-run`) or erase the personal data of case files past
 //! their retention review date (R-RET-1), as the scheduler does daily.
 
-use crate::app::scheduler::{retention, retention_years, RetentionReport};
+use crate::app::scheduler::{retention, RetentionReport};
 use crate::error::ApiError;
 use crate::Settings;
 
@@ -11,7 +11,8 @@ pub struct RetentionArgs {
     /// List what would be erased; erase nothing.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
-    /// Retention years (default `COMPLAINTS_RETENTION_YEARS` or 10).
+    /// Retention years for every file (default: each organisation's policy
+    /// `retention_years`, else `COMPLAINTS_RETENTION_YEARS`, else 10).
     #[arg(long)]
     pub years: Option<u32>,
 }
@@ -24,7 +25,7 @@ pub async fn run(args: RetentionArgs, settings: &Settings) -> Result<RetentionRe
         &cases,
         now,
         crate::app::clock::london_date(now),
-        args.years.unwrap_or_else(retention_years),
+        args.years,
         args.dry_run,
     )
     .await

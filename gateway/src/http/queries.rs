@@ -124,6 +124,7 @@ pub async fn list(
         subject_area: query.subject_area,
         after: query.cursor.as_deref().map(parse_cursor).transpose()?,
         limit: limit + 1,
+        ..CaseFilter::default()
     };
     let mut items: Vec<CaseListRow> = case_views::list_cases(pool, &filter).await?;
     let next_cursor = if items.len() as i64 > limit {
@@ -390,6 +391,15 @@ async fn history(
                             &e.event_version,
                             &mut data,
                         );
+                    }
+                    // The lead's own source reference is a linking field, never shared.
+                    if access != Access::Own {
+                        if let Some(fields) = data
+                            .get_mut(&e.event_type)
+                            .and_then(serde_json::Value::as_object_mut)
+                        {
+                            fields.remove("source");
+                        }
                     }
                     data
                 },

@@ -1,6 +1,7 @@
-//! The audit page (`/ui/audit`, auditor role): the signed head of the hash chain, and the
-//! access log of the caller's organisations' complaints (or of one complaint), newest
-//! first, as `GET /v1/audit/head` and `GET /v1/audit/access-log`.
+//! The audit page (`/ui/audit`, auditor role): the signed head of the hash chain, the
+//! "verify this case" form (`verify`), and the access log of the caller's organisations'
+//! complaints (or of one complaint), newest first, as `GET /v1/audit/head` and
+//! `GET /v1/audit/access-log`.
 
 use super::{page, Chrome, PageError};
 use crate::app::state::AppState;

@@ -1,42 +1,30 @@
-// Over 600 lines: the case list and the case page (state, deadlines, timeline, time travel,
-// the command form and its refusals) share one set of queries and rendering helpers.
-//! The case list (`/ui/complaints`, with its CSV download) and the case page
-//! (`/ui/complaints/{id}`): the current state, every deadline with its calendar version, the
-//! timeline of every event with its seal, "as it stood on" a day, and the acknowledgement
-//! form, run through the shared command runner.
+//! The case list (`/ui/complaints`, with its CSV download): the case list read model, as
+//! `GET /v1/complaints`, filtered by organisation, status, stage, channel, kind of case,
+//! subject area, days received and overdue deadlines.
 
 use super::deadlines::Choice;
-use super::{
-    code, correlation_id, day, encode, humanise, humanise_type, instant, organisations, page,
-    page_with, Chrome, PageError, HISTORY_ROLES, LIST_ROLES, READ_ROLES,
-};
-use crate::app::cases::CaseState;
+use super::{day, encode, humanise, organisations, page, Chrome, PageError, LIST_ROLES};
 use crate::app::clock::london_date;
-use crate::app::commands;
-use crate::app::runner::{self, Invocation};
 use crate::app::state::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ui::session::Session;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
-use chrono::{NaiveDate, TimeZone, Utc};
-use complaints_domain::{deadline_statuses, evolve, warnings, Complaint};
-use complaints_eventlog::{metadata as meta, read_stream};
+use chrono::NaiveDate;
+use complaints_domain::{CaseKind, Channel};
 use complaints_projections::models::case_views::{self, CaseFilter, CaseListRow, DeadlineFilter};
 use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/ui/complaints", get(list))
         .route("/ui/complaints.csv", get(list_csv))
-        .route("/ui/complaints/{id}", get(case_page))
-        .route("/ui/complaints/{id}/acknowledgement", post(acknowledge))
 }
 
 /// The statuses a complaint can have, for the filter.
@@ -51,6 +39,13 @@ const STATUSES: &[&str] = &[
     "closed",
 ];
 
+/// The kinds of case the list holds: whistleblowing concerns never reach it (R-KIND-3).
+const KINDS: &[CaseKind] = &[
+    CaseKind::Complaint,
+    CaseKind::Enquiry,
+    CaseKind::AboutOrganisation,
+];
+
 /// Page size of the case list.
 const PAGE: i64 = 50;
 
@@ -58,6 +53,9 @@ const PAGE: i64 = 50;
 struct ListQuery {
     organisation: Option<String>,
     status: Option<String>,
+    stage: Option<String>,
+    channel: Option<String>,
+    kind: Option<String>,
     subject_area: Option<String>,
     received_from: Option<String>,
     received_to: Option<String>,
@@ -73,7 +71,7 @@ struct Filtered {
     query: String,
 }
 
-fn date_field(raw: Option<&str>, name: &str) -> Result<Option<NaiveDate>, ApiError> {
+pub(super) fn date_field(raw: Option<&str>, name: &str) -> Result<Option<NaiveDate>, ApiError> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -98,9 +96,33 @@ fn filtered(caller: &Caller, q: &ListQuery, limit: i64) -> Result<Filtered, ApiE
             return Err(ApiError::BadRequest(format!("unknown status `{s}`")));
         }
     }
+    let stage = match nonempty(&q.stage).as_deref().map(str::trim) {
+        None => None,
+        Some("1") => Some(1),
+        Some("2") => Some(2),
+        Some(other) => return Err(ApiError::BadRequest(format!("unknown stage `{other}`"))),
+    };
+    let channel = nonempty(&q.channel)
+        .map(|c| {
+            Channel::parse(&c)
+                .map(|c| c.code().to_string())
+                .ok_or_else(|| ApiError::BadRequest(format!("unknown channel `{c}`")))
+        })
+        .transpose()?;
+    let kind = nonempty(&q.kind)
+        .map(|k| {
+            CaseKind::parse(&k)
+                .filter(|k| KINDS.contains(k))
+                .map(|k| k.code().to_string())
+                .ok_or_else(|| ApiError::BadRequest(format!("unknown kind of case `{k}`")))
+        })
+        .transpose()?;
     let filter = CaseFilter {
         organisations: organisations(caller, q.organisation.as_deref())?,
         status,
+        stage,
+        channel,
+        kind,
         received_from: date_field(q.received_from.as_deref(), "received from")?,
         received_to: date_field(q.received_to.as_deref(), "received to")?,
         subject_area: nonempty(&q.subject_area).map(|s| s.trim().to_string()),
@@ -115,6 +137,9 @@ fn filtered(caller: &Caller, q: &ListQuery, limit: i64) -> Result<Filtered, ApiE
     for (name, value) in [
         ("organisation", &q.organisation),
         ("status", &q.status),
+        ("stage", &q.stage),
+        ("channel", &q.channel),
+        ("kind", &q.kind),
         ("subject_area", &q.subject_area),
         ("received_from", &q.received_from),
         ("received_to", &q.received_to),
@@ -179,7 +204,10 @@ struct Row {
     href: String,
     short_id: String,
     organisation: String,
+    kind: String,
     status: String,
+    stage: i64,
+    channel: String,
     received: String,
     subjects: String,
     acknowledged: String,
@@ -192,6 +220,9 @@ struct ListPage {
     chrome: Chrome,
     organisations: Vec<Choice>,
     statuses: Vec<Choice>,
+    stages: Vec<Choice>,
+    channels: Vec<Choice>,
+    kinds: Vec<Choice>,
     subject_area: String,
     received_from: String,
     received_to: String,
@@ -247,6 +278,28 @@ async fn list(
             &chosen_status,
             STATUSES.iter().map(|s| (s.to_string(), humanise(s))),
         ),
+        stages: Choice::options(
+            "Any stage",
+            q.stage.as_deref().unwrap_or_default(),
+            [
+                ("1".to_string(), "1: local resolution".to_string()),
+                ("2".to_string(), "2: internal review".to_string()),
+            ],
+        ),
+        channels: Choice::options(
+            "Any channel",
+            f.filter.channel.as_deref().unwrap_or_default(),
+            Channel::ALL
+                .iter()
+                .map(|c| (c.code().to_string(), humanise(c.code()))),
+        ),
+        kinds: Choice::options(
+            "Any kind",
+            f.filter.kind.as_deref().unwrap_or_default(),
+            KINDS
+                .iter()
+                .map(|k| (k.code().to_string(), humanise(k.code()))),
+        ),
         subject_area: q.subject_area.clone().unwrap_or_default(),
         received_from: q.received_from.clone().unwrap_or_default(),
         received_to: q.received_to.clone().unwrap_or_default(),
@@ -257,7 +310,10 @@ async fn list(
                 href: format!("/ui/complaints/{}", r.complaint_id),
                 short_id: r.complaint_id.chars().take(8).collect(),
                 organisation: r.organisation_id.clone(),
+                kind: humanise(&r.kind),
                 status: humanise(&r.status),
+                stage: r.stage,
+                channel: humanise(&r.channel),
                 received: day(r.received_on),
                 subjects: r
                     .subject_areas
@@ -302,7 +358,7 @@ async fn list_csv(
     caller.require(LIST_ROLES)?;
     let mut f = filtered(caller, &q, 500)?;
     let mut out = String::from(
-        "complaint_id,organisation_id,status,stage,channel,subject_areas,service_area,risk_rating,received_on,acknowledged_on,closed_on,closure_reason,flags,version\r\n",
+        "complaint_id,organisation_id,status,stage,channel,subject_areas,service_area,risk_rating,received_on,acknowledged_on,closed_on,closure_reason,flags,version,kind\r\n",
     );
     let mut written = 0usize;
     loop {
@@ -325,6 +381,7 @@ async fn list_csv(
                 r.closure_reason.clone().unwrap_or_default(),
                 r.flags.join(" "),
                 r.version.to_string(),
+                r.kind.clone(),
             ];
             let line: Vec<String> = fields.iter().map(|v| csv_field(v)).collect();
             out.push_str(&line.join(","));
@@ -350,440 +407,3 @@ async fn list_csv(
         .into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct CaseQuery {
-    as_of: Option<String>,
-    done: Option<String>,
-}
-
-struct Fact {
-    label: String,
-    value: String,
-}
-
-struct DeadlineLine {
-    kind: String,
-    due: String,
-    state: String,
-    met: String,
-    calendar_version: String,
-    overdue: bool,
-}
-
-struct TimelineEntry {
-    sequence: i64,
-    what: String,
-    recorded: String,
-    occurred_on: String,
-    who: String,
-    correlation_id: String,
-    seal: String,
-    data: String,
-}
-
-/// The acknowledgement form, with what was entered and why it was refused.
-struct AckForm {
-    action: String,
-    value: String,
-    discussion_offered: bool,
-    version: usize,
-    command_id: String,
-    error: Option<String>,
-    rule: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "case.html")]
-struct CasePage {
-    chrome: Chrome,
-    id: String,
-    short_id: String,
-    heading_status: String,
-    facts: Vec<Fact>,
-    warnings: Vec<String>,
-    deadlines: Vec<DeadlineLine>,
-    timeline: Option<Vec<TimelineEntry>>,
-    as_of: String,
-    as_of_label: Option<String>,
-    done: Option<String>,
-    ack: Option<AckForm>,
-    acknowledged: Option<String>,
-}
-
-/// The case folded from its stream up to the end of `day` (England), and that many events.
-fn as_it_stood(
-    id: &str,
-    events: &[complaints_eventlog::StoredEvent],
-    until: chrono::DateTime<Utc>,
-) -> (CaseState, usize) {
-    let mut case = Complaint::default();
-    let mut version = 0usize;
-    let mut count = 0usize;
-    for event in events.iter().take_while(|e| e.recorded_at <= until) {
-        version = usize::try_from(event.sequence).unwrap_or_default();
-        count += 1;
-        evolve(&mut case, event.event.clone());
-    }
-    (
-        CaseState {
-            id: id.to_string(),
-            case,
-            version,
-        },
-        count,
-    )
-}
-
-/// The last instant of `day` in England.
-fn end_of_day(day: NaiveDate) -> Result<chrono::DateTime<Utc>, ApiError> {
-    let next = day
-        .succ_opt()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .ok_or_else(|| ApiError::BadRequest("that day is out of range".into()))?;
-    let start = chrono_tz::Europe::London
-        .from_local_datetime(&next)
-        .earliest()
-        .ok_or_else(|| ApiError::BadRequest("that day is out of range".into()))?;
-    Ok(start.with_timezone(&Utc) - chrono::Duration::nanoseconds(1))
-}
-
-fn new_command_id() -> String {
-    let mut bytes = [0u8; 12];
-    let _ = getrandom::fill(&mut bytes);
-    format!("ui-{}", hex::encode(bytes))
-}
-
-/// Builds the case page. `ack` is the form as submitted when it was refused.
-async fn build_case_page(
-    state: &AppState,
-    session: &Session,
-    raw_id: &str,
-    query: &CaseQuery,
-    headers: &HeaderMap,
-    ack: Option<AckForm>,
-) -> Result<CasePage, ApiError> {
-    let caller = &session.caller;
-    // As the API: another organisation's complaint is 404 before any role is checked.
-    let found = runner::visible_case(&state.cases, caller, raw_id).await?;
-    let role = caller.require(runner::command_roles(&found, READ_ROLES))?;
-    let as_of = date_field(query.as_of.as_deref(), "as it stood on")?;
-    let organisation = found.case.receipt()?.organisation_id.clone();
-    let correlation = correlation_id(headers);
-    let show_history = caller.require(HISTORY_ROLES).ok();
-    let pool = state.cases.log().pool();
-    let events = read_stream(pool, &found.id).await?;
-    let today = london_date(state.now());
-    let (shown, judged_on, shown_events) = match as_of {
-        Some(day) => {
-            let (stood, count) = as_it_stood(&found.id, &events, end_of_day(day)?);
-            if stood.version == 0 {
-                return Err(ApiError::BadRequest(format!(
-                    "the complaint had not been received by {day}"
-                )));
-            }
-            (stood, day.min(today), count)
-        }
-        None => (found.clone(), today, events.len()),
-    };
-    let services = state.cases.services();
-    let case = &shown.case;
-    let receipt = case.receipt()?;
-    let mut facts = vec![
-        Fact {
-            label: "Status".into(),
-            value: humanise(case.status().code()),
-        },
-        Fact {
-            label: "Organisation".into(),
-            value: receipt.organisation_id.clone(),
-        },
-        Fact {
-            label: "Received".into(),
-            value: day(receipt.received_on),
-        },
-        Fact {
-            label: "Channel".into(),
-            value: humanise(&code(&receipt.channel)),
-        },
-        Fact {
-            label: "Subject areas".into(),
-            value: receipt
-                .subject_areas
-                .iter()
-                .map(|s| humanise(&code(s)))
-                .collect::<Vec<_>>()
-                .join(", "),
-        },
-        Fact {
-            label: "Stage".into(),
-            value: case.stage.to_string(),
-        },
-        Fact {
-            label: "Made in time".into(),
-            value: if case.in_time() { "Yes" } else { "No" }.into(),
-        },
-        Fact {
-            label: "Acknowledged".into(),
-            value: match case.acknowledged_on {
-                Some(d) if case.acknowledged_late => format!("{} (late)", day(d)),
-                Some(d) => day(d),
-                None => "Not yet".into(),
-            },
-        },
-    ];
-    if let Some(risk) = &case.risk {
-        facts.push(Fact {
-            label: "Risk".into(),
-            value: humanise(&code(risk)),
-        });
-    }
-    if let Some(closure) = &case.closure {
-        facts.push(Fact {
-            label: "Closed".into(),
-            value: humanise(&code(closure)),
-        });
-    }
-    facts.push(Fact {
-        label: "Version".into(),
-        value: shown.version.to_string(),
-    });
-    let deadlines = deadline_statuses(case, services, judged_on)
-        .into_iter()
-        .map(|d| {
-            let state_code = code(&d.state);
-            DeadlineLine {
-                kind: humanise(&code(&d.kind)),
-                due: d.due_on.map(day).unwrap_or_else(|| "Clock stopped".into()),
-                overdue: state_code == "missed" && d.met_on.is_none(),
-                state: humanise(&state_code),
-                met: d.met_on.map(day).unwrap_or_default(),
-                calendar_version: d.calendar_version,
-            }
-        })
-        .collect();
-    let timeline = if show_history.is_some() {
-        let mut seals: HashMap<i64, (i64, String)> =
-            complaints_audit::sealer::links_of_complaint(pool, &found.id)
-                .await?
-                .into_iter()
-                .map(|l| (l.sequence, (l.chain_index, l.link_hash)))
-                .collect();
-        Some(
-            events
-                .iter()
-                .take(shown_events)
-                .map(|e| {
-                    let m = |k: &str| e.metadata.get(k).cloned().unwrap_or_default();
-                    let who = match (e.metadata.get(meta::ACTOR), e.metadata.get(meta::ROLE)) {
-                        (Some(actor), Some(role)) => format!("{actor} ({role})"),
-                        (Some(actor), None) => actor.clone(),
-                        _ => "The service".into(),
-                    };
-                    TimelineEntry {
-                        sequence: e.sequence,
-                        what: humanise_type(&e.event_type),
-                        recorded: instant(e.recorded_at),
-                        occurred_on: m(meta::OCCURRED_ON),
-                        who,
-                        correlation_id: m(meta::CORRELATION_ID),
-                        seal: match seals.remove(&e.sequence) {
-                            Some((index, link)) => format!(
-                                "chain index {index}, link {}…",
-                                link.chars().take(16).collect::<String>()
-                            ),
-                            None => "Not sealed yet".into(),
-                        },
-                        data: serde_json::to_string_pretty(&e.event).unwrap_or_default(),
-                    }
-                })
-                .collect(),
-        )
-    } else {
-        None
-    };
-    let may_acknowledge =
-        commands::find("acknowledgement").is_some_and(|spec| caller.require(spec.roles).is_ok());
-    let open = case.closure.is_none();
-    let ack = if as_of.is_none() && may_acknowledge && open && case.acknowledged_on.is_none() {
-        Some(ack.unwrap_or_else(|| AckForm {
-            action: format!("/ui/complaints/{}/acknowledgement", found.id),
-            value: today.to_string(),
-            discussion_offered: true,
-            version: found.version,
-            command_id: new_command_id(),
-            error: None,
-            rule: None,
-        }))
-    } else {
-        ack
-    };
-    // The page shows the case and, to those who may read it, its timeline with every event
-    // as recorded (personal data included): both are reads, recorded once the page is built
-    // and before it is served (R-CAL-1), as the API records them, under `ui:` actions.
-    crate::http::audit::record_access(
-        state,
-        caller,
-        role,
-        &organisation,
-        &found.id,
-        if as_of.is_some() {
-            "ui:complaint_as_of"
-        } else {
-            "ui:complaint"
-        },
-        Some(&correlation),
-    )
-    .await?;
-    if let Some(history_role) = show_history {
-        crate::http::audit::record_access(
-            state,
-            caller,
-            history_role,
-            &organisation,
-            &found.id,
-            "ui:history",
-            Some(&correlation),
-        )
-        .await?;
-    }
-    Ok(CasePage {
-        chrome: Chrome::new(session, "complaints"),
-        short_id: found.id.chars().take(8).collect(),
-        heading_status: humanise(case.status().code()),
-        facts,
-        warnings: warnings(case, services)
-            .into_iter()
-            .map(|w| w.message)
-            .collect(),
-        deadlines,
-        timeline,
-        as_of: as_of.map(|d| d.to_string()).unwrap_or_default(),
-        as_of_label: as_of.map(day),
-        done: query
-            .done
-            .as_deref()
-            .filter(|d| *d == "acknowledgement")
-            .map(|_| "The acknowledgement was recorded.".to_string()),
-        acknowledged: case.acknowledged_on.map(day),
-        ack,
-        id: found.id,
-    })
-}
-
-async fn case_page(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(query): Query<CaseQuery>,
-) -> Result<Response, PageError> {
-    let data = build_case_page(&state, &session, &id, &query, &headers, None).await?;
-    page(&data)
-}
-
-#[derive(Debug, Deserialize)]
-struct AckSubmission {
-    csrf: String,
-    acknowledged_on: String,
-    discussion_offered: Option<String>,
-    version: usize,
-    command_id: String,
-}
-
-/// `POST /ui/complaints/{id}/acknowledgement`: runs the command through the shared runner,
-/// as `POST /v1/complaints/{id}/acknowledgement` with `If-Match` and an idempotency key
-/// from the form; a refusal shows the form again with the rule's words.
-async fn acknowledge(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<AckSubmission>,
-) -> Result<Response, PageError> {
-    session.check_form(&form.csrf, &headers)?;
-    let discussion_offered = form.discussion_offered.is_some();
-    let body = serde_json::to_vec(&serde_json::json!({
-        "acknowledged_on": form.acknowledged_on.trim(),
-        "discussion_offered": discussion_offered,
-    }))
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot encode the form: {e}")))?;
-    let command_id = Some(form.command_id.trim())
-        .filter(|c| !c.is_empty() && c.len() <= 64)
-        .map(str::to_string);
-    let invocation = Invocation {
-        command: "acknowledgement",
-        complaint_id: Some(&id),
-        body: &body,
-        command_id,
-        expected_version: Some(form.version),
-        correlation_id: correlation_id(&headers),
-        causation_id: None,
-        channel_organisation: None,
-        issued_at: state.now(),
-    };
-    let refusal = match runner::run(&state.cases, &session.caller, &invocation).await {
-        Ok(ran) => {
-            let mut response = Redirect::to(&format!(
-                "/ui/complaints/{}?done=acknowledgement",
-                ran.state.id
-            ))
-            .into_response();
-            *response.status_mut() = StatusCode::SEE_OTHER;
-            return Ok(response);
-        }
-        Err(error) => error,
-    };
-    let (error, rule) = match &refusal {
-        ApiError::Rule(rule) => (rule.to_string(), Some(rule.code().to_string())),
-        ApiError::Validation { detail, errors } => (
-            errors
-                .iter()
-                .map(|e| e.message.clone())
-                .next()
-                .unwrap_or_else(|| detail.clone()),
-            None,
-        ),
-        ApiError::PreconditionFailed { .. } | ApiError::Conflict => (
-            "The complaint changed since this page was opened. The page now shows it as it stands; check it and try again."
-                .to_string(),
-            None,
-        ),
-        ApiError::IdempotencyKeyReused => (
-            "This form was already sent with other values. Reload the page and try again.".to_string(),
-            None,
-        ),
-        // Not found, not allowed, unavailable: the error page, as the API would answer.
-        _ => return Err(refusal.into()),
-    };
-    let status = refusal.status();
-    let stale = matches!(
-        refusal,
-        ApiError::PreconditionFailed { .. } | ApiError::Conflict
-    );
-    let current = runner::visible_case(&state.cases, &session.caller, &id).await?;
-    let form_again = AckForm {
-        action: format!("/ui/complaints/{}/acknowledgement", current.id),
-        value: form.acknowledged_on.trim().to_string(),
-        discussion_offered,
-        version: current.version,
-        command_id: if stale {
-            new_command_id()
-        } else {
-            form.command_id.clone()
-        },
-        error: Some(error),
-        rule,
-    };
-    let data = build_case_page(
-        &state,
-        &session,
-        &id,
-        &CaseQuery::default(),
-        &headers,
-        Some(form_again),
-    )
-    .await?;
-    // htmx swaps only successful answers: a boosted form gets the page with 200.
-    let boosted = headers.contains_key("hx-request");
-    page_with(if boosted { StatusCode::OK } else { status }, &data)
-}

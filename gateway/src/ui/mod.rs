@@ -1,6 +1,7 @@
 //! The web pages under `/ui` for complaints managers, caseworkers and auditors: the
-//! deadline board, the case list, a case with its timeline and the acknowledgement form,
-//! reports and the audit page. Server-rendered HTML from templates checked at compile time
+//! deadline board, the case list, a case with its timeline and the forms of the
+//! caseworker's commands, reports with the national return, and the audit page with its
+//! check of one case against the hash chain. Server-rendered HTML from templates checked at compile time
 //! (askama, `gateway/templates/`), styled with the vendored GOV.UK Frontend CSS; every read
 //! page works without JavaScript, and htmx (vendored) only enhances forms.
 //!
@@ -18,10 +19,15 @@ use axum::Router;
 
 mod assets;
 mod audit;
+mod case;
+mod commands;
 mod complaints;
 mod deadlines;
+mod forms;
 mod reports;
+mod returns;
 pub mod session;
+mod verify;
 
 /// Roles that may list complaints and deadlines (as `GET /v1/complaints`, `/v1/deadlines`).
 const LIST_ROLES: &[Role] = &[
@@ -42,8 +48,12 @@ pub fn routes() -> Router<AppState> {
         .merge(session::routes())
         .merge(deadlines::routes())
         .merge(complaints::routes())
+        .merge(case::routes())
+        .merge(commands::routes())
         .merge(reports::routes())
+        .merge(returns::routes())
         .merge(audit::routes())
+        .merge(verify::routes())
 }
 
 /// What every page's frame shows: who is signed in, the navigation, the CSRF token.

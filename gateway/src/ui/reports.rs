@@ -30,9 +30,9 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize)]
-struct ReportQuery {
-    organisation: Option<String>,
-    year: Option<i32>,
+pub(super) struct ReportQuery {
+    pub organisation: Option<String>,
+    pub year: Option<i32>,
 }
 
 struct Download {
@@ -61,6 +61,8 @@ struct ReportsPage {
     /// The renderer's HTML of the report (every value escaped by the renderer).
     report_html: String,
     downloads: Vec<Download>,
+    /// The national return page of the same organisation and year.
+    national_return: String,
     bars: Vec<Bar>,
     max: i64,
     position: i64,
@@ -69,7 +71,7 @@ struct ReportsPage {
 
 /// The organisation and year asked for, or the caller's first organisation and the current
 /// financial year; the caller must act for the organisation.
-fn chosen(
+pub(super) fn chosen(
     state: &AppState,
     session: &Session,
     query: &ReportQuery,
@@ -239,6 +241,7 @@ async fn reports(
         title: format!("{} annual report {}", organisation, report.label),
         report_html,
         downloads,
+        national_return: format!("/ui/reports/written-complaints?{q}"),
         bars,
         max,
         position,
@@ -294,21 +297,32 @@ async fn download(
                 "json",
             )
         }
+        // As `GET /v1/reports/written-complaints?period=`: a submitted year's figures as
+        // submitted, with who, when and the adjustments since (R-KO-3a).
         "written-complaints-csv" | "written-complaints-json" => {
-            let (from, to) = reporting::financial_year(year)
-                .ok_or_else(|| ApiError::BadRequest(format!("no financial year {year}")))?;
-            let report = reporting::written_complaints_for(pool, &organisation, from, to)
+            let shown = reporting::year_return(pool, &organisation, year)
                 .await
                 .map_err(ApiError::from)?;
             if query.what.ends_with("csv") {
                 (
-                    reporting::written_complaints_csv(&report),
+                    reporting::written_complaints_csv(&shown.report),
                     "text/csv; charset=utf-8",
                     "csv",
                 )
             } else {
+                let position = case_views::reflected_position(pool, reporting::NAME)
+                    .await
+                    .map_err(ApiError::from)?;
+                let mut answer = serde_json::json!({
+                    "report": shown.report,
+                    "adjustments": shown.adjustments,
+                    "position": position,
+                });
+                if let Some(submitted) = shown.submitted {
+                    answer["submitted"] = serde_json::json!(submitted);
+                }
                 (
-                    serde_json::to_string_pretty(&report).map_err(|e| {
+                    serde_json::to_string_pretty(&answer).map_err(|e| {
                         ApiError::Internal(anyhow::anyhow!("cannot encode the return: {e}"))
                     })?,
                     "application/json",

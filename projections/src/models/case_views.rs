@@ -8,7 +8,8 @@
 //!   `closure_reason`, `flags` (codes of the unusual facts recorded on the complaint,
 //!   R-FACT-1, comma-separated and comma-wrapped like `subject_areas`; `,,` when none),
 //!   `last_activity_at`, `version`, `participants` (the other bodies taking part in a joint
-//!   complaint the organisation leads, R-JOINT-2, comma-wrapped; `,,` when none): a body
+//!   complaint the organisation leads, R-JOINT-2, comma-wrapped; `,,` when none), `kind`
+//!   (complaint, enquiry or about_organisation, R-KIND-1, R-KIND-2): a body
 //!   taking part lists the case too, marked `joint_role` `participant` in the API.
 //! - `rm_deadlines`: one row per deadline of each open complaint, and per deadline that
 //!   outlives closure (`letter`, `ombudsman_recommendation`) of a closed one: `complaint_id`,
@@ -23,8 +24,8 @@
 //!   organisation handling the complaint). A joint complaint's `participant_part` row (one per
 //!   request, `item` its number, R-JOINT-2) is for the participant that owes it
 //!   (`organisation_id`) and shows on the lead's board too (`lead_organisation_id`). Adds
-//!   `item`, `letter`, `participants` and `lead_organisation_id` to the tables: rebuild
-//!   `case_views` after upgrading.
+//!   `item`, `letter`, `participants`, `lead_organisation_id` and `kind` to the tables:
+//!   rebuild `case_views` after upgrading.
 
 use super::sql::{codes_column, date_text, date_type, parse_codes};
 use crate::state::{fold_batch, state_table, FoldedCase};
@@ -49,6 +50,8 @@ pub struct CaseListRow {
     pub complaint_id: String,
     /// Organisation.
     pub organisation_id: String,
+    /// Kind of case: `complaint`, `enquiry` or `about_organisation` (R-KIND-1, R-KIND-2).
+    pub kind: String,
     /// Status code.
     pub status: String,
     /// 1 or 2.
@@ -135,6 +138,7 @@ pub fn case_row(
     Some(CaseListRow {
         complaint_id: id.to_string(),
         organisation_id: receipt.organisation_id.clone(),
+        kind: case.kind().code().to_string(),
         status: case.status().code().to_string(),
         stage: i64::from(case.stage),
         channel: receipt.channel.code().to_string(),
@@ -228,7 +232,7 @@ impl Consumer for CaseViews {
                          stage BIGINT NOT NULL, channel TEXT NOT NULL, subject_areas TEXT NOT NULL,
                          service_area TEXT, risk_rating TEXT, received_on {d} NOT NULL, acknowledged_on {d},
                          closed_on {d}, closure_reason TEXT, flags TEXT NOT NULL, last_activity_at TEXT NOT NULL,
-                         version BIGINT NOT NULL, participants TEXT NOT NULL"
+                         version BIGINT NOT NULL, participants TEXT NOT NULL, kind TEXT NOT NULL"
                     )
                 },
                 indexes: &[
@@ -264,8 +268,8 @@ impl Consumer for CaseViews {
         let upsert = format!(
             "INSERT INTO {list} (complaint_id, organisation_id, status, stage, channel, subject_areas, service_area,
                risk_rating, received_on, acknowledged_on, closed_on, closure_reason, flags, last_activity_at, version,
-               participants)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+               participants, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
                status = excluded.status, stage = excluded.stage, channel = excluded.channel,
                subject_areas = excluded.subject_areas, service_area = excluded.service_area,
@@ -273,7 +277,7 @@ impl Consumer for CaseViews {
                acknowledged_on = excluded.acknowledged_on, closed_on = excluded.closed_on,
                closure_reason = excluded.closure_reason, flags = excluded.flags,
                last_activity_at = excluded.last_activity_at,
-               version = excluded.version, participants = excluded.participants"
+               version = excluded.version, participants = excluded.participants, kind = excluded.kind"
         );
         let clear = format!("DELETE FROM {deadlines} WHERE complaint_id = $1");
         let insert = format!(
@@ -303,6 +307,7 @@ impl Consumer for CaseViews {
                     .bind(&row.last_activity_at)
                     .bind(row.version)
                     .bind(&participants)
+                    .bind(&row.kind)
                     .execute(c)
                     .await?
                     .rows_affected());
@@ -340,6 +345,12 @@ pub struct CaseFilter {
     pub organisations: Vec<String>,
     /// Only this status.
     pub status: Option<String>,
+    /// Only this stage (1 or 2).
+    pub stage: Option<i64>,
+    /// Only this channel code.
+    pub channel: Option<String>,
+    /// Only this kind of case (`complaint`, `enquiry`, `about_organisation`).
+    pub kind: Option<String>,
     /// Only complaints received on or after.
     pub received_from: Option<NaiveDate>,
     /// Only complaints received on or before.
@@ -383,7 +394,7 @@ pub async fn list_cases(
     let mut sql = format!(
         "SELECT complaint_id, organisation_id, status, stage, channel, subject_areas, service_area, risk_rating,
            {} AS received_on, {} AS acknowledged_on, {} AS closed_on, closure_reason, flags, last_activity_at, version,
-           participants
+           participants, kind
          FROM rm_case_list WHERE (organisation_id IN ({}) OR {taking_part})",
         date("received_on"),
         date("acknowledged_on"),
@@ -406,6 +417,15 @@ pub async fn list_cases(
     let received = date("received_on");
     if let Some(status) = &filter.status {
         add(" AND status = $?", status.clone(), &mut binds);
+    }
+    if let Some(stage) = filter.stage {
+        add(" AND stage = CAST($? AS BIGINT)", stage.to_string(), &mut binds);
+    }
+    if let Some(channel) = &filter.channel {
+        add(" AND channel = $?", channel.clone(), &mut binds);
+    }
+    if let Some(kind) = &filter.kind {
+        add(" AND kind = $?", kind.clone(), &mut binds);
     }
     if let Some(from) = filter.received_from {
         add(
@@ -457,6 +477,7 @@ pub async fn list_cases(
                 Ok::<_, sqlx::Error>(CaseListRow {
                     complaint_id: r.try_get("complaint_id")?,
                     organisation_id: r.try_get("organisation_id")?,
+                    kind: r.try_get("kind")?,
                     status: r.try_get("status")?,
                     stage: r.try_get("stage")?,
                     channel: r.try_get("channel")?,

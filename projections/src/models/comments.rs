@@ -49,6 +49,7 @@ pub fn case_views() -> Vec<ViewDoc> {
                 ("last_activity_at", "When the complaint's last event was recorded (RFC 3339 text, UTC)."),
                 ("version", "The complaint's version (sequence of its last event)."),
                 ("participants", "The other bodies taking part in this joint complaint, which organisation_id leads (R-JOINT-2), comma-wrapped; `,,` when handled alone."),
+                ("kind", "Kind of case: complaint, enquiry (R-KIND-1) or about_organisation (R-KIND-2); whistleblowing concerns are never listed (R-KIND-3)."),
             ],
         },
         ViewDoc {

@@ -527,3 +527,72 @@ on_both_backends! {
         assert_eq!(recorded, expected);
     }
 }
+
+on_both_backends! {
+    // R-RET-1: the retention run erases the people named only in case files past their
+    // review date, keeps a person also named in a file still kept, leaves a file on legal
+    // hold alone, changes no count, and is idempotent.
+    async fn r_ret_1_the_retention_run_erases_only_people_whose_every_file_is_past_retention(backend: Backend) {
+        let Some(app) = complaints_tests::spawn_app(backend).await else { return };
+        let person = |name: &str, email: &str| json!({"name": name, "email": email});
+        let receive = |received_on: &str, complainant: Value| {
+            let mut body = complaints_tests::minimal_complaint("RAL", received_on);
+            body["complainant"] = complainant;
+            body
+        };
+        let mut ids = Vec::new();
+        for (received_on, who) in [
+            ("2014-01-02", person("Bob Old", "bob.old@example.org")),
+            ("2014-02-03", person("Ann Both", "ann.both@example.org")),
+            ("2014-03-03", person("Carol Hold", "carol.hold@example.org")),
+            ("2026-04-02", person("Ann Both", "ann.both@example.org")),
+        ] {
+            let created = app.post_complaint(&receive(received_on, who)).await;
+            assert_eq!(created.status, 201, "{}", created.body);
+            ids.push(created.body["id"].as_str().unwrap().to_string());
+        }
+        for id in &ids[..3] {
+            let closed = app.command(id, "closure", &json!({"closed_on": "2015-01-05", "reason": "withdrawn"})).await;
+            assert_eq!(closed.status, 200, "{}", closed.body);
+        }
+        let held = app.command(&ids[2], "legal-hold", &json!({"placed_on": "2016-01-04", "ground": "litigation", "note": "Claim 123."})).await;
+        assert_eq!(held.status, 200, "{}", held.body);
+        let reporting = app.token_for(&["RAL"], &[Role::Reporting]);
+        app.settle().await;
+        let before = app.get_as(&reporting, "/v1/reports/annual?organisation=RAL&year=2013").await;
+        assert_eq!(before.body["report"]["received"], 3, "{}", before.body);
+
+        let cases = app.cases();
+        let now = chrono::Utc::now();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        let dry = complaints_gateway::app::scheduler::retention(&cases, now, today, None, true).await.unwrap();
+        let past: Vec<&str> = dry.past_retention.iter().map(|c| c.complaint_id.as_str()).collect();
+        assert_eq!(past.len(), 2, "{past:?}");
+        assert!(past.contains(&ids[0].as_str()) && past.contains(&ids[1].as_str()));
+        assert_eq!(dry.on_hold.len(), 1);
+        assert_eq!(dry.on_hold[0].complaint_id, ids[2]);
+        assert_eq!(dry.erased_subjects.len(), 1, "only Bob: Ann has a file still kept");
+        assert_eq!(dry.kept_subjects.len(), 1);
+        // A dry run erases nothing.
+        let bob = app.get(&format!("/v1/complaints/{}", ids[0])).await;
+        assert_eq!(bob.body["complainant"]["name"], "Bob Old");
+
+        let done = complaints_gateway::app::scheduler::retention(&cases, now, today, None, false).await.unwrap();
+        assert_eq!(done.erased_subjects, dry.erased_subjects);
+        let bob = app.get(&format!("/v1/complaints/{}", ids[0])).await;
+        assert!(bob.body["complainant"].to_string().contains("[erased]"), "{}", bob.body);
+        assert!(!bob.body.to_string().contains("bob.old@example.org"), "{}", bob.body);
+        for (i, name) in [(1, "Ann Both"), (2, "Carol Hold"), (3, "Ann Both")] {
+            let kept = app.get(&format!("/v1/complaints/{}", ids[i])).await;
+            assert_eq!(kept.body["complainant"]["name"], name, "{}", kept.body);
+        }
+        app.settle().await;
+        let after = app.get_as(&reporting, "/v1/reports/annual?organisation=RAL&year=2013").await;
+        assert_eq!(after.body["report"], before.body["report"]);
+        // Run again: nothing left to erase.
+        let again = complaints_gateway::app::scheduler::retention(&cases, now, today, None, false).await.unwrap();
+        assert!(again.erased_subjects.is_empty(), "{:?}", again.erased_subjects);
+        let bob_again = app.get(&format!("/v1/complaints/{}", ids[0])).await;
+        assert_eq!(bob_again.body["complainant"], bob.body["complainant"]);
+    }
+}
