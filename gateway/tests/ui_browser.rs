@@ -2,14 +2,19 @@
 //! Chromium driven over WebDriver (`chromedriver`, Debian's `chromium-driver`). Signs in with
 //! a login link, finds an overdue complaint on the deadline board, is refused an
 //! acknowledgement dated before receipt (the rule in words), acknowledges it through the
-//! form and sees the timeline gain the event, opens the annual report and downloads its CSV,
-//! reads the audit page, and a caseworker of another organisation gets 404 for the case.
+//! form and sees the timeline gain the event, records a progress contact through its form
+//! and sees it on the timeline, is refused an escalation before any response (the rule in
+//! words), filters the case list by channel, opens the annual report and downloads its CSV,
+//! opens the national return (KO41) with its tables and downloads its CSV, reads the audit
+//! page and verifies the case against the audit chain, and a caseworker of another
+//! organisation gets 404 for the case.
 //! axe-core (vendored in `tests/vendor/`) runs on every page: no serious or critical
 //! violation. `UPDATE_SCREENSHOTS=1` writes a screenshot of each page to `docs/screenshots/`.
 //!
 //! Skips (saying why) when chromedriver is missing; fails instead when `CI` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use chrono::Datelike;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -215,13 +220,16 @@ async fn the_web_pages_work_in_a_real_browser_for_the_people_who_use_them() {
         .date_naive();
     let received = today - chrono::Duration::days(21);
     let mut overdue_id = String::new();
+    let mut letter_id = String::new();
     for (i, days_ago) in [21i64, 40, 45, 70, 100].iter().enumerate() {
         let on = today - chrono::Duration::days(*days_ago);
+        // One came by letter, for the channel filter.
+        let channel = if i == 4 { "letter" } else { "email" };
         let created: serde_json::Value = http
             .post(format!("{base}/v1/complaints"))
             .bearer_auth(&token)
             .json(&serde_json::json!({
-                "organisation_id": "RAL", "received_on": on.to_string(), "channel": "email",
+                "organisation_id": "RAL", "received_on": on.to_string(), "channel": channel,
                 "subject_areas": ["communications"],
                 "description": format!("Complaint {i} for the browser test."),
                 "complainant": {"name": "Ann Example"}
@@ -232,8 +240,11 @@ async fn the_web_pages_work_in_a_real_browser_for_the_people_who_use_them() {
             .json()
             .await
             .unwrap();
+        let id = created["id"].as_str().unwrap().to_string();
         if i == 0 {
-            overdue_id = created["id"].as_str().unwrap().to_string();
+            overdue_id = id;
+        } else if i == 4 {
+            letter_id = id;
         }
     }
     let short = &overdue_id[..8];
@@ -268,7 +279,13 @@ async fn the_web_pages_work_in_a_real_browser_for_the_people_who_use_them() {
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await
         .expect("connect to chromedriver");
-    let outcome = scenario(&c, binary, data, &base, &overdue_id, short, received).await;
+    let seeded = Seeded {
+        id: &overdue_id,
+        short,
+        received,
+        letter_short: &letter_id[..8],
+    };
+    let outcome = scenario(&c, binary, data, &base, &seeded).await;
     let _ = c.close().await;
     drop(processes);
     outcome.unwrap();
@@ -276,15 +293,24 @@ async fn the_web_pages_work_in_a_real_browser_for_the_people_who_use_them() {
 
 type Checked = Result<(), Box<dyn std::error::Error>>;
 
+/// What the test put in through the API.
+struct Seeded<'a> {
+    /// The overdue complaint, received by email.
+    id: &'a str,
+    short: &'a str,
+    received: chrono::NaiveDate,
+    /// The short id of the complaint received by letter.
+    letter_short: &'a str,
+}
+
 async fn scenario(
     c: &Client,
     binary: &str,
     data: &Path,
     base: &str,
-    id: &str,
-    short: &str,
-    received: chrono::NaiveDate,
+    seeded: &Seeded<'_>,
 ) -> Checked {
+    let (id, short, received) = (seeded.id, seeded.short, seeded.received);
     let mut pages = 0;
     // Sign in with a one-time link.
     let link = run(
@@ -339,7 +365,9 @@ async fn scenario(
         .await?
         .click()
         .await?;
-    c.wait().for_element(Locator::Id("acknowledge")).await?;
+    c.wait()
+        .for_element(Locator::Id("form-acknowledgement"))
+        .await?;
     let events_before = c
         .find_all(Locator::Css("#timeline-events > li"))
         .await?
@@ -351,8 +379,8 @@ async fn scenario(
 
     // An acknowledgement dated before receipt is refused, in words.
     let before = received - chrono::Duration::days(3);
-    set_date(c, "acknowledged_on", before).await?;
-    c.find(Locator::Id("acknowledge-submit"))
+    set_value(c, "acknowledgement-acknowledged_on", &before.to_string()).await?;
+    c.find(Locator::Id("acknowledgement-submit"))
         .await?
         .click()
         .await?;
@@ -371,8 +399,13 @@ async fn scenario(
     screenshot(c, "case-refused").await;
 
     // A proper one is recorded and the timeline gains the event.
-    set_date(c, "acknowledged_on", received + chrono::Duration::days(1)).await?;
-    c.find(Locator::Id("acknowledge-submit"))
+    set_value(
+        c,
+        "acknowledgement-acknowledged_on",
+        &(received + chrono::Duration::days(1)).to_string(),
+    )
+    .await?;
+    c.find(Locator::Id("acknowledgement-submit"))
         .await?
         .click()
         .await?;
@@ -385,6 +418,61 @@ async fn scenario(
     axe(c, "the case page after acknowledging").await;
     pages += 1;
 
+    // A progress contact recorded through its form reaches the timeline.
+    c.find(Locator::Css("#details-progress-contact summary"))
+        .await?
+        .click()
+        .await?;
+    set_value(c, "progress-contact-method", "phone").await?;
+    c.find(Locator::Id("progress-contact-summary"))
+        .await?
+        .send_keys("Called to say the notes have been requested.")
+        .await?;
+    c.find(Locator::Id("progress-contact-submit"))
+        .await?
+        .click()
+        .await?;
+    // The page before had a banner too: wait for this one.
+    let done = wait_text(c, "#done", "progress contact was recorded").await?;
+    assert!(done.contains("progress contact was recorded"), "{done}");
+    let events = c.find_all(Locator::Css("#timeline-events > li")).await?;
+    assert_eq!(events.len(), events_before + 2);
+    let last = events.last().unwrap().text().await?;
+    assert!(last.contains("Complainant contacted"), "{last}");
+
+    // An escalation before any response is refused, with the rule's words at the form.
+    c.find(Locator::Css("#details-escalation summary"))
+        .await?
+        .click()
+        .await?;
+    c.find(Locator::Id("escalation-reason"))
+        .await?
+        .send_keys("The complainant wants a review.")
+        .await?;
+    c.find(Locator::Id("escalation-submit"))
+        .await?
+        .click()
+        .await?;
+    let refusal = c
+        .wait()
+        .for_element(Locator::Id("refusal"))
+        .await?
+        .text()
+        .await?;
+    assert!(refusal.contains("no response to review"), "{refusal}");
+    assert!(refusal.contains("no-response-to-escalate"), "{refusal}");
+    let form = c.find(Locator::Id("form-escalation")).await?.text().await?;
+    assert!(form.contains("no response to review"), "{form}");
+    assert_eq!(
+        c.find_all(Locator::Css("#timeline-events > li"))
+            .await?
+            .len(),
+        events_before + 2
+    );
+    axe(c, "the case page with a refused escalation").await;
+    pages += 1;
+    screenshot(c, "case-forms").await;
+
     // Time travel: as it stood today it has both events; the day before, it was not there.
     c.goto(&format!(
         "{base}/ui/complaints/{id}?as_of={}",
@@ -395,7 +483,7 @@ async fn scenario(
         c.find_all(Locator::Css("#timeline-events > li"))
             .await?
             .len(),
-        2
+        3
     );
     let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
     c.goto(&format!("{base}/ui/complaints/{id}?as_of={yesterday}"))
@@ -420,6 +508,24 @@ async fn scenario(
     assert!(csv.contains(id), "{csv}");
     assert_eq!(csv.lines().count(), 2, "{csv}");
 
+    // Filtered by channel: the complaint that came by letter, not the emailed ones.
+    c.goto(&format!("{base}/ui/complaints")).await?;
+    set_value(c, "channel", "letter").await?;
+    c.find(Locator::Id("filter")).await?.click().await?;
+    c.wait()
+        .for_element(Locator::Css("#channel option[value='letter'][selected]"))
+        .await?;
+    let by_letter = text(c).await;
+    assert!(by_letter.contains(seeded.letter_short), "{by_letter}");
+    assert!(!by_letter.contains(short), "{by_letter}");
+    assert_eq!(
+        c.find_all(Locator::Css("#case-list tbody tr")).await?.len(),
+        1,
+        "{by_letter}"
+    );
+    axe(c, "the case list filtered by channel").await;
+    pages += 1;
+
     // The annual report with its chart and downloads.
     c.goto(&format!("{base}/ui/reports")).await?;
     c.find(Locator::Css("svg.app-chart")).await?;
@@ -438,6 +544,63 @@ async fn scenario(
     assert_eq!(status, 200);
     assert!(csv.starts_with("section,item,count"), "{csv}");
 
+    // The national return of the year the complaints were received in, once the reporting
+    // read model has them: a table per section, the note, the submission, the downloads.
+    c.find(Locator::Id("national-return-link"))
+        .await?
+        .click()
+        .await?;
+    c.wait().for_element(Locator::Id("return-summary")).await?;
+    let year = if received.month() >= 4 {
+        received.year()
+    } else {
+        received.year() - 1
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        c.goto(&format!(
+            "{base}/ui/reports/written-complaints?organisation=RAL&year={year}"
+        ))
+        .await?;
+        if !c
+            .find_all(Locator::Css("table.app-return-table"))
+            .await?
+            .is_empty()
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the national return never showed a table: {}",
+            text(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let national = text(c).await;
+    assert!(national.contains("Section 2"), "{national}");
+    assert!(national.contains("Reconciliation note"), "{national}");
+    assert!(national.contains("Not submitted"), "{national}");
+    axe(c, "the national return").await;
+    pages += 1;
+    screenshot(c, "national-return").await;
+    let href = c
+        .find(Locator::Css(
+            "#return-downloads a[href*='what=written-complaints-csv']",
+        ))
+        .await?
+        .attr("href")
+        .await?
+        .unwrap();
+    let (status, csv) = fetch(c, &href).await;
+    assert_eq!(status, 200);
+    assert!(csv.starts_with("collection,organisation,site"), "{csv}");
+    assert!(c
+        .find(Locator::Css(
+            "#return-downloads a[href*='what=written-complaints-json']"
+        ))
+        .await
+        .is_ok());
+
     // The audit page: the signed head and who read the case.
     c.goto(&format!("{base}/ui/audit?complaint_id={id}"))
         .await?;
@@ -449,6 +612,26 @@ async fn scenario(
     axe(c, "the audit page").await;
     pages += 1;
     screenshot(c, "audit").await;
+
+    // Verify the case against the audit chain.
+    c.find(Locator::Id("verify-case")).await?.click().await?;
+    let verified = c
+        .wait()
+        .for_element(Locator::Id("verify-result"))
+        .await?
+        .text()
+        .await?;
+    assert!(verified.contains("Intact"), "{verified}");
+    assert!(verified.contains("match the audit chain"), "{verified}");
+    assert_eq!(
+        c.find_all(Locator::Css("#verify-events tbody tr"))
+            .await?
+            .len(),
+        3
+    );
+    axe(c, "the case verified against the audit chain").await;
+    pages += 1;
+    screenshot(c, "verify").await;
 
     // Sign out; the old session is refused.
     c.find(Locator::Css("form[action='/ui/logout'] button"))
@@ -491,10 +674,30 @@ async fn scenario(
     Ok(())
 }
 
-async fn set_date(c: &Client, id: &str, day: chrono::NaiveDate) -> Checked {
+/// The text of `css` once it contains `needle`, or as it is after 10 seconds.
+async fn wait_text(
+    c: &Client,
+    css: &str,
+    needle: &str,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = match c.find(Locator::Css(css)).await {
+            Ok(found) => found.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(needle) || Instant::now() >= deadline {
+            return Ok(text);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Sets a field's value as a person would pick it (date inputs and selects alike).
+async fn set_value(c: &Client, id: &str, value: &str) -> Checked {
     c.execute(
         "document.getElementById(arguments[0]).value = arguments[1];",
-        vec![serde_json::json!(id), serde_json::json!(day.to_string())],
+        vec![serde_json::json!(id), serde_json::json!(value)],
     )
     .await?;
     Ok(())

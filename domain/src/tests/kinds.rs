@@ -42,9 +42,15 @@ fn r_kind_1_an_enquiry_is_acknowledged_in_2_working_days_and_contacted_by_its_ty
         Some(EnquiryType::PatientChoice),
         "2026-04-02",
     ));
-    assert_eq!(due(&choice, DeadlineKind::Acknowledgement), Some(d("2026-04-08")));
+    assert_eq!(
+        due(&choice, DeadlineKind::Acknowledgement),
+        Some(d("2026-04-08"))
+    );
     // 18 working days after 2026-04-02, skipping 3 and 6 April: 2026-04-30.
-    assert_eq!(due(&choice, DeadlineKind::EnquiryContact), Some(d("2026-04-30")));
+    assert_eq!(
+        due(&choice, DeadlineKind::EnquiryContact),
+        Some(d("2026-04-30"))
+    );
     let procurement = fold(received_as(
         CaseKind::Enquiry,
         Some(EnquiryType::ProcurementCompetition),
@@ -69,7 +75,9 @@ fn r_kind_1_an_enquiry_is_acknowledged_in_2_working_days_and_contacted_by_its_ty
 #[test]
 fn r_kind_1_the_first_contact_meets_the_enquiry_target() {
     let mut history = received_as(CaseKind::Enquiry, None, "2026-04-02");
-    history.extend(expect_ok(given(history.clone()).when(now(contact("2026-04-14")))));
+    history.extend(expect_ok(
+        given(history.clone()).when(now(contact("2026-04-14"))),
+    ));
     let status = deadline_statuses(&fold(history), &services(), d(LATER))
         .into_iter()
         .find(|s| s.kind == DeadlineKind::EnquiryContact)
@@ -125,10 +133,12 @@ fn r_kind_1_an_enquiry_treated_as_a_complaint_closes_and_only_an_enquiry_can() {
 #[test]
 fn r_kind_1_the_link_back_is_recorded_once() {
     let mut history = received_as(CaseKind::Enquiry, None, "2026-04-02");
-    history.extend(expect_ok(given(history.clone()).when(now(TreatAsComplaint {
-        treated_on: d("2026-04-09"),
-        subject_areas: vec![],
-    }))));
+    history.extend(expect_ok(given(history.clone()).when(now(
+        TreatAsComplaint {
+            treated_on: d("2026-04-09"),
+            subject_areas: vec![],
+        },
+    ))));
     let link = RecordLinkedCase {
         relation: OriginRelation::EnquiryTreatedAsComplaint,
         organisation_id: ORG.into(),
@@ -146,7 +156,10 @@ fn r_kind_1_the_link_back_is_recorded_once() {
 #[test]
 fn r_kind_2_a_complaint_about_the_organisation_has_a_provisional_decision_in_20_working_days() {
     let case = fold(received_as(CaseKind::AboutOrganisation, None, "2026-04-02"));
-    assert_eq!(due(&case, DeadlineKind::Acknowledgement), Some(d("2026-04-09")));
+    assert_eq!(
+        due(&case, DeadlineKind::Acknowledgement),
+        Some(d("2026-04-09"))
+    );
     assert_eq!(
         due(&case, DeadlineKind::ProvisionalDecision),
         Some(d("2026-05-05"))
@@ -193,7 +206,10 @@ fn r_kind_1_an_enquiry_type_belongs_to_an_enquiry_only() {
             enquiry_type: Some(EnquiryType::Advice),
             ..receive("2026-04-02")
         }))
-        .then_expect_error(invalid("enquiry_type", "only an enquiry has an enquiry type"));
+        .then_expect_error(invalid(
+            "enquiry_type",
+            "only an enquiry has an enquiry type",
+        ));
 }
 
 fn register_services(organisation: Organisation) -> ComplaintServices {
@@ -257,7 +273,10 @@ fn r_omb_3_a_council_response_naming_only_the_phso_is_flagged() {
     let services = register_services(council());
     // `responded` names the PHSO; a council's adult social care goes to the LGSCO.
     let case = fold(vec![received("2026-04-02"), responded("2026-04-20", 1)]);
-    let codes: Vec<&str> = warnings(&case, &services).into_iter().map(|w| w.code).collect();
+    let codes: Vec<&str> = warnings(&case, &services)
+        .into_iter()
+        .map(|w| w.code)
+        .collect();
     assert!(codes.contains(&"ombudsman-not-named"), "{codes:?}");
     // Unregistered, nothing to check against.
     assert!(!warnings(&case, &crate::tests::services())
@@ -290,16 +309,28 @@ fn r_ko_1_the_return_follows_the_type_of_body() {
         .return_collection()
     };
     // An acute trust's dental service stays in KO41a: it is the trust's return.
-    assert_eq!(of(OrganisationType::NhsTrust), Some(ReturnCollection::Ko41a));
-    assert_eq!(of(OrganisationType::DentalPractice), Some(ReturnCollection::Ko41b));
-    assert_eq!(of(OrganisationType::GpPractice), Some(ReturnCollection::Ko41b));
+    assert_eq!(
+        of(OrganisationType::NhsTrust),
+        Some(ReturnCollection::Ko41a)
+    );
+    assert_eq!(
+        of(OrganisationType::DentalPractice),
+        Some(ReturnCollection::Ko41b)
+    );
+    assert_eq!(
+        of(OrganisationType::GpPractice),
+        Some(ReturnCollection::Ko41b)
+    );
     assert_eq!(of(OrganisationType::Icb), Some(ReturnCollection::Ko41b));
     assert_eq!(of(OrganisationType::LocalAuthority), None);
     let services = register_services(Organisation {
         organisation_type: OrganisationType::NhsTrust,
         ..council()
     });
-    assert_eq!(services.return_collection(ORG), Some(ReturnCollection::Ko41a));
+    assert_eq!(
+        services.return_collection(ORG),
+        Some(ReturnCollection::Ko41a)
+    );
 }
 
 #[test]
@@ -312,10 +343,12 @@ fn r_ko_1_a_registered_organisation_takes_complaints_for_its_own_sites_only() {
         }],
         ..council()
     });
-    expect_ok(given_with(services.clone(), vec![]).when(now(ReceiveComplaint {
-        site: Some("RX101".into()),
-        ..receive("2026-04-02")
-    })));
+    expect_ok(
+        given_with(services.clone(), vec![]).when(now(ReceiveComplaint {
+            site: Some("RX101".into()),
+            ..receive("2026-04-02")
+        })),
+    );
     given_with(services, vec![])
         .when(now(ReceiveComplaint {
             site: Some("RX999".into()),
@@ -431,7 +464,10 @@ fn r_fact_1_a_death_is_recorded_on_a_closed_complaint() {
     let case = fold(history.clone());
     assert_eq!(case.complainant_died_on, Some(d("2026-10-01")));
     assert!(case.is_closed());
-    let codes: Vec<&str> = warnings(&case, &services()).into_iter().map(|w| w.code).collect();
+    let codes: Vec<&str> = warnings(&case, &services())
+        .into_iter()
+        .map(|w| w.code)
+        .collect();
     assert!(codes.contains(&"complainant-died"));
     // Recorded once.
     assert!(given(history)
@@ -458,7 +494,10 @@ fn r_who_5_the_person_affected_dying_ends_the_wait_for_consent() {
     let case = fold(after_death);
     assert!(!case.consent_outstanding());
     assert_ne!(case.status(), Status::AwaitingConsent);
-    assert_eq!(deadlines(&case, &services()).unwrap().consent_lapses_on, None);
+    assert_eq!(
+        deadlines(&case, &services()).unwrap().consent_lapses_on,
+        None
+    );
 }
 
 #[test]
@@ -497,6 +536,9 @@ fn r_ack_5_a_period_the_body_set_alone_owes_a_letter_telling_the_complainant() {
     });
     assert_eq!(owed(&fold(sent)).unwrap().state, DeadlineState::MetOnTime);
     // An agreed period owes no letter.
-    let agreed = vec![received("2026-01-05"), plan_agreed("2026-01-07", "2026-03-31")];
+    let agreed = vec![
+        received("2026-01-05"),
+        plan_agreed("2026-01-07", "2026-03-31"),
+    ];
     assert!(owed(&fold(agreed)).is_none());
 }

@@ -34,6 +34,33 @@ fn any_object(_: &mut SchemaGenerator) -> Schema {
     schemars::json_schema!({ "type": "object" })
 }
 
+/// Named answers of the data subject routes, described in words: their fields come from the
+/// key store and the event schemas' personal fields.
+macro_rules! described_object {
+    ($($name:ident => $description:literal;)+) => {
+        $(
+            #[doc = $description]
+            struct $name;
+
+            impl JsonSchema for $name {
+                fn schema_name() -> Cow<'static, str> {
+                    Cow::Borrowed(stringify!($name))
+                }
+
+                fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                    schemars::json_schema!({ "type": "object", "description": $description })
+                }
+            }
+        )+
+    };
+}
+
+described_object! {
+    DataSubjectLookup => "A data subject: `subject_id` (pseudonymous), `complaints` naming them (of the caller's organisations, with their role on each), `key` (the erasure record, never the key).";
+    DataSubjectErasure => "What an erasure did: `outcome`, the subject's key record (who, when, why, the legal basis) and the complaints it touched.";
+    SubjectAccessExport => "Everything held about a person across the caller's organisations' complaints: each complaint with the person's fields as given, in one document.";
+}
+
 /// What an operation takes and answers.
 #[derive(Clone)]
 enum Shape {
@@ -424,7 +451,7 @@ const OPERATIONS: &[Operation] = &[
         shape: Shape::Update {
             request: any_object,
             answer: "`subject_id` (pseudonymous), `complaints`, `key` (the erasure record, never the key)",
-            schema: any_object,
+            schema: body::<DataSubjectLookup>,
         },
     },
     Operation {
@@ -436,7 +463,7 @@ const OPERATIONS: &[Operation] = &[
         shape: Shape::Update {
             request: any_object,
             answer: "What was erased and when",
-            schema: any_object,
+            schema: body::<DataSubjectErasure>,
         },
     },
     Operation {
@@ -449,7 +476,7 @@ const OPERATIONS: &[Operation] = &[
             params: &[],
             by_complaint: false,
             answer: "The person's data across the caller's organisations' complaints",
-            schema: any_object,
+            schema: body::<SubjectAccessExport>,
             alternatives: &[],
         },
     },

@@ -289,7 +289,9 @@ async fn visible_stream(
         _ => None,
     });
     // R-KIND-3: a whistleblowing concern exists only for its own role.
-    let restricted = events.first().is_some_and(complaints_eventlog::is_restricted);
+    let restricted = events
+        .first()
+        .is_some_and(complaints_eventlog::is_restricted);
     if restricted && !caller.roles.contains(&crate::auth::Role::Whistleblowing) {
         return Err(ApiError::NotFound);
     }
@@ -325,7 +327,9 @@ async fn history(
             access.sees_personal_data(&case)
         }
     };
-    let restricted = events.first().is_some_and(complaints_eventlog::is_restricted);
+    let restricted = events
+        .first()
+        .is_some_and(complaints_eventlog::is_restricted);
     let role = caller.require(if restricted {
         crate::app::runner::WHISTLEBLOWING_ROLES
     } else {
@@ -519,7 +523,7 @@ async fn written_complaints(
         _ => {
             return Err(ApiError::BadRequest(
                 "give either period=YEAR or both from and to".into(),
-            ))
+            ));
         }
     };
     let pool = state.cases.log().pool();
@@ -546,7 +550,7 @@ async fn written_complaints(
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
                 "unknown format `{other}`: use json or csv"
-            )))
+            )));
         }
     }
     if wants_csv {

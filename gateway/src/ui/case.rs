@@ -164,7 +164,10 @@ fn facts_of(shown: &CaseState) -> Result<Vec<Fact>, ApiError> {
                 .join(", "),
         ),
         fact("Stage", case.stage.to_string()),
-        fact("Made in time", if case.in_time() { "Yes" } else { "No" }.into()),
+        fact(
+            "Made in time",
+            if case.in_time() { "Yes" } else { "No" }.into(),
+        ),
         fact(
             "Acknowledged",
             match case.acknowledged_on {
@@ -181,7 +184,10 @@ fn facts_of(shown: &CaseState) -> Result<Vec<Fact>, ApiError> {
         facts.push(fact("Response due (agreed)", day(due)));
     }
     if let Some(stop) = case.open_clock_stop() {
-        facts.push(fact("Clock stopped", format!("since {}", day(stop.stopped_on))));
+        facts.push(fact(
+            "Clock stopped",
+            format!("since {}", day(stop.stopped_on)),
+        ));
     }
     if let Some(sent) = case.current_response() {
         facts.push(fact(

@@ -44,8 +44,7 @@ fn in_words(refusal: &ApiError) -> Option<(String, Option<String>, Option<String
             None,
         ),
         ApiError::IdempotencyKeyReused => (
-            "This form was already sent with other values. Reload the page and try again."
-                .into(),
+            "This form was already sent with other values. Reload the page and try again.".into(),
             None,
             None,
         ),

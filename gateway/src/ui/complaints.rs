@@ -406,4 +406,3 @@ async fn list_csv(
     )
         .into_response())
 }
-

@@ -122,7 +122,10 @@ pub(crate) const FORMS: &[FormSpec] = &[
         fields: &[
             f("agreed_on", "Day it was agreed or notified"),
             f("response_due_on", "Response due on"),
-            f("discussion_outcome", "How the complainant answered the offer to discuss"),
+            f(
+                "discussion_outcome",
+                "How the complainant answered the offer to discuss",
+            ),
         ],
     },
     FormSpec {
@@ -178,7 +181,10 @@ pub(crate) const FORMS: &[FormSpec] = &[
         fields: &[
             f("sent_on", "Day it was sent"),
             f("outcome", "Outcome"),
-            long("letter.how_considered", "(i) How the complaint was considered"),
+            long(
+                "letter.how_considered",
+                "(i) How the complaint was considered",
+            ),
             long("letter.conclusions", "(ii) The conclusions reached"),
             long("letter.actions", "(iii) The action taken or to be taken"),
             f("ombudsman_rights", "(iv) The ombudsman the letter names"),
@@ -260,8 +266,14 @@ pub(crate) const FORMS: &[FormSpec] = &[
             f("reason", "Why"),
             f("exclusion_category", "Exclusion category (regulation 8(1))"),
             f("transferred_to", "Transferred to (organisation)"),
-            f("receiver_received_on", "Day the receiving organisation received it"),
-            f("complainant_consented", "The complainant agreed to the transfer"),
+            f(
+                "receiver_received_on",
+                "Day the receiving organisation received it",
+            ),
+            f(
+                "complainant_consented",
+                "The complainant agreed to the transfer",
+            ),
         ],
     },
     FormSpec {
@@ -270,10 +282,7 @@ pub(crate) const FORMS: &[FormSpec] = &[
         what: "The reopening",
         button: "Reopen the complaint",
         offered: Offered::Closed,
-        fields: &[
-            f("reopened_on", "Day of reopening"),
-            long("reason", "Why"),
-        ],
+        fields: &[f("reopened_on", "Day of reopening"), long("reason", "Why")],
     },
 ];
 
@@ -416,7 +425,10 @@ fn read_fields(form: &FormSpec, schema: &Value) -> Result<Vec<Field>, String> {
             let kind = if kinds.contains(&"array") {
                 let items = inner.get("items").map(codes).unwrap_or_default();
                 if items.is_empty() {
-                    return Err(format!("`{}.{}` is a list of free values", form.command, spec.name));
+                    return Err(format!(
+                        "`{}.{}` is a list of free values",
+                        form.command, spec.name
+                    ));
                 }
                 return Ok(Field {
                     name: spec.name,
@@ -446,7 +458,10 @@ fn read_fields(form: &FormSpec, schema: &Value) -> Result<Vec<Field>, String> {
                     Kind::Text
                 }
             } else {
-                return Err(format!("`{}.{}` is not a simple field", form.command, spec.name));
+                return Err(format!(
+                    "`{}.{}` is not a simple field",
+                    form.command, spec.name
+                ));
             };
             Ok(Field {
                 name: spec.name,
@@ -833,7 +848,9 @@ mod tests {
         let by_name = |n: &str| response.iter().find(|f| f.name == n).unwrap();
         assert_eq!(by_name("sent_on").kind, Kind::Date);
         assert_eq!(by_name("outcome").kind, Kind::Select);
-        assert!(by_name("outcome").options.contains(&"partially_upheld".into()));
+        assert!(by_name("outcome")
+            .options
+            .contains(&"partially_upheld".into()));
         assert_eq!(by_name("ombudsman_rights").kind, Kind::Checkboxes);
         assert_eq!(by_name("ombudsman_rights").options, ["phso", "lgsco"]);
         assert_eq!(by_name("letter.conclusions").kind, Kind::LongText);
@@ -878,9 +895,8 @@ mod tests {
         assert_eq!(body["letter"]["how_considered"], "Read the notes.");
         assert_eq!(body["ombudsman_rights"], json!(["phso"]));
         assert!(body.get("csrf").is_none());
-        let parsed = (commands::find("response").unwrap().parse)(
-            &serde_json::to_vec(&body).unwrap(),
-        );
+        let parsed =
+            (commands::find("response").unwrap().parse)(&serde_json::to_vec(&body).unwrap());
         assert!(parsed.is_ok(), "{parsed:?}");
 
         let missing = super::body(form, &pairs(&[("sent_on", "2026-05-01")])).unwrap_err();
@@ -891,7 +907,10 @@ mod tests {
 
         let stop = super::body(
             find("clock-stops").unwrap(),
-            &pairs(&[("stopped_on", "2026-05-01"), ("reason", "Waiting for notes")]),
+            &pairs(&[
+                ("stopped_on", "2026-05-01"),
+                ("reason", "Waiting for notes"),
+            ]),
         )
         .unwrap();
         assert_eq!(stop["complainant_agreed"], json!(false));
@@ -905,7 +924,10 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(closure, json!({"closed_on": "2026-05-01", "reason": "withdrawn"}));
+        assert_eq!(
+            closure,
+            json!({"closed_on": "2026-05-01", "reason": "withdrawn"})
+        );
     }
 
     #[test]
@@ -922,7 +944,8 @@ mod tests {
             )
         );
         assert_eq!(
-            view.refuse(Some("ombudsman_rights[0]"), "unknown ombudsman").0,
+            view.refuse(Some("ombudsman_rights[0]"), "unknown ombudsman")
+                .0,
             "#response-ombudsman_rights"
         );
         assert_eq!(

@@ -113,7 +113,10 @@ fn grouped(items: Vec<ReturnItem>, list: &Ko41CodeList) -> Vec<(String, Vec<Sect
         let Some((_, sections)) = out.last_mut() else {
             continue;
         };
-        if sections.last().is_none_or(|s| !s.id.ends_with(&item.section)) {
+        if sections
+            .last()
+            .is_none_or(|s| !s.id.ends_with(&item.section))
+        {
             sections.push(Section {
                 id: format!("return-{index}-{}", item.section),
                 title: section_title(list, &item.section),
@@ -290,7 +293,10 @@ mod tests {
         let first = &returns[0].1;
         assert_eq!(first.len(), 2);
         assert_eq!(first[0].lines.len(), 2);
-        assert_eq!(first[0].title, "Section 2: Summary of overall numbers of complaints");
+        assert_eq!(
+            first[0].title,
+            "Section 2: Summary of overall numbers of complaints"
+        );
         assert_ne!(first[0].id, returns[1].1[0].id);
     }
 }

@@ -207,7 +207,11 @@ async fn check(
             }
         };
         if !ok {
-            breaks.push(format!("event {}: {}", event.sequence, outcome.to_lowercase()));
+            breaks.push(format!(
+                "event {}: {}",
+                event.sequence,
+                outcome.to_lowercase()
+            ));
         }
         checks.push(EventCheck {
             sequence: event.sequence,
@@ -275,7 +279,9 @@ async fn check(
     if unsealed > 0 {
         details.insert(
             0,
-            format!("{unsealed} newer event(s) are not sealed yet: the sealer has not reached them."),
+            format!(
+                "{unsealed} newer event(s) are not sealed yet: the sealer has not reached them."
+            ),
         );
     }
     let intact = breaks.is_empty();
@@ -286,7 +292,10 @@ async fn check(
             day(crate::app::clock::london_date(state.now()))
         )
     } else {
-        format!("The audit chain is broken for this case: {}.", breaks.join("; "))
+        format!(
+            "The audit chain is broken for this case: {}.",
+            breaks.join("; ")
+        )
     };
     if !intact {
         tracing::error!(complaint_id = %found.id, breaks = ?breaks, "a case failed verification against the audit chain");

@@ -419,7 +419,11 @@ pub async fn list_cases(
         add(" AND status = $?", status.clone(), &mut binds);
     }
     if let Some(stage) = filter.stage {
-        add(" AND stage = CAST($? AS BIGINT)", stage.to_string(), &mut binds);
+        add(
+            " AND stage = CAST($? AS BIGINT)",
+            stage.to_string(),
+            &mut binds,
+        );
     }
     if let Some(channel) = &filter.channel {
         add(" AND channel = $?", channel.clone(), &mut binds);

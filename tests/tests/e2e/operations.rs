@@ -499,9 +499,11 @@ async fn a_gateway_role_without_create_checks_the_migrations_instead_of_running_
     let url = complaints_testkit::fresh_schema(&base).await;
     let schema = url.rsplit("search_path%3D").next().unwrap().to_string();
     // An empty schema: nothing applied, and the check says what to run.
-    let owner = complaints_eventlog::EventLog::connect(&complaints_eventlog::Database::Postgres(url.clone()))
-        .await
-        .unwrap();
+    let owner = complaints_eventlog::EventLog::connect(&complaints_eventlog::Database::Postgres(
+        url.clone(),
+    ))
+    .await
+    .unwrap();
     let unmigrated = owner.check_migrated().await.unwrap_err().to_string();
     assert!(unmigrated.contains("complaints migrate"), "{unmigrated}");
     owner.migrate().await.unwrap();
@@ -518,10 +520,15 @@ async fn a_gateway_role_without_create_checks_the_migrations_instead_of_running_
         sqlx::query(&statement).execute(&admin).await.unwrap();
     }
     let as_gateway = url.replacen("://postgres@", &format!("://{role}@"), 1);
-    assert_ne!(as_gateway, url, "the test expects the base URL's user to be postgres");
-    let gateway = complaints_eventlog::EventLog::connect(&complaints_eventlog::Database::Postgres(as_gateway))
-        .await
-        .unwrap();
+    assert_ne!(
+        as_gateway, url,
+        "the test expects the base URL's user to be postgres"
+    );
+    let gateway = complaints_eventlog::EventLog::connect(&complaints_eventlog::Database::Postgres(
+        as_gateway,
+    ))
+    .await
+    .unwrap();
     let checked = gateway.check_migrated().await;
     let migrated = gateway.migrate().await;
     drop(gateway);
