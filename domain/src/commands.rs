@@ -51,6 +51,8 @@ pub enum ComplaintAction {
     TreatAsComplaint(TreatAsComplaint),
     RecordLinkedCase(RecordLinkedCase),
     RecordDeath(RecordDeath),
+    RefuseOutOfTime(RefuseOutOfTime),
+    RecordOtherUse(RecordOtherUse),
     RecordConsentToShare(RecordConsentToShare),
     AddParticipant(AddParticipant),
     RemoveParticipant(RemoveParticipant),
@@ -90,6 +92,8 @@ impl ComplaintAction {
             ComplaintAction::TreatAsComplaint(_) => "treat_as_complaint",
             ComplaintAction::RecordLinkedCase(_) => "record_linked_case",
             ComplaintAction::RecordDeath(_) => "record_death",
+            ComplaintAction::RefuseOutOfTime(_) => "refuse_out_of_time",
+            ComplaintAction::RecordOtherUse(_) => "record_other_use",
             ComplaintAction::RecordConsentToShare(_) => "record_consent_to_share",
             ComplaintAction::AddParticipant(_) => "add_participant",
             ComplaintAction::RemoveParticipant(_) => "remove_participant",
@@ -511,6 +515,35 @@ pub struct RecordLinkedCase {
     pub opened_on: NaiveDate,
 }
 
+/// Decide not to investigate a complaint made after the time limit (R-TL-2): the findings,
+/// who decided and why are kept, the complaint closes as `out_of_time` and the complainant
+/// is owed a letter explaining it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefuseOutOfTime {
+    /// The day of the decision.
+    pub decided_on: NaiveDate,
+    /// Whether the complainant had good reason for not complaining in time.
+    pub good_reason_for_delay: bool,
+    /// Whether it is still possible to investigate effectively and fairly.
+    pub fair_investigation_possible: bool,
+    /// Who decided (staff identifier).
+    pub decided_by: String,
+    /// Why; the letter to the complainant explains it.
+    pub rationale: String,
+}
+
+/// Record that information given in the case may be used for other work (R-KIND-4); the
+/// person is owed a letter saying how within 10 working days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordOtherUse {
+    /// The day the body identified the other use.
+    pub identified_on: NaiveDate,
+    /// What the information may be used for.
+    pub purpose: crate::reference::OtherUsePurpose,
+}
+
 /// Record that a person on the complaint died (R-FACT-1): a fact, recorded in any state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -634,6 +667,8 @@ impl ComplaintAction {
             ComplaintAction::TreatAsComplaint(c) => c.treated_on,
             ComplaintAction::RecordLinkedCase(c) => c.opened_on,
             ComplaintAction::RecordDeath(c) => c.died_on,
+            ComplaintAction::RefuseOutOfTime(c) => c.decided_on,
+            ComplaintAction::RecordOtherUse(c) => c.identified_on,
             ComplaintAction::RecordConsentToShare(c) => c.given_on,
             ComplaintAction::AddParticipant(c) => c.agreed_on,
             ComplaintAction::RemoveParticipant(c) => c.removed_on,

@@ -45,6 +45,8 @@ pub(crate) struct CaseFacts<'a> {
     pub reopened_on: Option<NaiveDate>,
     pub letters: &'a [LetterRecord],
     pub recommendations: &'a [TrackedRecommendation],
+    /// Other uses of the case's information identified (R-KIND-4).
+    pub other_uses: &'a [(NaiveDate, crate::reference::OtherUsePurpose)],
     /// The latest ombudsman decision on record (R-RET-1).
     pub last_ombudsman_decision_on: Option<NaiveDate>,
     /// An ombudsman referral without a decision yet: a follow-on process still running.
@@ -56,6 +58,10 @@ pub(crate) struct CaseFacts<'a> {
     /// The lead's requests for participants' parts (R-JOINT-2).
     pub part_requests: &'a [PartRequest],
 }
+
+/// Working days within which a person is told their information may be used for other work
+/// (R-KIND-4).
+pub const OTHER_USE_NOTICE_WORKING_DAYS: u32 = 10;
 
 /// The last day consent may arrive before a representative's complaint is closed
 /// (R-WHO-6); `None` when consent is not needed or the policy sets no deadline.
@@ -485,6 +491,28 @@ impl CaseFacts<'_> {
             letter: None,
             organisation_id: None,
         };
+        // R-KIND-4: told within 10 working days how their information may be used for
+        // other work; closure does not end it.
+        if let Some(first) = self.other_uses.iter().map(|(on, _)| *on).min() {
+            let due = services
+                .calendar
+                .add_working_days(first, OTHER_USE_NOTICE_WORKING_DAYS);
+            let sent = self
+                .letters
+                .iter()
+                .filter(|l| l.kind == LetterKind::OtherUseNotice && l.sent_on >= first)
+                .map(|l| l.sent_on)
+                .min();
+            out.push(DeadlineStatus {
+                letter: Some(LetterKind::OtherUseNotice),
+                ..status(
+                    DeadlineKind::Letter,
+                    Some(due),
+                    judge(due, sent, None, today),
+                    sent,
+                )
+            });
+        }
         // R-EXCL-1, R-WHO-3, R-WHO-4, R-WHO-6: the letter a closure owes; closure does not end it.
         if let Some((kind, due)) = self.closure_letter(services) {
             let sent = self.letter_sent(kind);

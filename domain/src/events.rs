@@ -369,6 +369,16 @@ pub enum ComplaintEvent {
         person: PersonRole,
         died_on: NaiveDate,
     },
+    /// The body decided not to investigate a complaint made out of time (R-TL-2).
+    OutOfTimeRefused {
+        refused_on: NaiveDate,
+        decision: OutOfTimeDecision,
+    },
+    /// Information given in the case may be used for other work (R-KIND-4).
+    OtherUseIdentified {
+        identified_on: NaiveDate,
+        purpose: OtherUsePurpose,
+    },
     /// A consent with who gave it, for whom, what it permits and how (R-CONS-1).
     ConsentToShareRecorded {
         given_on: NaiveDate,
@@ -451,6 +461,8 @@ impl ComplaintEvent {
         "RecommendationDone",
         "LinkedCaseOpened",
         "PersonDied",
+        "OutOfTimeRefused",
+        "OtherUseIdentified",
         "ConsentToShareRecorded",
         "ParticipantAdded",
         "ParticipantRemoved",
@@ -499,6 +511,8 @@ impl ComplaintEvent {
             ComplaintEvent::RecommendationDone { .. } => "RecommendationDone",
             ComplaintEvent::LinkedCaseOpened { .. } => "LinkedCaseOpened",
             ComplaintEvent::PersonDied { .. } => "PersonDied",
+            ComplaintEvent::OutOfTimeRefused { .. } => "OutOfTimeRefused",
+            ComplaintEvent::OtherUseIdentified { .. } => "OtherUseIdentified",
             ComplaintEvent::ConsentToShareRecorded { .. } => "ConsentToShareRecorded",
             ComplaintEvent::ParticipantAdded { .. } => "ParticipantAdded",
             ComplaintEvent::ParticipantRemoved { .. } => "ParticipantRemoved",

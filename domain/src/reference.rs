@@ -240,6 +240,10 @@ code_list! {
         ResponsePeriodNotification = "response_period_notification",
         /// The copy of the written record of an oral complaint (R-ACK-2).
         OralRecordCopy = "oral_record_copy",
+        /// Why an out-of-time complaint will not be investigated (R-TL-2).
+        OutOfTimeRefusal = "out_of_time_refusal",
+        /// How information given in the case may be used for other work (R-KIND-4).
+        OtherUseNotice = "other_use_notice",
     }
 }
 
@@ -493,6 +497,7 @@ impl ClosureReason {
             ClosureReason::ConsentNotReceived => Some(LetterKind::ConsentLapseClosure),
             ClosureReason::RepresentativeNotInBestInterests => Some(LetterKind::NotInBestInterests),
             ClosureReason::RepresentativeGroundsNotFound => Some(LetterKind::ChildGroundsRefusal),
+            ClosureReason::OutOfTime => Some(LetterKind::OutOfTimeRefusal),
             _ => None,
         }
     }
@@ -632,6 +637,18 @@ code_list! {
         Complainant = "complainant",
         /// The person the complaint is about, when someone complains on their behalf.
         PersonAffected = "person_affected",
+    }
+}
+
+code_list! {
+    /// Other work information given in a case may be used for (R-KIND-4).
+    OtherUsePurpose, "other use" {
+        /// Governance of NHS trusts and foundation trusts.
+        Governance = "governance",
+        /// Integrated care.
+        IntegratedCare = "integrated_care",
+        /// Procurement, patient choice and competition.
+        ProcurementCompetition = "procurement_competition",
     }
 }
 

@@ -281,6 +281,24 @@ pub fn identity_of(person: &Value, complaint_id: &str) -> String {
     format!("person:{name}\u{1f}{contact}")
 }
 
+/// Whether `person` (as loaded) holds nothing of anyone: every value of theirs is the erased
+/// or sealed placeholder, as when a command copies an erased person's details into a new
+/// case. Such a person cannot be identified, and must not be linked to a fresh key.
+pub fn is_placeholder_person(person: &Value) -> bool {
+    let Some(fields) = person.as_object() else {
+        return false;
+    };
+    let mut any = false;
+    for value in fields.values() {
+        match value {
+            Value::String(s) if s == ERASED || s == SEALED => any = true,
+            Value::Null => {}
+            _ => return false,
+        }
+    }
+    any
+}
+
 impl Encryption {
     /// Seals new data keys with `wrapper` (registered for readers) and keys subject ids
     /// with `identity_key`.
@@ -298,17 +316,42 @@ impl Encryption {
     }
 
     /// The pseudonymous subject id of an identity: `ds-` + 32 hex digits of
-    /// HMAC-SHA256(identity key, `complaints-subject/v1\n` + identity).
+    /// HMAC-SHA256(identity key, `complaints-subject/v1\n` + identity). Generation 1 of
+    /// the person (see [`Encryption::subject_id_at`]).
     pub fn subject_id(&self, identity: &str) -> String {
+        self.keyed_id(&[b"complaints-subject/v1\n", identity.as_bytes()])
+    }
+
+    /// The subject id of `identity`'s `generation`: generation 1 is [`Encryption::subject_id`]
+    /// (so ids made before generations existed stay valid); generation n > 1, the id a person
+    /// gets once every earlier generation's key was erased, is keyed over
+    /// `complaints-subject-generation/v1\n<n>\n<identity>`, which no generation-1 message
+    /// can equal (their prefixes differ).
+    pub fn subject_id_at(&self, identity: &str, generation: u32) -> String {
+        if generation <= 1 {
+            return self.subject_id(identity);
+        }
+        self.keyed_id(&[
+            b"complaints-subject-generation/v1\n",
+            generation.to_string().as_bytes(),
+            b"\n",
+            identity.as_bytes(),
+        ])
+    }
+
+    fn keyed_id(&self, parts: &[&[u8]]) -> String {
         use hmac::{Hmac, Mac};
         match <Hmac<Sha256> as Mac>::new_from_slice(&self.identity_key) {
             Ok(mut mac) => {
-                mac.update(b"complaints-subject/v1\n");
-                mac.update(identity.as_bytes());
+                parts.iter().for_each(|p| mac.update(p));
                 format!("ds-{}", &hex::encode(mac.finalize().into_bytes())[..32])
             }
             // HMAC takes keys of any length.
-            Err(_) => format!("ds-{}", &hex::encode(Sha256::digest(identity))[..32]),
+            Err(_) => {
+                let mut digest = Sha256::new();
+                parts.iter().for_each(|p| digest.update(p));
+                format!("ds-{}", &hex::encode(digest.finalize())[..32])
+            }
         }
     }
 
@@ -342,6 +385,11 @@ impl KeySet {
             keys,
             looked_up: true,
         }
+    }
+
+    /// Whether `subject` has a usable (looked-up, not erased) key.
+    pub fn usable(&self, subject: &str) -> bool {
+        self.get(subject).is_some()
     }
 
     fn get(&self, subject: &str) -> Option<&DataKey> {
@@ -836,6 +884,48 @@ mod tests {
         assert!(LocalKek::from_secret(b"other")
             .unwrap_key("ds-a", &wrapped)
             .is_err());
+    }
+
+    #[test]
+    fn generation_one_keeps_the_existing_id_and_later_generations_are_new_ids() {
+        let encryption = Encryption::new(
+            Arc::new(LocalKek::from_secret(b"kek")),
+            b"subject-secret".to_vec(),
+        );
+        let identity = "person:ann example\u{1f}email:ann@example.org";
+        // Generation 1 is the id stored before generations existed: the pinned HMAC.
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"subject-secret").unwrap();
+        mac.update(format!("complaints-subject/v1\n{identity}").as_bytes());
+        let pinned = format!("ds-{}", &hex::encode(mac.finalize().into_bytes())[..32]);
+        assert_eq!(encryption.subject_id(identity), pinned);
+        assert_eq!(encryption.subject_id_at(identity, 1), pinned);
+        let second = encryption.subject_id_at(identity, 2);
+        let third = encryption.subject_id_at(identity, 3);
+        assert!(second.starts_with("ds-") && second.len() == pinned.len());
+        assert_ne!(second, pinned);
+        assert_ne!(second, third);
+        // Deterministic, so two gateways choosing the same generation agree on the id.
+        assert_eq!(encryption.subject_id_at(identity, 2), second);
+        // Another person's generations are theirs alone.
+        assert_ne!(
+            encryption.subject_id_at("person:ann example\u{1f}email:ann@example.com", 2),
+            second
+        );
+    }
+
+    #[test]
+    fn only_a_person_made_of_placeholders_is_a_placeholder() {
+        assert!(is_placeholder_person(
+            &json!({"name": ERASED, "email": ERASED})
+        ));
+        assert!(is_placeholder_person(&json!({"name": SEALED})));
+        assert!(!is_placeholder_person(
+            &json!({"name": ERASED, "email": "ann@example.org"})
+        ));
+        assert!(!is_placeholder_person(&json!({"name": "Ann"})));
+        assert!(!is_placeholder_person(&json!({})));
+        assert!(!is_placeholder_person(&json!("Ann")));
     }
 
     #[test]

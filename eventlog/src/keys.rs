@@ -5,8 +5,8 @@
 //! them on the way out.
 
 use crate::crypto::{
-    self, envelope_subjects, open_payload, seal_payload, wrapper_for, CryptoError, DataKey,
-    Encryption, KeySet, KeyWrapper, Subjects,
+    self, envelope_subjects, identity_of, is_placeholder_person, open_payload, seal_payload,
+    wrapper_for, CryptoError, DataKey, Encryption, KeySet, KeyWrapper, Subjects,
 };
 use crate::{on_pool, on_tx, Pool, Tx};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -59,11 +59,16 @@ fn unwrap_rows(rows: Vec<KeyRow>) -> Result<HashMap<String, Option<DataKey>>, Cr
     Ok(keys)
 }
 
+/// `$from, …, $(from + count - 1)`.
+fn placeholders(from: usize, count: usize) -> String {
+    let list: Vec<String> = (from..from + count).map(|i| format!("${i}")).collect();
+    list.join(", ")
+}
+
 fn key_query(count: usize) -> String {
-    let placeholders: Vec<String> = (1..=count).map(|i| format!("${i}")).collect();
     format!(
         "SELECT subject_id, wrapped_key, kek_id FROM data_subject_keys WHERE subject_id IN ({})",
-        placeholders.join(", ")
+        placeholders(1, count)
     )
 }
 
@@ -99,41 +104,6 @@ pub async fn load_keys_tx(tx: &mut Tx, subjects: &BTreeSet<String>) -> Result<Ke
     Ok(KeySet::looked_up(unwrap_rows(rows)?))
 }
 
-/// Creates `subject_id`'s data key, wrapped by `wrapper`, unless it has one.
-pub async fn ensure_key(
-    pool: &Pool,
-    wrapper: &dyn KeyWrapper,
-    subject_id: &str,
-) -> Result<(), CryptoError> {
-    let exists: Option<String> = on_pool!(pool, |p| {
-        sqlx::query_scalar("SELECT subject_id FROM data_subject_keys WHERE subject_id = $1")
-            .bind(subject_id)
-            .fetch_optional(p)
-            .await?
-    });
-    if exists.is_some() {
-        return Ok(());
-    }
-    let key = DataKey::generate()?;
-    let wrapped = B64.encode(wrapper.wrap(subject_id, &key)?);
-    let kek_id = wrapper.kek_id();
-    let created = now_text(Utc::now());
-    on_pool!(pool, |p| {
-        sqlx::query(
-            "INSERT INTO data_subject_keys (subject_id, wrapped_key, kek_id, created_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (subject_id) DO NOTHING",
-        )
-        .bind(subject_id)
-        .bind(&wrapped)
-        .bind(&kek_id)
-        .bind(&created)
-        .execute(p)
-        .await
-        .map(|_| ())?
-    });
-    Ok(())
-}
-
 /// One complaint a data subject is named in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SubjectComplaint {
@@ -143,30 +113,6 @@ pub struct SubjectComplaint {
     pub role: String,
     /// The organisation handling it.
     pub organisation_id: String,
-}
-
-/// Links `subject_id` to a complaint in `role`.
-pub async fn link(
-    pool: &Pool,
-    complaint_id: &str,
-    role: &str,
-    subject_id: &str,
-    organisation_id: &str,
-) -> Result<(), CryptoError> {
-    on_pool!(pool, |p| {
-        sqlx::query(
-            "INSERT INTO data_subject_complaints (complaint_id, role, subject_id, organisation_id)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (complaint_id, role) DO NOTHING",
-        )
-        .bind(complaint_id)
-        .bind(role)
-        .bind(subject_id)
-        .bind(organisation_id)
-        .execute(p)
-        .await
-        .map(|_| ())?
-    });
-    Ok(())
 }
 
 /// The data subjects of a complaint, as `(role, subject id)`.
@@ -225,6 +171,40 @@ pub struct SubjectRecord {
     pub erasure_reason: Option<String>,
     /// Under what legal basis.
     pub legal_basis: Option<String>,
+    /// Which generation of the person it is: 1 for their first key, n + 1 for the key of
+    /// data they gave afresh after generation n was erased (`schemas/encryption.md`).
+    pub generation: u32,
+}
+
+type RecordRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+const RECORD_COLUMNS: &str = "subject_id, kek_id, created_at, erased_at, erased_by, \
+     erasure_reason, legal_basis, CAST(generation AS BIGINT) AS generation";
+
+fn record_of(row: RecordRow) -> Result<SubjectRecord, CryptoError> {
+    let (subject_id, kek_id, created_at, erased_at, erased_by, erasure_reason, legal_basis, g) =
+        row;
+    let generation = u32::try_from(g)
+        .map_err(|_| CryptoError::Key(format!("{subject_id} has generation {g}")))?;
+    Ok(SubjectRecord {
+        subject_id,
+        kek_id,
+        created_at,
+        erased_at,
+        erased_by,
+        erasure_reason,
+        legal_basis,
+        generation,
+    })
 }
 
 /// The key record of `subject_id`, if there is one.
@@ -232,37 +212,106 @@ pub async fn subject_record(
     pool: &Pool,
     subject_id: &str,
 ) -> Result<Option<SubjectRecord>, CryptoError> {
-    type Row = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    let row: Option<Row> = on_pool!(pool, |p| {
-        sqlx::query_as(
-            "SELECT subject_id, kek_id, created_at, erased_at, erased_by, erasure_reason, legal_basis
-             FROM data_subject_keys WHERE subject_id = $1",
-        )
-        .bind(subject_id)
-        .fetch_optional(p)
-        .await?
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM data_subject_keys WHERE subject_id = $1");
+    let row: Option<RecordRow> = on_pool!(pool, |p| {
+        sqlx::query_as(&sql)
+            .bind(subject_id)
+            .fetch_optional(p)
+            .await?
     });
-    Ok(row.map(
-        |(subject_id, kek_id, created_at, erased_at, erased_by, erasure_reason, legal_basis)| {
-            SubjectRecord {
-                subject_id,
-                kek_id,
-                created_at,
-                erased_at,
-                erased_by,
-                erasure_reason,
-                legal_basis,
-            }
-        },
-    ))
+    row.map(record_of).transpose()
+}
+
+/// Every generation of the person `subject_id` is a generation of, oldest first (empty when
+/// there is no such subject). One query.
+pub async fn generations_of(
+    pool: &Pool,
+    subject_id: &str,
+) -> Result<Vec<SubjectRecord>, CryptoError> {
+    // `first_subject_id` is NULL only on rows an older release wrote: generation 1 rows,
+    // whose first is themselves. Two indexed look-ups, not a COALESCE over the table.
+    let sql = format!(
+        "WITH me AS (SELECT COALESCE(first_subject_id, subject_id) AS first
+                     FROM data_subject_keys WHERE subject_id = $1)
+         SELECT {RECORD_COLUMNS} FROM data_subject_keys
+         WHERE first_subject_id IN (SELECT first FROM me)
+         UNION
+         SELECT {RECORD_COLUMNS} FROM data_subject_keys
+         WHERE subject_id IN (SELECT first FROM me)
+         ORDER BY generation, subject_id"
+    );
+    let rows: Vec<RecordRow> = on_pool!(pool, |p| {
+        sqlx::query_as(&sql).bind(subject_id).fetch_all(p).await?
+    });
+    rows.into_iter().map(record_of).collect()
+}
+
+/// The complaints naming any of `subject_ids`, as `(subject id, complaint)`. One query.
+pub async fn complaints_of_subjects(
+    pool: &Pool,
+    subject_ids: &[String],
+) -> Result<Vec<(String, SubjectComplaint)>, CryptoError> {
+    if subject_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT subject_id, complaint_id, role, organisation_id FROM data_subject_complaints
+         WHERE subject_id IN ({}) ORDER BY complaint_id, role",
+        placeholders(1, subject_ids.len())
+    );
+    let rows: Vec<(String, String, String, String)> = on_pool!(pool, |p| {
+        let mut q = sqlx::query_as(&sql);
+        for s in subject_ids {
+            q = q.bind(s);
+        }
+        q.fetch_all(p).await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(subject, complaint_id, role, organisation_id)| {
+            (
+                subject,
+                SubjectComplaint {
+                    complaint_id,
+                    role,
+                    organisation_id,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The subjects recorded for each of `complaint_ids` (complaints without any are left out).
+/// One query.
+pub async fn subjects_of_complaints(
+    pool: &Pool,
+    complaint_ids: &[String],
+) -> Result<HashMap<String, Subjects>, CryptoError> {
+    let mut out: HashMap<String, Subjects> = HashMap::new();
+    if complaint_ids.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT complaint_id, role, subject_id FROM data_subject_complaints
+         WHERE complaint_id IN ({})",
+        placeholders(1, complaint_ids.len())
+    );
+    let rows: Vec<(String, String, String)> = on_pool!(pool, |p| {
+        let mut q = sqlx::query_as(&sql);
+        for id in complaint_ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(p).await?
+    });
+    for (complaint, role, subject) in rows {
+        let subjects = out.entry(complaint).or_default();
+        if role == roles::PERSON_AFFECTED {
+            subjects.person_affected = Some(subject);
+        } else {
+            subjects.complainant = Some(subject);
+        }
+    }
+    Ok(out)
 }
 
 /// Who erases a data subject, why and under what legal basis.
@@ -376,45 +425,266 @@ pub async fn rewrap_all(pool: &Pool, new: &dyn KeyWrapper) -> Result<usize, Cryp
     Ok(moved)
 }
 
-/// The subjects of an opened `ComplaintReceived` payload, registered (keys made, links
-/// written) when `encryption` is given.
+/// Which generation the people of a receipt not yet linked to its complaint are recorded
+/// under (`schemas/encryption.md`, "Generations").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// A receipt being appended: data the person gives now, under the first generation of
+    /// them whose key is not erased (a new one once every earlier one was).
+    Fresh,
+    /// The stored receipt of a complaint received before encryption was switched on: it
+    /// predates every key and so every erasure, and belongs to generation 1, erased or not.
+    Stored,
+}
+
+/// The generation data given afresh is recorded under, from the generations known of the
+/// person as `(generation, erased)`: the first that is not erased, or not yet made.
+pub fn fresh_generation(known: &[(u32, bool)]) -> u32 {
+    let mut generation = 1;
+    while known.iter().any(|&(g, erased)| g == generation && erased) {
+        generation += 1;
+    }
+    generation
+}
+
+/// What the key and link tables hold for one receipt: the links of its complaint (and of the
+/// case it came from), and every generation of its people.
+#[derive(Debug, Default)]
+struct Known {
+    /// `(complaint id, role, subject id)`.
+    links: Vec<(String, String, String)>,
+    /// `(first subject id, subject id, generation, erased)`.
+    keys: Vec<(String, String, u32, bool)>,
+}
+
+impl Known {
+    /// One query for both tables, however many people.
+    async fn read(
+        pool: &Pool,
+        complaints: &[&str],
+        firsts: &[String],
+    ) -> Result<Self, CryptoError> {
+        let keys_from = complaints.len() + 1;
+        // `first_subject_id` is NULL on generation 1 rows an older release wrote: those are
+        // found by their own id, which is the first.
+        let sql = format!(
+            "SELECT 'link', complaint_id, role, subject_id, CAST(0 AS BIGINT), CAST(NULL AS TEXT)
+             FROM data_subject_complaints WHERE complaint_id IN ({complaints})
+             UNION ALL
+             SELECT 'key', COALESCE(first_subject_id, subject_id), '', subject_id,
+                    CAST(generation AS BIGINT), erased_at
+             FROM data_subject_keys WHERE first_subject_id IN ({firsts}) OR subject_id IN ({again})",
+            complaints = placeholders(1, complaints.len()),
+            firsts = placeholders(keys_from, firsts.len()),
+            again = placeholders(keys_from + firsts.len(), firsts.len()),
+        );
+        type Row = (String, String, String, String, i64, Option<String>);
+        let rows: Vec<Row> = on_pool!(pool, |p| {
+            let mut q = sqlx::query_as::<_, Row>(&sql);
+            for c in complaints {
+                q = q.bind(*c);
+            }
+            for f in firsts.iter().chain(firsts) {
+                q = q.bind(f);
+            }
+            q.fetch_all(p).await?
+        });
+        let mut known = Known::default();
+        for (kind, owner, role, subject, generation, erased_at) in rows {
+            if kind == "link" {
+                known.links.push((owner, role, subject));
+            } else {
+                let generation = u32::try_from(generation).map_err(|_| {
+                    CryptoError::Key(format!("{subject} has generation {generation}"))
+                })?;
+                known
+                    .keys
+                    .push((owner, subject, generation, erased_at.is_some()));
+            }
+        }
+        Ok(known)
+    }
+
+    /// The subject linked to `complaint` as the person affected (`affected`) or as the one
+    /// who complained (complainant or representative).
+    fn link(&self, complaint: &str, affected: bool) -> Option<&str> {
+        self.links
+            .iter()
+            .find(|(c, role, _)| c == complaint && (role == roles::PERSON_AFFECTED) == affected)
+            .map(|(_, _, subject)| subject.as_str())
+    }
+
+    fn generations(&self, first: &str) -> Vec<(u32, bool)> {
+        self.keys
+            .iter()
+            .filter(|(f, ..)| f == first)
+            .map(|&(_, _, generation, erased)| (generation, erased))
+            .collect()
+    }
+
+    fn has_key(&self, subject: &str) -> bool {
+        self.keys.iter().any(|(_, s, ..)| s == subject)
+    }
+}
+
+/// The subjects of an opened `ComplaintReceived` payload of `complaint_id`, registered: keys
+/// made and links written for people not yet linked to it. A person already linked keeps
+/// that subject, erased or not, so replaying or re-sending an old receipt never stores an
+/// erased person's data again; so does a person copied as erased placeholders from the case
+/// the complaint came from (a hand-over of an erased person's case). Anyone else gets the
+/// generation `registration` says. Three statements at most, however the people stand.
 pub async fn register_receipt(
     pool: &Pool,
     encryption: &Encryption,
     complaint_id: &str,
     receipt: &Value,
+    registration: Registration,
 ) -> Result<Subjects, CryptoError> {
     let organisation = receipt
         .get("organisation_id")
         .and_then(Value::as_str)
         .unwrap_or("unknown");
-    let particulars = receipt.get("particulars").cloned().unwrap_or(Value::Null);
-    let affected = particulars
-        .get("person_affected")
-        .filter(|p| p.is_object())
-        .map(|p| encryption.subject_of_person(p, complaint_id));
-    let complainant = particulars
-        .get("complainant")
-        .filter(|p| p.is_object())
-        .map(|p| encryption.subject_of_person(p, complaint_id));
+    let person = |role: &str| {
+        receipt
+            .get("particulars")
+            .and_then(|p| p.get(role))
+            .filter(|p| p.is_object())
+    };
+    let affected = person("person_affected");
     let complainant_role = if affected.is_some() {
         roles::REPRESENTATIVE
     } else {
         roles::COMPLAINANT
     };
-    for (role, subject) in [
-        (complainant_role, &complainant),
-        (roles::PERSON_AFFECTED, &affected),
-    ] {
-        if let Some(subject) = subject {
-            ensure_key(pool, encryption.wrapper().as_ref(), subject).await?;
-            link(pool, complaint_id, role, subject, organisation).await?;
+    let people: Vec<(&str, &Value, String)> = [
+        (complainant_role, person("complainant")),
+        (roles::PERSON_AFFECTED, affected),
+    ]
+    .into_iter()
+    .filter_map(|(role, p)| p.map(|p| (role, p, identity_of(p, complaint_id))))
+    .collect();
+    if people.is_empty() {
+        return Ok(Subjects::default());
+    }
+    let origin = receipt
+        .pointer("/origin/case_id")
+        .and_then(Value::as_str)
+        .filter(|id| *id != complaint_id);
+    let firsts: Vec<String> = people
+        .iter()
+        .map(|(_, _, identity)| encryption.subject_id(identity))
+        .collect();
+    let complaints: Vec<&str> = std::iter::once(complaint_id).chain(origin).collect();
+    let known = Known::read(pool, &complaints, &firsts).await?;
+
+    let mut subjects = Subjects::default();
+    let mut new_keys: Vec<(String, &str, u32)> = Vec::new();
+    let mut new_links: Vec<(&str, String)> = Vec::new();
+    for ((role, person, identity), first) in people.iter().zip(&firsts) {
+        let affected = *role == roles::PERSON_AFFECTED;
+        let subject = match known.link(complaint_id, affected) {
+            Some(linked) => linked.to_string(),
+            None => {
+                let inherited = origin
+                    .filter(|_| is_placeholder_person(person))
+                    .and_then(|o| known.link(o, affected));
+                let subject = match inherited {
+                    Some(s) => s.to_string(),
+                    None => {
+                        let generation = match registration {
+                            Registration::Fresh => fresh_generation(&known.generations(first)),
+                            Registration::Stored => 1,
+                        };
+                        let subject = encryption.subject_id_at(identity, generation);
+                        if !known.has_key(&subject) && !new_keys.iter().any(|k| k.0 == subject) {
+                            new_keys.push((subject.clone(), first.as_str(), generation));
+                        }
+                        subject
+                    }
+                };
+                new_links.push((role, subject.clone()));
+                subject
+            }
+        };
+        if affected {
+            subjects.person_affected = Some(subject);
+        } else {
+            subjects.complainant = Some(subject);
         }
     }
-    Ok(Subjects {
-        complainant,
-        person_affected: affected,
-    })
+    insert_keys(pool, encryption.wrapper().as_ref(), &new_keys).await?;
+    insert_links(pool, complaint_id, organisation, &new_links).await?;
+    Ok(subjects)
+}
+
+/// Creates the data keys of `(subject id, first subject id, generation)`, one statement.
+async fn insert_keys(
+    pool: &Pool,
+    wrapper: &dyn KeyWrapper,
+    keys: &[(String, &str, u32)],
+) -> Result<(), CryptoError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let kek_id = wrapper.kek_id();
+    let created = now_text(Utc::now());
+    let mut rows = Vec::with_capacity(keys.len());
+    for (subject, first, generation) in keys {
+        let wrapped = B64.encode(wrapper.wrap(subject, &DataKey::generate()?)?);
+        let generation = i32::try_from(*generation)
+            .map_err(|_| CryptoError::Key(format!("generation {generation} of {first}")))?;
+        rows.push((subject, wrapped, *first, generation));
+    }
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| format!("({}, $1, $2)", placeholders(3 + i * 4, 4)))
+        .collect();
+    // Column order follows the VALUES rows: subject, key, first, generation, then kek, time.
+    let sql = format!(
+        "INSERT INTO data_subject_keys
+             (subject_id, wrapped_key, first_subject_id, generation, kek_id, created_at)
+         VALUES {} ON CONFLICT (subject_id) DO NOTHING",
+        values.join(", ")
+    );
+    on_pool!(pool, |p| {
+        let mut q = sqlx::query(&sql).bind(&kek_id).bind(&created);
+        for (subject, wrapped, first, generation) in &rows {
+            q = q
+                .bind(*subject)
+                .bind(wrapped)
+                .bind(*first)
+                .bind(*generation);
+        }
+        q.execute(p).await.map(|_| ())?
+    });
+    Ok(())
+}
+
+/// Links `(role, subject id)` to `complaint_id`, one statement.
+async fn insert_links(
+    pool: &Pool,
+    complaint_id: &str,
+    organisation_id: &str,
+    links: &[(&str, String)],
+) -> Result<(), CryptoError> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..links.len())
+        .map(|i| format!("($1, {}, $2)", placeholders(3 + i * 2, 2)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO data_subject_complaints (complaint_id, role, subject_id, organisation_id)
+         VALUES {} ON CONFLICT (complaint_id, role) DO NOTHING",
+        values.join(", ")
+    );
+    on_pool!(pool, |p| {
+        let mut q = sqlx::query(&sql).bind(complaint_id).bind(organisation_id);
+        for (role, subject) in links {
+            q = q.bind(*role).bind(subject);
+        }
+        q.execute(p).await.map(|_| ())?
+    });
+    Ok(())
 }
 
 /// The subjects recorded for a complaint.
@@ -481,9 +751,15 @@ impl<R: PersistedEventRepository> EncryptingRepository<R> {
         event: &SerializedEvent,
     ) -> Result<Subjects, PersistenceError> {
         if let Some(receipt) = event.payload.get("ComplaintReceived") {
-            return register_receipt(&self.pool, encryption, &event.aggregate_id, receipt)
-                .await
-                .map_err(persistence);
+            return register_receipt(
+                &self.pool,
+                encryption,
+                &event.aggregate_id,
+                receipt,
+                Registration::Fresh,
+            )
+            .await
+            .map_err(persistence);
         }
         let recorded = recorded_subjects(&self.pool, &event.aggregate_id)
             .await
@@ -501,9 +777,15 @@ impl<R: PersistedEventRepository> EncryptingRepository<R> {
             .iter()
             .find_map(|e| e.payload.get("ComplaintReceived"))
         {
-            Some(receipt) => register_receipt(&self.pool, encryption, &event.aggregate_id, receipt)
-                .await
-                .map_err(persistence),
+            Some(receipt) => register_receipt(
+                &self.pool,
+                encryption,
+                &event.aggregate_id,
+                receipt,
+                Registration::Stored,
+            )
+            .await
+            .map_err(persistence),
             None => Ok(Subjects::default()),
         }
     }
@@ -631,4 +913,212 @@ pub async fn keys_for_texts<'a>(
         }
     }
     load_keys_tx(tx, &subjects).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::crypto::{LocalKek, ERASED};
+    use serde_json::json;
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use std::str::FromStr;
+
+    #[test]
+    fn data_given_afresh_goes_to_the_first_generation_not_erased() {
+        assert_eq!(fresh_generation(&[]), 1);
+        assert_eq!(fresh_generation(&[(1, false)]), 1);
+        assert_eq!(fresh_generation(&[(1, true)]), 2);
+        assert_eq!(fresh_generation(&[(2, false), (1, true)]), 2);
+        assert_eq!(fresh_generation(&[(1, true), (2, true)]), 3);
+    }
+
+    async fn database() -> Pool {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .unwrap()
+            .foreign_keys(true);
+        // One connection: every query sees the same in-memory database.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let pool = Pool::Sqlite(pool);
+        crate::EventLog::with_pool(pool.clone())
+            .migrate()
+            .await
+            .unwrap();
+        pool
+    }
+
+    fn receipt(person: Value, origin: Option<&str>) -> Value {
+        let mut receipt = json!({
+            "organisation_id": "RAL",
+            "particulars": {"complainant": person, "description": "words"}
+        });
+        if let Some(case_id) = origin {
+            receipt["origin"] = json!({"relation": "enquiry_treated_as_complaint",
+                                       "organisation_id": "RAL", "case_id": case_id});
+        }
+        receipt
+    }
+
+    async fn erase_now(pool: &Pool, subject: &str) {
+        let erasure = Erasure {
+            by: "dpo".into(),
+            reason: "request".into(),
+            legal_basis: "UK GDPR Art 17(1)(a)".into(),
+            at: Utc::now(),
+        };
+        assert_eq!(
+            erase(pool, subject, &erasure).await.unwrap(),
+            ErasureOutcome::Erased
+        );
+    }
+
+    async fn live(pool: &Pool, subject: &str) -> bool {
+        let keys = load_keys(pool, &BTreeSet::from([subject.to_string()]))
+            .await
+            .unwrap();
+        keys.usable(subject)
+    }
+
+    #[tokio::test]
+    async fn a_person_erased_who_complains_again_gets_a_new_key_and_old_complaints_keep_theirs() {
+        let pool = database().await;
+        let encryption = Encryption::new(
+            Arc::new(LocalKek::from_secret(b"kek")),
+            b"subject-secret".to_vec(),
+        );
+        let ann = json!({"name": "Ann Example", "email": "ann@example.org"});
+        let identity = identity_of(&ann, "");
+        let register = |complaint: &'static str, receipt: Value, registration| {
+            let (pool, encryption) = (&pool, &encryption);
+            async move {
+                register_receipt(pool, encryption, complaint, &receipt, registration)
+                    .await
+                    .unwrap()
+                    .complainant
+                    .unwrap()
+            }
+        };
+
+        let first = register("c1", receipt(ann.clone(), None), Registration::Fresh).await;
+        assert_eq!(
+            first,
+            encryption.subject_id(&identity),
+            "generation 1 as before"
+        );
+        let again = register("c2", receipt(ann.clone(), None), Registration::Fresh).await;
+        assert_eq!(
+            again, first,
+            "a person not erased is linked across complaints"
+        );
+
+        erase_now(&pool, &first).await;
+        let second = register("c3", receipt(ann.clone(), None), Registration::Fresh).await;
+        assert_eq!(second, encryption.subject_id_at(&identity, 2));
+        assert!(live(&pool, &second).await, "the new complaint is readable");
+        assert!(!live(&pool, &first).await);
+
+        // The old complaints keep the erased subject: a replayed or re-sent receipt, a later
+        // event (recorded subjects), and a hand-over copying the erased placeholders.
+        let replayed = register("c1", receipt(ann.clone(), None), Registration::Fresh).await;
+        assert_eq!(replayed, first);
+        assert_eq!(
+            recorded_subjects(&pool, "c2").await.unwrap().complainant,
+            Some(first.clone())
+        );
+        let placeholders = json!({"name": ERASED, "email": ERASED});
+        let handed_over = register("c4", receipt(placeholders, Some("c1")), Registration::Fresh);
+        assert_eq!(handed_over.await, first);
+        // A hand-over carrying real details is data the person's current generation holds.
+        let handed_over = register("c5", receipt(ann.clone(), Some("c1")), Registration::Fresh);
+        assert_eq!(handed_over.await, second);
+        // A complaint stored before encryption predates the erasure.
+        let stored = register("c6", receipt(ann.clone(), None), Registration::Stored).await;
+        assert_eq!(stored, first);
+
+        // Every generation is found from any of them, oldest first.
+        for subject in [&first, &second] {
+            let generations = generations_of(&pool, subject).await.unwrap();
+            let seen: Vec<(&str, u32, bool)> = generations
+                .iter()
+                .map(|g| (g.subject_id.as_str(), g.generation, g.erased_at.is_some()))
+                .collect();
+            assert_eq!(
+                seen,
+                [(first.as_str(), 1, true), (second.as_str(), 2, false)]
+            );
+        }
+        let named = complaints_of_subjects(&pool, &[first.clone(), second.clone()])
+            .await
+            .unwrap();
+        let of = |subject: &str| -> Vec<&str> {
+            named
+                .iter()
+                .filter(|(s, _)| s == subject)
+                .map(|(_, c)| c.complaint_id.as_str())
+                .collect()
+        };
+        assert_eq!(of(&first), ["c1", "c2", "c4", "c6"]);
+        assert_eq!(of(&second), ["c3", "c5"]);
+        let by_complaint = subjects_of_complaints(&pool, &["c1".into(), "c3".into()])
+            .await
+            .unwrap();
+        assert_eq!(by_complaint["c3"].complainant, Some(second.clone()));
+        assert_eq!(by_complaint.len(), 2);
+
+        // Erased again, and again a new generation.
+        erase_now(&pool, &second).await;
+        let third = register("c7", receipt(ann.clone(), None), Registration::Fresh).await;
+        assert_eq!(third, encryption.subject_id_at(&identity, 3));
+        assert_eq!(
+            subject_record(&pool, &third)
+                .await
+                .unwrap()
+                .unwrap()
+                .generation,
+            3
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_written_before_generations_are_generation_one() {
+        let pool = database().await;
+        let encryption = Encryption::new(
+            Arc::new(LocalKek::from_secret(b"kek")),
+            b"subject-secret".to_vec(),
+        );
+        let ann = json!({"name": "Ann Example", "email": "ann@example.org"});
+        let identity = identity_of(&ann, "");
+        let old = encryption.subject_id(&identity);
+        // A row as an older release writes it: no first subject id.
+        let Pool::Sqlite(p) = &pool else {
+            unreachable!()
+        };
+        sqlx::query(
+            "INSERT INTO data_subject_keys (subject_id, wrapped_key, kek_id, created_at)
+             VALUES ($1, 'x', 'k', 't')",
+        )
+        .bind(&old)
+        .execute(p)
+        .await
+        .unwrap();
+        erase_now(&pool, &old).await;
+        let subjects = register_receipt(
+            &pool,
+            &encryption,
+            "c1",
+            &receipt(ann, None),
+            Registration::Fresh,
+        )
+        .await
+        .unwrap();
+        let new = subjects.complainant.unwrap();
+        assert_eq!(new, encryption.subject_id_at(&identity, 2));
+        let generations = generations_of(&pool, &new).await.unwrap();
+        assert_eq!(generations.len(), 2);
+        assert_eq!(generations[0].subject_id, old);
+    }
 }

@@ -4,7 +4,7 @@
 //! acknowledgement dated before receipt (the rule in words), acknowledges it through the
 //! form and sees the timeline gain the event, records a progress contact through its form
 //! and sees it on the timeline, is refused an escalation before any response (the rule in
-//! words), filters the case list by channel, opens the annual report and downloads its CSV,
+//! words), records a death and sees the flag it raises, filters the case list by channel, opens the annual report and downloads its CSV,
 //! opens the national return (KO41) with its tables and downloads its CSV, reads the audit
 //! page and verifies the case against the audit chain, and a caseworker of another
 //! organisation gets 404 for the case.
@@ -471,7 +471,30 @@ async fn scenario(
     );
     axe(c, "the case page with a refused escalation").await;
     pages += 1;
+    c.execute(
+        "document.getElementById('details-escalation').scrollIntoView();",
+        vec![],
+    )
+    .await?;
     screenshot(c, "case-forms").await;
+
+    // A death is recorded as a fact, and the answer's flag (R-FACT-1) is shown with it.
+    c.find(Locator::Css("#details-death summary"))
+        .await?
+        .click()
+        .await?;
+    set_value(c, "death-person", "complainant").await?;
+    c.find(Locator::Id("death-submit")).await?.click().await?;
+    let done = wait_text(c, "#done", "death was recorded").await?;
+    assert!(done.contains("death was recorded"), "{done}");
+    let flags = c.find(Locator::Id("done-warnings")).await?.text().await?;
+    assert!(flags.contains("The complainant died on"), "{flags}");
+    assert_eq!(
+        c.find_all(Locator::Css("#timeline-events > li"))
+            .await?
+            .len(),
+        events_before + 3
+    );
 
     // Time travel: as it stood today it has both events; the day before, it was not there.
     c.goto(&format!(
@@ -483,7 +506,7 @@ async fn scenario(
         c.find_all(Locator::Css("#timeline-events > li"))
             .await?
             .len(),
-        3
+        4
     );
     let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
     c.goto(&format!("{base}/ui/complaints/{id}?as_of={yesterday}"))
@@ -627,7 +650,7 @@ async fn scenario(
         c.find_all(Locator::Css("#verify-events tbody tr"))
             .await?
             .len(),
-        3
+        4
     );
     axe(c, "the case verified against the audit chain").await;
     pages += 1;

@@ -1,11 +1,11 @@
 //! Per-complaint fold state kept by read models that derive rows from the whole case
 //! (deadlines need every fact, not just the latest event).
 
+use crate::models::batch::{fetch_in, insert_rows, Value};
 use crate::ProjectionError;
 use complaints_domain::{evolve, Complaint};
-use complaints_eventlog::{is_restricted, on_tx, Generation, StoredEvent, TableDef, Tx};
-use sqlx::Row;
-use std::collections::BTreeMap;
+use complaints_eventlog::{is_restricted, Generation, StoredEvent, TableDef, Tx};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A complaint folded up to an event, with where that event sits.
 #[derive(Debug, Clone, Default)]
@@ -31,22 +31,25 @@ pub fn state_table(base: &'static str) -> TableDef {
 
 /// Folds `events` into the stored states of the complaints they touch and returns each
 /// touched complaint's new state, in complaint-id order. Events at or below a complaint's
-/// stored version are skipped, so a repeated batch changes nothing.
+/// stored version are skipped, so a repeated batch changes nothing. The states are read in
+/// one query and written in one statement, whatever the batch holds.
 pub async fn fold_batch(
     tx: &mut Tx,
     table: &str,
     events: &[StoredEvent],
 ) -> Result<BTreeMap<String, FoldedCase>, ProjectionError> {
-    let mut touched: BTreeMap<String, FoldedCase> = BTreeMap::new();
     // R-KIND-3: a whistleblowing concern never reaches a read model.
-    for event in events.iter().filter(|e| !is_restricted(e)) {
-        if !touched.contains_key(&event.complaint_id) {
-            let loaded = load(tx, table, &event.complaint_id).await?;
-            touched.insert(event.complaint_id.clone(), loaded.unwrap_or_default());
-        }
-        let Some(folded) = touched.get_mut(&event.complaint_id) else {
-            continue;
-        };
+    let events: Vec<&StoredEvent> = events.iter().filter(|e| !is_restricted(e)).collect();
+    let ids: Vec<String> = events
+        .iter()
+        .map(|e| e.complaint_id.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let mut touched = load(tx, table, &ids).await?;
+    for event in events {
+        let folded = touched.entry(event.complaint_id.clone()).or_default();
         if event.sequence <= folded.version {
             continue;
         }
@@ -54,57 +57,66 @@ pub async fn fold_batch(
         folded.version = event.sequence;
         folded.last_event_at = event.recorded_at.to_rfc3339();
     }
-    for (id, folded) in &touched {
-        save(tx, table, id, folded).await?;
-    }
+    save(tx, table, &touched).await?;
     Ok(touched)
 }
 
-async fn load(tx: &mut Tx, table: &str, id: &str) -> Result<Option<FoldedCase>, ProjectionError> {
-    let sql = format!("SELECT version, last_event_at, state FROM {table} WHERE complaint_id = $1");
-    let row: Option<(i64, String, String)> = on_tx!(tx, |c| sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(c)
-        .await?
-        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .transpose()?);
-    let Some((version, last_event_at, state)) = row else {
-        return Ok(None);
-    };
-    let case: Complaint = serde_json::from_str(&state).map_err(|e| ProjectionError::Decode {
-        what: format!("stored state of {id}"),
-        reason: e.to_string(),
-    })?;
-    Ok(Some(FoldedCase {
-        case,
-        version,
-        last_event_at,
-    }))
+/// The stored states of `ids`; a complaint not stored yet is absent.
+async fn load(
+    tx: &mut Tx,
+    table: &str,
+    ids: &[String],
+) -> Result<BTreeMap<String, FoldedCase>, ProjectionError> {
+    let head = format!(
+        "SELECT complaint_id, version, last_event_at, state FROM {table} WHERE complaint_id"
+    );
+    let rows: Vec<(String, i64, String, String)> = fetch_in(tx, &head, ids).await?;
+    let mut loaded = BTreeMap::new();
+    for (id, version, last_event_at, state) in rows {
+        let case: Complaint =
+            serde_json::from_str(&state).map_err(|e| ProjectionError::Decode {
+                what: format!("stored state of {id}"),
+                reason: e.to_string(),
+            })?;
+        loaded.insert(
+            id,
+            FoldedCase {
+                case,
+                version,
+                last_event_at,
+            },
+        );
+    }
+    Ok(loaded)
 }
 
 async fn save(
     tx: &mut Tx,
     table: &str,
-    id: &str,
-    folded: &FoldedCase,
+    touched: &BTreeMap<String, FoldedCase>,
 ) -> Result<(), ProjectionError> {
-    let state = serde_json::to_string(&folded.case).map_err(|e| ProjectionError::Decode {
-        what: format!("state of {id}"),
-        reason: e.to_string(),
-    })?;
-    let sql = format!(
-        "INSERT INTO {table} (complaint_id, version, last_event_at, state) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (complaint_id) DO UPDATE SET version = excluded.version,
-           last_event_at = excluded.last_event_at, state = excluded.state"
-    );
-    on_tx!(tx, |c| sqlx::query(&sql)
-        .bind(id)
-        .bind(folded.version)
-        .bind(&folded.last_event_at)
-        .bind(&state)
-        .execute(c)
-        .await?
-        .rows_affected());
+    let mut rows = Vec::with_capacity(touched.len());
+    for (id, folded) in touched {
+        let state = serde_json::to_string(&folded.case).map_err(|e| ProjectionError::Decode {
+            what: format!("state of {id}"),
+            reason: e.to_string(),
+        })?;
+        rows.push(vec![
+            Value::from(id),
+            Value::from(folded.version),
+            Value::from(&folded.last_event_at),
+            Value::from(state),
+        ]);
+    }
+    insert_rows(
+        tx,
+        table,
+        &["complaint_id", "version", "last_event_at", "state"],
+        rows,
+        "ON CONFLICT (complaint_id) DO UPDATE SET version = excluded.version,
+           last_event_at = excluded.last_event_at, state = excluded.state",
+    )
+    .await?;
     Ok(())
 }
 

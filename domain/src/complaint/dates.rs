@@ -40,6 +40,7 @@ impl Complaint {
                 .max(),
             ombudsman_pending: self.referrals.iter().any(|r| r.decision.is_none()),
             first_contact_on: self.progress_contacts.iter().map(|c| c.contacted_on).min(),
+            other_uses: &self.other_uses,
             person_affected_died: self.person_affected_died_on.is_some(),
             part_requests: &self.part_requests,
         })

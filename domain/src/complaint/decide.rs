@@ -47,6 +47,8 @@ pub fn decide(
         A::TreatAsComplaint(cmd) => kinds::treat_as_complaint(case, cmd, dates),
         A::RecordLinkedCase(cmd) => kinds::record_linked_case(case, cmd, dates),
         A::RecordDeath(cmd) => kinds::record_death(case, cmd, dates),
+        A::RefuseOutOfTime(cmd) => receive::refuse_out_of_time(case, cmd, dates),
+        A::RecordOtherUse(cmd) => kinds::record_other_use(case, cmd, dates),
         A::RecordConsentToShare(cmd) => joint::record_consent_to_share(case, cmd, dates),
         A::AddParticipant(cmd) => joint::add_participant(case, cmd, dates),
         A::RemoveParticipant(cmd) => joint::remove_participant(case, cmd, dates),

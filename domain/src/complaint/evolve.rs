@@ -296,6 +296,11 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
                 });
             }
         }
+        OutOfTimeRefused { refused_on, .. } => case.out_of_time_refused_on = Some(refused_on),
+        OtherUseIdentified {
+            identified_on,
+            purpose,
+        } => case.other_uses.push((identified_on, purpose)),
         PersonDied { person, died_on } => match person {
             PersonRole::Complainant => case.complainant_died_on = Some(died_on),
             PersonRole::PersonAffected => case.person_affected_died_on = Some(died_on),

@@ -31,6 +31,7 @@ pub(super) fn check_applies(case: &Complaint, action: &A) -> Result<(), Complain
         (
             _,
             A::AcceptOutOfTime(_)
+            | A::RefuseOutOfTime(_)
             | A::NotifyDelay(_)
             | A::RecordOralResolution(_)
             | A::DecideRepresentativeGrounds(_),
@@ -140,5 +141,28 @@ pub(super) fn record_death(case: &Complaint, cmd: RecordDeath, dates: &DateCheck
     Ok(vec![ComplaintEvent::PersonDied {
         person: cmd.person,
         died_on: cmd.died_on,
+    }])
+}
+
+/// R-KIND-4: information given in a case may be used for other work; the person is owed a
+/// letter saying how (a deadline until it is recorded). Any kind of case, any state; the
+/// same purpose recorded again writes nothing.
+pub(super) fn record_other_use(
+    case: &Complaint,
+    cmd: crate::commands::RecordOtherUse,
+    dates: &DateCheck,
+) -> Decision {
+    case.receipt()?;
+    dates.on("identified_on", cmd.identified_on)?;
+    if case
+        .other_uses
+        .iter()
+        .any(|(_, purpose)| *purpose == cmd.purpose)
+    {
+        return Ok(vec![]);
+    }
+    Ok(vec![ComplaintEvent::OtherUseIdentified {
+        identified_on: cmd.identified_on,
+        purpose: cmd.purpose,
     }])
 }

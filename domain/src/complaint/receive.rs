@@ -255,6 +255,51 @@ pub(super) fn accept_out_of_time(
     }])
 }
 
+/// R-TL-2: not satisfied of both findings, the body does not investigate: the decision is
+/// kept and the complaint closes as out of time, owing the complainant a letter.
+pub(super) fn refuse_out_of_time(
+    case: &Complaint,
+    cmd: crate::commands::RefuseOutOfTime,
+    dates: &DateCheck,
+) -> Decision {
+    open(case)?;
+    // R-TL-2: only a complaint made after the time limit and not yet accepted.
+    if case.in_time() {
+        return Err(ComplaintError::NotOutOfTime);
+    }
+    if case.out_of_time_accepted_on.is_some() {
+        return Err(ComplaintError::OutOfTimeAlreadyAccepted);
+    }
+    dates.on("decided_on", cmd.decided_on)?;
+    required_text("decided_by", &cmd.decided_by)?;
+    required_text("rationale", &cmd.rationale)?;
+    // R-TL-2: satisfied of both, the time limit does not apply: that is an acceptance.
+    if cmd.good_reason_for_delay && cmd.fair_investigation_possible {
+        return Err(ComplaintError::InvalidField {
+            field: "good_reason_for_delay",
+            reason: "with good reason and a fair investigation possible the complaint is accepted (out-of-time-acceptance), not refused".into(),
+        });
+    }
+    Ok(vec![
+        ComplaintEvent::OutOfTimeRefused {
+            refused_on: cmd.decided_on,
+            decision: OutOfTimeDecision {
+                good_reason_for_delay: cmd.good_reason_for_delay,
+                fair_investigation_possible: cmd.fair_investigation_possible,
+                decided_by: cmd.decided_by,
+                rationale: Confidential(cmd.rationale),
+            },
+        },
+        ComplaintEvent::ComplaintClosed {
+            closed_on: cmd.decided_on,
+            reason: crate::reference::ClosureReason::OutOfTime,
+            exclusion_category: None,
+            transferred_to: None,
+            resolved_on: None,
+        },
+    ])
+}
+
 /// R-TL-2: the decision names its maker and rationale, and needs both findings.
 fn check_out_of_time_decision(decision: &OutOfTimeDecision) -> Result<(), ComplaintError> {
     required_text("decided_by", &decision.decided_by)?;

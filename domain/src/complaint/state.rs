@@ -100,6 +100,12 @@ pub struct Complaint {
     /// When the complainant died, if they did (R-FACT-1).
     #[serde(default)]
     pub complainant_died_on: Option<NaiveDate>,
+    /// The decision not to investigate a complaint made out of time (R-TL-2).
+    #[serde(default)]
+    pub out_of_time_refused_on: Option<NaiveDate>,
+    /// Other work the case's information may be used for, and when identified (R-KIND-4).
+    #[serde(default)]
+    pub other_uses: Vec<(NaiveDate, crate::reference::OtherUsePurpose)>,
     /// When the person the complaint is about died, if they did (R-FACT-1): their consent
     /// is no longer asked for (R-WHO-5).
     #[serde(default)]

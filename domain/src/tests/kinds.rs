@@ -542,3 +542,74 @@ fn r_ack_5_a_period_the_body_set_alone_owes_a_letter_telling_the_complainant() {
     ];
     assert!(owed(&fold(agreed)).is_none());
 }
+
+fn refuse(on: &str, good_reason: bool, fair: bool) -> RefuseOutOfTime {
+    RefuseOutOfTime {
+        decided_on: d(on),
+        good_reason_for_delay: good_reason,
+        fair_investigation_possible: fair,
+        decided_by: "cm-12".into(),
+        rationale: "No reason was given for complaining two years late.".into(),
+    }
+}
+
+#[test]
+fn r_tl_2_a_refusal_keeps_its_findings_closes_and_owes_a_letter() {
+    let history = vec![received_out_of_time()];
+    let events = expect_ok(given(history.clone()).when(now(refuse("2026-04-20", false, true))));
+    let case = fold(history.iter().cloned().chain(events.clone()).collect());
+    let ComplaintEvent::OutOfTimeRefused { decision, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert!(!decision.good_reason_for_delay);
+    assert_eq!(decision.decided_by, "cm-12");
+    assert_eq!(case.closure.as_ref().unwrap().reason, ClosureReason::OutOfTime);
+    let letter = deadline_statuses(&case, &services(), d("2026-04-21"))
+        .into_iter()
+        .find(|s| s.letter == Some(LetterKind::OutOfTimeRefusal))
+        .expect("the refusal letter is owed");
+    assert_eq!(letter.state, DeadlineState::Pending);
+}
+
+#[test]
+fn r_tl_2_both_findings_met_is_an_acceptance_not_a_refusal() {
+    let refused = given(vec![received_out_of_time()])
+        .when(now(refuse("2026-04-20", true, true)))
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(refused.field(), Some("good_reason_for_delay"));
+    given(vec![received("2026-04-02")])
+        .when(now(refuse("2026-04-20", false, false)))
+        .then_expect_error(ComplaintError::NotOutOfTime);
+}
+
+#[test]
+fn r_kind_4_the_person_is_told_of_other_use_within_10_working_days() {
+    let mut history = closed_case();
+    let produced = expect_ok(given(history.clone()).when(now(RecordOtherUse {
+        identified_on: d("2026-11-02"),
+        purpose: OtherUsePurpose::Governance,
+    })));
+    assert_eq!(produced.len(), 1);
+    history.extend(produced);
+    // The same purpose again writes nothing.
+    assert!(expect_ok(given(history.clone()).when(now(RecordOtherUse {
+        identified_on: d("2026-11-03"),
+        purpose: OtherUsePurpose::Governance,
+    })))
+    .is_empty());
+    let owed = |case: &Complaint| {
+        deadline_statuses(case, &services(), d("2026-11-20"))
+            .into_iter()
+            .find(|s| s.letter == Some(LetterKind::OtherUseNotice))
+            .expect("the notice is owed, closed or not")
+    };
+    let status = owed(&fold(history.clone()));
+    assert_eq!(status.due_on, Some(d("2026-11-16")));
+    assert_eq!(status.state, DeadlineState::Missed);
+    history.push(ComplaintEvent::LetterSent {
+        kind: LetterKind::OtherUseNotice,
+        sent_on: d("2026-11-10"),
+    });
+    assert_eq!(owed(&fold(history)).state, DeadlineState::MetOnTime);
+}

@@ -568,6 +568,8 @@ into_action! {
     TreatAsComplaint => TreatAsComplaint,
     RecordLinkedCase => RecordLinkedCase,
     RecordDeath => RecordDeath,
+    RefuseOutOfTime => RefuseOutOfTime,
+    RecordOtherUse => RecordOtherUse,
     RecordConsentToShare => RecordConsentToShare,
     AddParticipant => AddParticipant,
     RemoveParticipant => RemoveParticipant,

@@ -145,6 +145,19 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             person: PersonRole::PersonAffected,
             died_on: d("2026-09-22"),
         },
+        ComplaintEvent::OutOfTimeRefused {
+            refused_on: d("2026-09-23"),
+            decision: OutOfTimeDecision {
+                good_reason_for_delay: false,
+                fair_investigation_possible: true,
+                decided_by: "cm-12".into(),
+                rationale: Confidential("No reason given for the delay.".into()),
+            },
+        },
+        ComplaintEvent::OtherUseIdentified {
+            identified_on: d("2026-09-24"),
+            purpose: OtherUsePurpose::IntegratedCare,
+        },
         ComplaintEvent::ConsentToShareRecorded {
             given_on: d("2026-04-08"),
             for_whom: PersonRole::PersonAffected,

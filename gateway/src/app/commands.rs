@@ -95,6 +95,10 @@ commands! {
         "recordRecommendationDone", "Record an ombudsman recommendation carried out, with its learning action (R-OMB-2)";
     "treat-as-complaint" => TreatAsComplaint(complaints_domain::TreatAsComplaint), CASE_ROLES,
         "treatAsComplaint", "Treat an enquiry as a complaint: the enquiry closes and a linked complaint opens, its clocks starting that day (R-KIND-1)";
+    "out-of-time-refusal" => RefuseOutOfTime(complaints_domain::RefuseOutOfTime), CASE_ROLES,
+        "refuseOutOfTime", "Decide not to investigate an out-of-time complaint, with the findings; it closes and owes the complainant a letter (R-TL-2)";
+    "other-use" => RecordOtherUse(complaints_domain::RecordOtherUse), CASE_ROLES,
+        "recordOtherUse", "Record that the case's information may be used for other work; the person is owed a letter within 10 working days (R-KIND-4)";
     "death" => RecordDeath(complaints_domain::RecordDeath), CASE_ROLES,
         "recordDeath", "Record that the complainant or the person affected died (R-FACT-1, R-WHO-5)";
     "consent-to-share" => RecordConsentToShare(complaints_domain::RecordConsentToShare), CASE_ROLES,

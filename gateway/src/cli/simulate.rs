@@ -1208,6 +1208,8 @@ pub fn route_and_body(
         }
         A::TreatAsComplaint(c) => (Some("treat-as-complaint"), json(serde_json::to_vec(c))?),
         A::RecordDeath(c) => (Some("death"), json(serde_json::to_vec(c))?),
+        A::RefuseOutOfTime(c) => (Some("out-of-time-refusal"), json(serde_json::to_vec(c))?),
+        A::RecordOtherUse(c) => (Some("other-use"), json(serde_json::to_vec(c))?),
         A::RecordConsentToShare(c) => (Some("consent-to-share"), json(serde_json::to_vec(c))?),
         A::AddParticipant(c) => (Some("participants"), json(serde_json::to_vec(c))?),
         A::RemoveParticipant(c) => (Some("participant-removal"), json(serde_json::to_vec(c))?),

@@ -51,15 +51,35 @@ pub struct LookupRequest {
 /// A data subject and the complaints naming them.
 #[derive(Debug, Serialize)]
 pub struct SubjectSummary {
-    /// The pseudonymous id.
+    /// The pseudonymous id: the person's latest generation naming a complaint of the
+    /// caller's organisations (the one their data given now is held under).
     pub subject_id: String,
     /// Complaints naming them (of the caller's organisations).
     pub complaints: Vec<SubjectComplaint>,
     /// The key record (erasure who/when/why), without the key.
     pub key: Option<SubjectRecord>,
+    /// Which generation of the person `subject_id` is (schemas/encryption.md).
+    pub generation: u32,
+    /// The person's earlier generations naming the caller's complaints, oldest first: each
+    /// was erased before the person gave their data afresh.
+    pub earlier_subjects: Vec<EarlierSubject>,
 }
 
-/// The subject id of an NHS number or a person, using the deployment's identity secret.
+/// An earlier generation of a data subject.
+#[derive(Debug, Serialize)]
+pub struct EarlierSubject {
+    /// Its pseudonymous id.
+    pub subject_id: String,
+    /// Which generation.
+    pub generation: u32,
+    /// Complaints naming it (of the caller's organisations).
+    pub complaints: Vec<SubjectComplaint>,
+    /// Its key record: when, by whom, why and on what legal basis it was erased.
+    pub key: SubjectRecord,
+}
+
+/// The subject id of an NHS number or a person, using the deployment's identity secret: the
+/// person's generation 1, from which every later generation is found.
 pub fn subject_id_of(
     cases: &Cases,
     nhs_number: Option<&str>,
@@ -98,22 +118,40 @@ async fn lookup(
         request.person.as_ref(),
     )?;
     let pool = state.cases.log().pool();
-    let complaints: Vec<SubjectComplaint> = keys::complaints_of(pool, &subject_id)
-        .await
-        .map_err(key_error)?
-        .into_iter()
-        .filter(|c| caller.acts_for(&c.organisation_id))
-        .collect();
-    if complaints.is_empty() {
-        return Err(ApiError::NotFound);
-    }
-    let key = keys::subject_record(pool, &subject_id)
+    let generations = keys::generations_of(pool, &subject_id)
         .await
         .map_err(key_error)?;
+    let ids: Vec<String> = generations.iter().map(|g| g.subject_id.clone()).collect();
+    let named = keys::complaints_of_subjects(pool, &ids)
+        .await
+        .map_err(key_error)?;
+    // Generations naming none of the caller's complaints are left out: that the person
+    // complained elsewhere is not the caller's to know.
+    let mut visible: Vec<EarlierSubject> = generations
+        .into_iter()
+        .filter_map(|key| {
+            let complaints: Vec<SubjectComplaint> = named
+                .iter()
+                .filter(|(s, c)| *s == key.subject_id && caller.acts_for(&c.organisation_id))
+                .map(|(_, c)| c.clone())
+                .collect();
+            (!complaints.is_empty()).then(|| EarlierSubject {
+                subject_id: key.subject_id.clone(),
+                generation: key.generation,
+                complaints,
+                key,
+            })
+        })
+        .collect();
+    let Some(current) = visible.pop() else {
+        return Err(ApiError::NotFound);
+    };
     Ok(Json(SubjectSummary {
-        subject_id,
-        complaints,
-        key,
+        subject_id: current.subject_id,
+        complaints: current.complaints,
+        key: Some(current.key),
+        generation: current.generation,
+        earlier_subjects: visible,
     }))
 }
 
@@ -261,8 +299,11 @@ async fn erasure(
     ))
 }
 
-/// Everything held about `subject_id` across the complaints of `organisations` (all when
-/// `None`), as one readable document; recorded in the access log as `subject-access-export`.
+/// Everything held about the person `subject_id` belongs to across the complaints of
+/// `organisations` (all when `None`), as one readable document: the fields of `subject_id`
+/// and of every generation of the person not erased (data they gave afresh after an
+/// erasure), with the key records of the generations. Recorded in the access log as
+/// `subject-access-export`.
 pub async fn subject_access(
     cases: &Cases,
     subject_id: &str,
@@ -271,24 +312,55 @@ pub async fn subject_access(
     at: DateTime<Utc>,
 ) -> Result<Value, ApiError> {
     let pool = cases.log().pool();
-    let complaints: Vec<SubjectComplaint> = keys::complaints_of(pool, subject_id)
+    let generations = keys::generations_of(pool, subject_id)
+        .await
+        .map_err(key_error)?;
+    let Some(key) = generations
+        .iter()
+        .find(|g| g.subject_id == subject_id)
+        .cloned()
+    else {
+        return Err(ApiError::NotFound);
+    };
+    let ids: Vec<String> = generations.iter().map(|g| g.subject_id.clone()).collect();
+    let named: Vec<(String, SubjectComplaint)> = keys::complaints_of_subjects(pool, &ids)
         .await
         .map_err(key_error)?
         .into_iter()
-        .filter(|c| organisations.is_none_or(|orgs| orgs.contains(&c.organisation_id)))
+        .filter(|(_, c)| organisations.is_none_or(|orgs| orgs.contains(&c.organisation_id)))
         .collect();
-    let key = keys::subject_record(pool, subject_id)
-        .await
-        .map_err(key_error)?;
-    if complaints.is_empty() || key.is_none() {
+    let exported = |subject: &str| {
+        subject == subject_id
+            || generations
+                .iter()
+                .any(|g| g.subject_id == subject && g.erased_at.is_none())
+    };
+    let (included, erased_only): (Vec<_>, Vec<_>) =
+        named.into_iter().partition(|(s, _)| exported(s));
+    if included.is_empty() {
         return Err(ApiError::NotFound);
     }
+    let listed: Vec<&SubjectRecord> = generations
+        .iter()
+        .filter(|g| {
+            included
+                .iter()
+                .chain(&erased_only)
+                .any(|(s, _)| *s == g.subject_id)
+        })
+        .collect();
+    let complaints: Vec<SubjectComplaint> = included.iter().map(|(_, c)| c.clone()).collect();
     log_access(cases, actor, &complaints, "subject-access-export", at).await?;
+    let complaint_ids: Vec<String> = complaints.iter().map(|c| c.complaint_id.clone()).collect();
+    let recorded = keys::subjects_of_complaints(pool, &complaint_ids)
+        .await
+        .map_err(key_error)?;
     let mut out = Vec::new();
-    for complaint in &complaints {
-        let subjects = keys::recorded_subjects(pool, &complaint.complaint_id)
-            .await
-            .map_err(key_error)?;
+    for (subject, complaint) in &included {
+        let subjects = recorded
+            .get(&complaint.complaint_id)
+            .cloned()
+            .unwrap_or_default();
         let events = complaints_eventlog::read_stream(pool, &complaint.complaint_id).await?;
         let mut records = Vec::new();
         for event in &events {
@@ -299,7 +371,7 @@ pub async fn subject_access(
                 &event.event_version,
                 &payload,
                 &subjects,
-                subject_id,
+                subject,
             );
             if fields.is_empty() {
                 continue;
@@ -324,6 +396,7 @@ pub async fn subject_access(
             "complaint_id": complaint.complaint_id,
             "organisation_id": complaint.organisation_id,
             "role": complaint.role,
+            "subject_id": subject,
             "records": records,
         }));
     }
@@ -332,7 +405,8 @@ pub async fn subject_access(
         "subject_id": subject_id,
         "generated_at": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "key": key,
-        "note": "Fields of this person in every complaint held, as recorded; free text the person wrote as complainant is included. \"[erased]\" marks data destroyed by erasure or retention.",
+        "generations": listed,
+        "note": "Fields of this person in every complaint held, as recorded, under every generation of theirs not erased; free text the person wrote as complainant is included. \"[erased]\" marks data destroyed by erasure or retention; `generations` lists the person's keys, erased ones included.",
         "complaints": out,
     }))
 }

@@ -355,7 +355,7 @@ async fn build(
     }
     let case_warnings: Vec<String> = warnings(case, services)
         .into_iter()
-        .map(|w| w.message)
+        .map(|w| forms::capitalise(&w.message))
         .collect();
     let done = query
         .done

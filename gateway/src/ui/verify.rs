@@ -262,7 +262,7 @@ async fn check(
                                     head.chain_index
                                 )),
                                 Ok(None) => details.push(format!(
-                                    "The chain after the case is longer than {MAX_WALK} links and was not walked to the head here; `complaints verify` checks the whole log."
+                                    "The chain after the case is longer than {MAX_WALK} links and was not walked to the head here; complaints verify checks the whole log."
                                 )),
                                 Err(why) => breaks.push(why),
                             }
@@ -270,7 +270,7 @@ async fn check(
                     }
                 }
                 details.push(format!(
-                    "The head is signed with key {}…; keep checkpoints outside the service and check them with `complaints verify --against`.",
+                    "The head is signed with key {}…; keep checkpoints outside the service and check the log against them with complaints verify --against.",
                     head.public_key.chars().take(16).collect::<String>()
                 ));
             }

@@ -27,6 +27,7 @@
 //!   `item`, `letter`, `participants`, `lead_organisation_id` and `kind` to the tables:
 //!   rebuild `case_views` after upgrading.
 
+use super::batch::{execute_in, insert_rows, Value};
 use super::sql::{codes_column, date_text, date_type, parse_codes};
 use crate::state::{fold_batch, state_table, FoldedCase};
 use crate::ProjectionError;
@@ -34,7 +35,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use complaints_domain::{deadline_statuses, warnings, ComplaintServices, DeadlineState};
 use complaints_eventlog::{
-    on_pool, on_tx, Consumer, EventLogError, Generation, Pool, StoredEvent, TableDef, Tx,
+    on_pool, Consumer, EventLogError, Generation, Pool, StoredEvent, TableDef, Tx,
 };
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -263,77 +264,109 @@ impl Consumer for CaseViews {
         events: &[StoredEvent],
     ) -> Result<(), EventLogError> {
         let touched = fold_batch(tx, &generation.table("rm_case_state"), events).await?;
-        let list = generation.table("rm_case_list");
-        let deadlines = generation.table("rm_deadlines");
-        let upsert = format!(
-            "INSERT INTO {list} (complaint_id, organisation_id, status, stage, channel, subject_areas, service_area,
-               risk_rating, received_on, acknowledged_on, closed_on, closure_reason, flags, last_activity_at, version,
-               participants, kind)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-             ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
+        let mut list_rows = Vec::with_capacity(touched.len());
+        let mut due_rows = Vec::new();
+        for (id, folded) in &touched {
+            if let Some(row) = case_row(id, folded, &self.services) {
+                let subjects = codes_column(&row.subject_areas);
+                let flags = codes_column(&row.flags);
+                let participants = codes_column(&row.participants);
+                list_rows.push(vec![
+                    Value::from(row.complaint_id),
+                    Value::from(row.organisation_id),
+                    Value::from(row.status),
+                    Value::from(row.stage),
+                    Value::from(row.channel),
+                    Value::from(subjects),
+                    Value::from(row.service_area),
+                    Value::from(row.risk_rating),
+                    Value::from(row.received_on),
+                    Value::from(row.acknowledged_on),
+                    Value::from(row.closed_on),
+                    Value::from(row.closure_reason),
+                    Value::from(flags),
+                    Value::from(row.last_activity_at),
+                    Value::from(row.version),
+                    Value::from(participants),
+                    Value::from(row.kind),
+                ]);
+            }
+            for row in deadline_rows(id, folded, &self.services) {
+                due_rows.push(vec![
+                    Value::from(row.complaint_id),
+                    Value::from(row.organisation_id),
+                    Value::from(row.kind),
+                    Value::from(row.due_on),
+                    Value::from(row.state),
+                    Value::from(row.met_on),
+                    Value::from(row.calendar_version),
+                    Value::from(row.item),
+                    Value::from(row.letter),
+                    Value::from(row.lead_organisation_id),
+                ]);
+            }
+        }
+        insert_rows(
+            tx,
+            &generation.table("rm_case_list"),
+            &[
+                "complaint_id",
+                "organisation_id",
+                "status",
+                "stage",
+                "channel",
+                "subject_areas",
+                "service_area",
+                "risk_rating",
+                "received_on",
+                "acknowledged_on",
+                "closed_on",
+                "closure_reason",
+                "flags",
+                "last_activity_at",
+                "version",
+                "participants",
+                "kind",
+            ],
+            list_rows,
+            "ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
                status = excluded.status, stage = excluded.stage, channel = excluded.channel,
                subject_areas = excluded.subject_areas, service_area = excluded.service_area,
                risk_rating = excluded.risk_rating, received_on = excluded.received_on,
                acknowledged_on = excluded.acknowledged_on, closed_on = excluded.closed_on,
                closure_reason = excluded.closure_reason, flags = excluded.flags,
                last_activity_at = excluded.last_activity_at,
-               version = excluded.version, participants = excluded.participants, kind = excluded.kind"
-        );
-        let clear = format!("DELETE FROM {deadlines} WHERE complaint_id = $1");
-        let insert = format!(
-            "INSERT INTO {deadlines} (complaint_id, organisation_id, kind, due_on, state, met_on, calendar_version, item, letter,
-               lead_organisation_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        );
-        for (id, folded) in &touched {
-            if let Some(row) = case_row(id, folded, &self.services) {
-                let subjects = codes_column(&row.subject_areas);
-                let flags = codes_column(&row.flags);
-                let participants = codes_column(&row.participants);
-                on_tx!(tx, |c| sqlx::query(&upsert)
-                    .bind(&row.complaint_id)
-                    .bind(&row.organisation_id)
-                    .bind(&row.status)
-                    .bind(row.stage)
-                    .bind(&row.channel)
-                    .bind(&subjects)
-                    .bind(&row.service_area)
-                    .bind(&row.risk_rating)
-                    .bind(row.received_on)
-                    .bind(row.acknowledged_on)
-                    .bind(row.closed_on)
-                    .bind(&row.closure_reason)
-                    .bind(&flags)
-                    .bind(&row.last_activity_at)
-                    .bind(row.version)
-                    .bind(&participants)
-                    .bind(&row.kind)
-                    .execute(c)
-                    .await?
-                    .rows_affected());
-            }
-            on_tx!(tx, |c| sqlx::query(&clear)
-                .bind(id)
-                .execute(c)
-                .await?
-                .rows_affected());
-            for row in deadline_rows(id, folded, &self.services) {
-                on_tx!(tx, |c| sqlx::query(&insert)
-                    .bind(&row.complaint_id)
-                    .bind(&row.organisation_id)
-                    .bind(&row.kind)
-                    .bind(row.due_on)
-                    .bind(&row.state)
-                    .bind(row.met_on)
-                    .bind(&row.calendar_version)
-                    .bind(row.item)
-                    .bind(&row.letter)
-                    .bind(&row.lead_organisation_id)
-                    .execute(c)
-                    .await?
-                    .rows_affected());
-            }
-        }
+               version = excluded.version, participants = excluded.participants, kind = excluded.kind",
+        )
+        .await?;
+        // A complaint's deadlines are derived whole from its fold: replace them all.
+        let deadlines = generation.table("rm_deadlines");
+        let ids: Vec<String> = touched.keys().cloned().collect();
+        execute_in(
+            tx,
+            &format!("DELETE FROM {deadlines} WHERE complaint_id"),
+            &ids,
+        )
+        .await?;
+        insert_rows(
+            tx,
+            &deadlines,
+            &[
+                "complaint_id",
+                "organisation_id",
+                "kind",
+                "due_on",
+                "state",
+                "met_on",
+                "calendar_version",
+                "item",
+                "letter",
+                "lead_organisation_id",
+            ],
+            due_rows,
+            "",
+        )
+        .await?;
         Ok(())
     }
 }

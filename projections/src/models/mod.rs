@@ -4,4 +4,5 @@ pub mod case_views;
 pub mod comments;
 pub mod reporting;
 
+pub(crate) mod batch;
 mod sql;

@@ -596,3 +596,103 @@ on_both_backends! {
         assert_eq!(bob_again.body["complainant"], bob.body["complainant"]);
     }
 }
+
+on_both_backends! {
+    // R-DP-1: erasure destroys what was held then; a person who complains again afterwards
+    // is recorded under a new key (the next generation of their data subject), readable,
+    // while their old complaint stays erased whatever is done on it later.
+    async fn r_dp_1_a_person_who_complains_again_after_erasure_is_recorded_under_a_new_key(backend: Backend) {
+        let Some(app) = complaints_tests::spawn_app(backend).await else { return };
+        let dpo = app.token_for(&["RAL"], &[Role::DataProtection]);
+        const NAME: &str = "Ann Again";
+        const EMAIL: &str = "ann.again@example.org";
+        const OLD: &str = "Ann's first account of the ward";
+        const NEW: &str = "Ann's new account of the clinic";
+        let complaint = |description: &str| {
+            let mut body = complaints_tests::minimal_complaint("RAL", "2025-05-06");
+            body["complainant"] = json!({"name": NAME, "email": EMAIL});
+            body["description"] = json!(description);
+            body
+        };
+        let as_dpo = format!("Bearer {dpo}");
+        let as_dpo = [("authorization", as_dpo.as_str())];
+        let lookup = || async {
+            app.post("/v1/data-subjects/lookup", &json!({"person": {"name": NAME, "email": EMAIL}}), &as_dpo).await
+        };
+
+        let created = app.post_complaint(&complaint(OLD)).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let old = created.body["id"].as_str().unwrap().to_string();
+        let found = lookup().await;
+        assert_eq!(found.status, 200, "{}", found.body);
+        assert_eq!(found.body["generation"], 1, "{}", found.body);
+        assert_eq!(found.body["earlier_subjects"], json!([]));
+        let first = found.body["subject_id"].as_str().unwrap().to_string();
+
+        let erased = app.post(&format!("/v1/data-subjects/{first}/erasure"),
+            &json!({"reason": "erasure request upheld", "legal_basis": "UK GDPR Art 17(1)(a)"}), &as_dpo).await;
+        assert_eq!(erased.status, 200, "{}", erased.body);
+        assert_eq!(erased.body["outcome"], "erased");
+
+        // Ann complains again: the new complaint is stored and reads back in clear.
+        let created = app.post_complaint(&complaint(NEW)).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.body["complainant"]["name"], NAME, "{}", created.body);
+        let new = created.body["id"].as_str().unwrap().to_string();
+        let shown = app.get(&format!("/v1/complaints/{new}")).await;
+        assert_eq!(shown.status, 200, "{}", shown.body);
+        assert_eq!(shown.body["complainant"]["name"], NAME, "{}", shown.body);
+        assert_eq!(shown.body["complainant"]["email"], EMAIL, "{}", shown.body);
+        assert_eq!(shown.body["description"], NEW, "{}", shown.body);
+
+        // The old complaint stays erased, and a command on it does not bring Ann back.
+        let shown = app.get(&format!("/v1/complaints/{old}")).await;
+        assert_eq!(shown.body["complainant"]["name"], "[erased]", "{}", shown.body);
+        assert_eq!(shown.body["description"], "[erased]", "{}", shown.body);
+        let contact = json!({"contacted_on": "2025-05-08", "method": "phone",
+                             "summary": format!("Rang {NAME} at {EMAIL}")});
+        let done = app.command(&old, "progress-contact", &contact).await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        for path in [format!("/v1/complaints/{old}"), format!("/v1/complaints/{old}/history")] {
+            let shown = app.get(&path).await;
+            assert_eq!(shown.status, 200, "{path}: {}", shown.body);
+            let text = shown.body.to_string();
+            for secret in [NAME, EMAIL, OLD] {
+                assert!(!text.contains(secret), "{secret} back on the old complaint: {text}");
+            }
+        }
+        let old_events = complaints_eventlog::read_stream(&app.db.raw_pool().await, &old).await.unwrap();
+        assert!(!format!("{old_events:?}").contains(NAME));
+
+        // The look-up finds Ann's new subject and names the erased earlier one.
+        let found = lookup().await;
+        assert_eq!(found.status, 200, "{}", found.body);
+        let second = found.body["subject_id"].as_str().unwrap().to_string();
+        assert_ne!(second, first);
+        assert_eq!(found.body["generation"], 2, "{}", found.body);
+        assert!(found.body["key"]["erased_at"].is_null(), "{}", found.body);
+        let complaints: Vec<&str> = found.body["complaints"].as_array().unwrap().iter()
+            .map(|c| c["complaint_id"].as_str().unwrap()).collect();
+        assert_eq!(complaints, [new.as_str()]);
+        let earlier = found.body["earlier_subjects"].as_array().unwrap();
+        assert_eq!(earlier.len(), 1, "{}", found.body);
+        assert_eq!(earlier[0]["subject_id"], first.as_str());
+        assert_eq!(earlier[0]["generation"], 1);
+        assert_eq!(earlier[0]["key"]["legal_basis"], "UK GDPR Art 17(1)(a)");
+        assert_eq!(earlier[0]["complaints"][0]["complaint_id"], old.as_str());
+
+        // Subject access covers the generation not erased, from either id.
+        for subject in [&second, &first] {
+            let export = app.get_as(&dpo, &format!("/v1/data-subjects/{subject}/export")).await;
+            assert_eq!(export.status, 200, "{}", export.body);
+            let text = export.body.to_string();
+            assert!(text.contains(NEW) && text.contains(EMAIL), "{text}");
+            assert!(!text.contains(OLD), "{text}");
+            assert_eq!(export.body["generations"].as_array().unwrap().len(), 2, "{text}");
+        }
+
+        // Nothing stored changed under the chain.
+        let report = complaints_audit::verify(&app.db.raw_pool().await, &[], None, &|_, _| {}).await;
+        assert!(report.is_ok(), "{report:?}");
+    }
+}

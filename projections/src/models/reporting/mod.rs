@@ -121,11 +121,12 @@ pub use submissions::{
     YearReturn, KO41,
 };
 
+use crate::models::batch::{execute_in, insert_rows, Value};
 use crate::models::sql::{codes_column, date_type};
 use crate::state::{fold_batch, state_table};
 use async_trait::async_trait;
 use complaints_domain::{ClosureReason, ComplaintServices, ExclusionCategory, Outcome};
-use complaints_eventlog::{on_tx, Consumer, EventLogError, Generation, StoredEvent, TableDef, Tx};
+use complaints_eventlog::{Consumer, EventLogError, Generation, StoredEvent, TableDef, Tx};
 use facts::{COMPLAINTS, CONTRIBUTIONS, LEARNING, REFERRALS};
 
 /// Consumer name.
@@ -224,16 +225,114 @@ impl Consumer for Reporting {
         events: &[StoredEvent],
     ) -> Result<(), EventLogError> {
         let touched = fold_batch(tx, &generation.table(STATE), events).await?;
-        let complaints = generation.table(COMPLAINTS);
-        let upsert = format!(
-            "INSERT INTO {complaints} (complaint_id, organisation_id, received_on, channel, route, subject_areas,
-               service_area, staff_groups, acknowledged_on, acknowledge_by, first_response_on, first_outcome,
-               first_response_period_end, first_internal_target, review_response_on, review_outcome, closed_on, closure_reason,
-               exclusion_category, transferred_to, calendar_version, version, last_event_at, patient_age_band,
-               complainant_status, site, collection)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-               $24, $25, $26, $27)
-             ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
+
+        // R-JOINT-2: a complaint's contributions are derived whole from its fold each time.
+        let contributions = generation.table(CONTRIBUTIONS);
+        let ids: Vec<String> = touched.keys().cloned().collect();
+        execute_in(
+            tx,
+            &format!("DELETE FROM {contributions} WHERE complaint_id"),
+            &ids,
+        )
+        .await?;
+        let contribution_rows = touched
+            .iter()
+            .flat_map(|(id, folded)| contribution_facts(id, folded))
+            .map(|row| {
+                vec![
+                    Value::from(row.complaint_id),
+                    Value::from(row.organisation_id),
+                    Value::from(row.lead_organisation_id),
+                    Value::from(row.first_provided_on),
+                ]
+            })
+            .collect();
+        insert_rows(
+            tx,
+            &contributions,
+            &[
+                "complaint_id",
+                "organisation_id",
+                "lead_organisation_id",
+                "first_provided_on",
+            ],
+            contribution_rows,
+            "",
+        )
+        .await?;
+
+        let code = |o: Option<&'static str>| Value::from(o.map(str::to_string));
+        let mut complaint_rows = Vec::with_capacity(touched.len());
+        for (id, folded) in &touched {
+            let Some(f) = complaint_facts(id, folded, &self.services) else {
+                continue;
+            };
+            let subjects = codes_column(&f.subject_areas);
+            let staff = codes_column(&f.staff_groups);
+            complaint_rows.push(vec![
+                Value::from(f.complaint_id),
+                Value::from(f.organisation_id),
+                Value::from(f.received_on),
+                Value::from(f.channel),
+                Value::from(f.route),
+                Value::from(subjects),
+                Value::from(f.service_area),
+                Value::from(staff),
+                Value::from(f.acknowledged_on),
+                Value::from(f.acknowledge_by),
+                Value::from(f.first_response_on),
+                code(f.first_outcome.map(Outcome::code)),
+                Value::from(f.first_response_period_end),
+                Value::from(f.first_internal_target),
+                Value::from(f.review_response_on),
+                code(f.review_outcome.map(Outcome::code)),
+                Value::from(f.closed_on),
+                code(f.closure_reason.map(ClosureReason::code)),
+                code(f.exclusion_category.map(ExclusionCategory::code)),
+                Value::from(f.transferred_to),
+                Value::from(f.calendar_version),
+                Value::from(f.version),
+                Value::from(&folded.last_event_at),
+                Value::from(f.patient_age_band),
+                Value::from(f.complainant_status),
+                Value::from(f.site),
+                Value::from(f.collection),
+            ]);
+        }
+        insert_rows(
+            tx,
+            &generation.table(COMPLAINTS),
+            &[
+                "complaint_id",
+                "organisation_id",
+                "received_on",
+                "channel",
+                "route",
+                "subject_areas",
+                "service_area",
+                "staff_groups",
+                "acknowledged_on",
+                "acknowledge_by",
+                "first_response_on",
+                "first_outcome",
+                "first_response_period_end",
+                "first_internal_target",
+                "review_response_on",
+                "review_outcome",
+                "closed_on",
+                "closure_reason",
+                "exclusion_category",
+                "transferred_to",
+                "calendar_version",
+                "version",
+                "last_event_at",
+                "patient_age_band",
+                "complainant_status",
+                "site",
+                "collection",
+            ],
+            complaint_rows,
+            "ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
                received_on = excluded.received_on, channel = excluded.channel, route = excluded.route,
                subject_areas = excluded.subject_areas, service_area = excluded.service_area,
                staff_groups = excluded.staff_groups, acknowledged_on = excluded.acknowledged_on,
@@ -246,81 +345,13 @@ impl Consumer for Reporting {
                calendar_version = excluded.calendar_version, version = excluded.version,
                last_event_at = excluded.last_event_at, patient_age_band = excluded.patient_age_band,
                complainant_status = excluded.complainant_status, site = excluded.site,
-               collection = excluded.collection"
-        );
-        // R-JOINT-2: a complaint's contributions are derived whole from its fold each time.
-        let contributions = generation.table(CONTRIBUTIONS);
-        let clear_contributions = format!("DELETE FROM {contributions} WHERE complaint_id = $1");
-        let insert_contribution = format!(
-            "INSERT INTO {contributions} (complaint_id, organisation_id, lead_organisation_id, first_provided_on)
-             VALUES ($1, $2, $3, $4)"
-        );
-        for (id, folded) in &touched {
-            on_tx!(tx, |c| sqlx::query(&clear_contributions)
-                .bind(id)
-                .execute(c)
-                .await?
-                .rows_affected());
-            for row in contribution_facts(id, folded) {
-                on_tx!(tx, |c| sqlx::query(&insert_contribution)
-                    .bind(&row.complaint_id)
-                    .bind(&row.organisation_id)
-                    .bind(&row.lead_organisation_id)
-                    .bind(row.first_provided_on)
-                    .execute(c)
-                    .await?
-                    .rows_affected());
-            }
-        }
-        for (id, folded) in &touched {
-            let Some(f) = complaint_facts(id, folded, &self.services) else {
-                continue;
-            };
-            let code = |o: Option<&'static str>| o.map(str::to_string);
-            on_tx!(tx, |c| sqlx::query(&upsert)
-                .bind(&f.complaint_id)
-                .bind(&f.organisation_id)
-                .bind(f.received_on)
-                .bind(&f.channel)
-                .bind(&f.route)
-                .bind(codes_column(&f.subject_areas))
-                .bind(&f.service_area)
-                .bind(codes_column(&f.staff_groups))
-                .bind(f.acknowledged_on)
-                .bind(f.acknowledge_by)
-                .bind(f.first_response_on)
-                .bind(code(f.first_outcome.map(Outcome::code)))
-                .bind(f.first_response_period_end)
-                .bind(f.first_internal_target)
-                .bind(f.review_response_on)
-                .bind(code(f.review_outcome.map(Outcome::code)))
-                .bind(f.closed_on)
-                .bind(code(f.closure_reason.map(ClosureReason::code)))
-                .bind(code(f.exclusion_category.map(ExclusionCategory::code)))
-                .bind(&f.transferred_to)
-                .bind(&f.calendar_version)
-                .bind(f.version)
-                .bind(&folded.last_event_at)
-                .bind(&f.patient_age_band)
-                .bind(&f.complainant_status)
-                .bind(&f.site)
-                .bind(&f.collection)
-                .execute(c)
-                .await?
-                .rows_affected());
-        }
+               collection = excluded.collection",
+        )
+        .await?;
 
         // Keyed by (complaint, sequence): a repeated batch inserts nothing new.
-        let referrals = generation.table(REFERRALS);
-        let learning = generation.table(LEARNING);
-        let insert_referral = format!(
-            "INSERT INTO {referrals} (complaint_id, sequence, organisation_id, ombudsman, informed_on)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (complaint_id, sequence) DO NOTHING"
-        );
-        let insert_learning = format!(
-            "INSERT INTO {learning} (complaint_id, sequence, organisation_id, recorded_on, kind, summary, action_due_on)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (complaint_id, sequence) DO NOTHING"
-        );
+        let mut referral_rows = Vec::new();
+        let mut learning_rows = Vec::new();
         for event in events {
             let Some(receipt) = touched
                 .get(&event.complaint_id)
@@ -329,30 +360,56 @@ impl Consumer for Reporting {
                 continue;
             };
             if let Some(r) = referral_fact(event, &receipt.organisation_id) {
-                on_tx!(tx, |c| sqlx::query(&insert_referral)
-                    .bind(&r.complaint_id)
-                    .bind(r.sequence)
-                    .bind(&r.organisation_id)
-                    .bind(r.ombudsman.code())
-                    .bind(r.informed_on)
-                    .execute(c)
-                    .await?
-                    .rows_affected());
+                referral_rows.push(vec![
+                    Value::from(r.complaint_id),
+                    Value::from(r.sequence),
+                    Value::from(r.organisation_id),
+                    Value::from(r.ombudsman.code()),
+                    Value::from(r.informed_on),
+                ]);
             }
             if let Some(l) = learning_fact(event, &receipt.organisation_id) {
-                on_tx!(tx, |c| sqlx::query(&insert_learning)
-                    .bind(&l.complaint_id)
-                    .bind(l.sequence)
-                    .bind(&l.organisation_id)
-                    .bind(l.recorded_on)
-                    .bind(l.kind.code())
-                    .bind(&l.summary)
-                    .bind(l.action_due_on)
-                    .execute(c)
-                    .await?
-                    .rows_affected());
+                learning_rows.push(vec![
+                    Value::from(l.complaint_id),
+                    Value::from(l.sequence),
+                    Value::from(l.organisation_id),
+                    Value::from(l.recorded_on),
+                    Value::from(l.kind.code()),
+                    Value::from(l.summary),
+                    Value::from(l.action_due_on),
+                ]);
             }
         }
+        insert_rows(
+            tx,
+            &generation.table(REFERRALS),
+            &[
+                "complaint_id",
+                "sequence",
+                "organisation_id",
+                "ombudsman",
+                "informed_on",
+            ],
+            referral_rows,
+            "ON CONFLICT (complaint_id, sequence) DO NOTHING",
+        )
+        .await?;
+        insert_rows(
+            tx,
+            &generation.table(LEARNING),
+            &[
+                "complaint_id",
+                "sequence",
+                "organisation_id",
+                "recorded_on",
+                "kind",
+                "summary",
+                "action_due_on",
+            ],
+            learning_rows,
+            "ON CONFLICT (complaint_id, sequence) DO NOTHING",
+        )
+        .await?;
         Ok(())
     }
 }
