@@ -548,6 +548,21 @@ async fn scenario(
     );
     axe(c, "the case list filtered by channel").await;
     pages += 1;
+    // Stage and kind of case filter the same read model, and the CSV follows the filter.
+    let (status, csv) = fetch(
+        c,
+        "/ui/complaints.csv?kind=complaint&stage=1&channel=letter",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.trim_end().ends_with(",complaint"), "{csv}");
+    for empty in ["kind=enquiry", "kind=about_organisation", "stage=2"] {
+        let (_, csv) = fetch(c, &format!("/ui/complaints.csv?{empty}")).await;
+        assert_eq!(csv.lines().count(), 1, "{empty}: {csv}");
+    }
+    let (status, refused) = fetch(c, "/ui/complaints?stage=3").await;
+    assert_eq!(status, 400, "{refused}");
 
     // The annual report with its chart and downloads.
     c.goto(&format!("{base}/ui/reports")).await?;

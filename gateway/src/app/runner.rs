@@ -271,6 +271,18 @@ async fn receive(
         }
         (false, _) => {}
     }
+    // Only a transfer from a body elsewhere is told by the caller; the other origins are
+    // the system's own hand-overs, which the caller cannot claim.
+    if body
+        .origin
+        .as_ref()
+        .is_some_and(|o| o.relation != complaints_domain::OriginRelation::TransferredIn)
+    {
+        return Err(ApiError::Rule(ComplaintError::InvalidField {
+            field: "origin.relation",
+            reason: "a caller records only `transferred_in`; the system records the others when it opens the case itself".into(),
+        }));
+    }
     if !caller.acts_for(&body.organisation_id) {
         return Err(ApiError::Forbidden(
             "the token does not act for this organisation".into(),

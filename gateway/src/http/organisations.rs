@@ -139,6 +139,12 @@ async fn record(
     body: JsonBody,
 ) -> Result<Json<OrganisationView>, ApiError> {
     caller.require(ADMINISTRATOR_ROLES)?;
+    // An administrator keeps the records of the organisations it acts for, no others.
+    if !caller.acts_for(&id) {
+        return Err(ApiError::Forbidden(
+            "the token does not act for this organisation".into(),
+        ));
+    }
     let body: RecordOrganisation = body.parse()?;
     if body.organisation.id != id {
         return Err(ApiError::Rule(

@@ -251,3 +251,54 @@ fn in_list<'a>(head: &str, ids: &'a [String]) -> QueryBuilder<'a, Sqlite> {
     list.push_unseparated(")");
     query
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use sqlx::sqlite::SqlitePoolOptions;
+
+    #[tokio::test]
+    async fn sqlite_writes_reads_and_deletes_past_its_bind_limit_in_chunks() {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT NOT NULL, day TEXT)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut tx = Tx::Sqlite(pool.begin().await.unwrap());
+        // More ids than one IN list holds, so every path takes more than one statement.
+        let n = SQLITE_MAX_BINDS + 5;
+        let ids: Vec<String> = (0..n).map(|i| format!("c{i:06}")).collect();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 3);
+        let rows = |k: i64| -> Vec<Vec<Value>> {
+            ids.iter()
+                .map(|id| vec![Value::from(id), Value::from(k), Value::from(day)])
+                .collect()
+        };
+        let columns = ["id", "n", "day"];
+        insert_rows(&mut tx, "t", &columns, rows(1), "")
+            .await
+            .unwrap();
+        let upsert = "ON CONFLICT (id) DO UPDATE SET n = excluded.n";
+        insert_rows(&mut tx, "t", &columns, rows(2), upsert)
+            .await
+            .unwrap();
+        let read: Vec<(String, i64, String)> =
+            fetch_in(&mut tx, "SELECT id, n, day FROM t WHERE id", &ids)
+                .await
+                .unwrap();
+        assert_eq!(read.len(), n);
+        assert!(read.iter().all(|(_, k, d)| *k == 2 && d == "2026-12-03"));
+        execute_in(&mut tx, "DELETE FROM t WHERE id", &ids[..n - 1])
+            .await
+            .unwrap();
+        let left: Vec<(String,)> = fetch_in(&mut tx, "SELECT id FROM t WHERE id", &ids)
+            .await
+            .unwrap();
+        assert_eq!(left, vec![(ids[n - 1].clone(),)]);
+    }
+}

@@ -452,8 +452,9 @@ pub async fn list_cases(
         add(" AND status = $?", status.clone(), &mut binds);
     }
     if let Some(stage) = filter.stage {
+        // Compared as text, as every bind here is, so both backends take it alike.
         add(
-            " AND stage = CAST($? AS BIGINT)",
+            " AND CAST(stage AS TEXT) = $?",
             stage.to_string(),
             &mut binds,
         );

@@ -73,6 +73,9 @@ on_both_backends! {
         // The path names the organisation.
         let (status, _) = put_as(&app, &admin, "/v1/organisations/RAL", &trust("RBB")).await;
         assert_eq!(status, 422);
+        // An administrator of one organisation cannot rewrite another's record.
+        let (status, _) = put_as(&app, &admin, "/v1/organisations/RBB", &trust("RBB")).await;
+        assert_eq!(status, 403);
         let history = app.get("/v1/organisations/RAL/history").await;
         assert_eq!(history.status, 200, "{}", history.body);
         let items = history.body["items"].as_array().unwrap();

@@ -214,13 +214,17 @@ fn hint(label: &str, description: &str) -> String {
     }
 }
 
+/// The schema's description as plain text: doc comments wrap lines and quote codes.
 fn describe(schema: &Value) -> String {
     schema
         .get("description")
         .or_else(|| non_null(schema).get("description"))
         .and_then(Value::as_str)
         .unwrap_or_default()
-        .to_string()
+        .replace('`', "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Every form's fields, read once.
