@@ -56,7 +56,7 @@ macro_rules! described_object {
 }
 
 described_object! {
-    DataSubjectLookup => "A data subject: `subject_id` (pseudonymous), `complaints` naming them (of the caller's organisations, with their role on each), `key` (the erasure record, never the key).";
+    DataSubjectLookup => "A data subject: `subject_id` (pseudonymous; the person's current generation), `generation`, `complaints` naming them (of the caller's organisations, with their role on each), `key` (the erasure record, never the key), and `earlier_subjects`: earlier generations of the same person, erased, with their complaints and erasure records.";
     DataSubjectErasure => "What an erasure did: `outcome`, the subject's key record (who, when, why, the legal basis) and the complaints it touched.";
     SubjectAccessExport => "Everything held about a person across the caller's organisations' complaints: each complaint with the person's fields as given, in one document.";
 }
