@@ -63,7 +63,7 @@ fn ombudsman_rights_warnings(
             out.push(CaseWarning::new(
                 "ombudsman-not-named",
                 format!(
-                    "the response sent on {} does not name the {} the register's sector for                      this organisation calls for (R-RESP-2 (iv), R-OMB-3)",
+                    "the response sent on {} does not name the {} the register's sector for this organisation calls for (R-RESP-2 (iv), R-OMB-3)",
                     response.sent_on,
                     missing.join(" and ")
                 ),
@@ -78,7 +78,7 @@ fn death_warnings(case: &Complaint, out: &mut Vec<CaseWarning>) {
         out.push(CaseWarning::new(
             "complainant-died",
             format!(
-                "the complainant died on {on}; a representative may continue the complaint                  (R-WHO-2 (a))"
+                "the complainant died on {on}; a representative may continue the complaint (R-WHO-2 (a))"
             ),
         ));
     }
@@ -86,7 +86,7 @@ fn death_warnings(case: &Complaint, out: &mut Vec<CaseWarning>) {
         out.push(CaseWarning::new(
             "person-affected-died",
             format!(
-                "the person affected died on {on}; their consent is no longer asked for                  (R-WHO-5), and letters go to the representative"
+                "the person affected died on {on}; their consent is no longer asked for (R-WHO-5), and letters go to the representative"
             ),
         ));
     }
