@@ -77,6 +77,9 @@ pub struct ListQuery {
     received_from: Option<NaiveDate>,
     received_to: Option<NaiveDate>,
     subject_area: Option<String>,
+    stage: Option<i64>,
+    channel: Option<String>,
+    kind: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -122,6 +125,9 @@ pub async fn list(
         received_from: query.received_from,
         received_to: query.received_to,
         subject_area: query.subject_area,
+        stage: query.stage,
+        channel: query.channel,
+        kind: query.kind,
         after: query.cursor.as_deref().map(parse_cursor).transpose()?,
         limit: limit + 1,
         ..CaseFilter::default()

@@ -204,6 +204,15 @@ on_both_backends! {
         assert_eq!(complaint.body["origin"]["case_id"], id.as_str());
         // The complaint's statutory clocks run from the day it became one.
         assert_eq!(complaint.body["deadlines"]["acknowledge_by"], "2026-04-14");
+        // The case list tells the kinds apart.
+        app.settle().await;
+        let enquiries = app.get("/v1/complaints?organisation=RAL&kind=enquiry").await;
+        assert_eq!(enquiries.status, 200, "{}", enquiries.body);
+        let listed: Vec<&str> = enquiries.body["items"].as_array().unwrap().iter().map(|r| r["complaint_id"].as_str().unwrap()).collect();
+        assert_eq!(listed, vec![id.as_str()]);
+        let complaints = app.get("/v1/complaints?organisation=RAL&kind=complaint").await;
+        let listed: Vec<&str> = complaints.body["items"].as_array().unwrap().iter().map(|r| r["complaint_id"].as_str().unwrap()).collect();
+        assert_eq!(listed, vec![complaint_id.as_str()]);
     }
 
     async fn r_kind_3_a_whistleblowing_concern_is_seen_by_its_own_role_only(backend: Backend) {
