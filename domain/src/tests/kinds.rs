@@ -563,7 +563,10 @@ fn r_tl_2_a_refusal_keeps_its_findings_closes_and_owes_a_letter() {
     };
     assert!(!decision.good_reason_for_delay);
     assert_eq!(decision.decided_by, "cm-12");
-    assert_eq!(case.closure.as_ref().unwrap().reason, ClosureReason::OutOfTime);
+    assert_eq!(
+        case.closure.as_ref().unwrap().reason,
+        ClosureReason::OutOfTime
+    );
     let letter = deadline_statuses(&case, &services(), d("2026-04-21"))
         .into_iter()
         .find(|s| s.letter == Some(LetterKind::OutOfTimeRefusal))
