@@ -130,7 +130,6 @@ pub async fn list(
         kind: query.kind,
         after: query.cursor.as_deref().map(parse_cursor).transpose()?,
         limit: limit + 1,
-        ..CaseFilter::default()
     };
     let mut items: Vec<CaseListRow> = case_views::list_cases(pool, &filter).await?;
     let next_cursor = if items.len() as i64 > limit {
