@@ -153,6 +153,24 @@ on_both_backends! {
         let third = app.token_for(&["RXX"], &[Role::Caseworker, Role::Auditor]);
         assert_eq!(app.get_as(&third, &format!("/v1/complaints/{received_id}")).await.status, 404);
         assert_eq!(app.get_as(&third, &format!("/v1/complaints/{id}")).await.status, 404);
+        // Counted once, by the body that handles it (R-AR-5): received at RBB, transferred
+        // out (not received) at RAL.
+        app.settle().await;
+        let report = |org: &'static str| {
+            let token = app.token_for(&[org], &[Role::Reporting]);
+            let app = &app;
+            async move {
+                app.get_as(&token, &format!("/v1/reports/annual?organisation={org}&year=2026"))
+                    .await
+                    .body["report"]
+                    .clone()
+            }
+        };
+        let sender = report("RAL").await;
+        assert_eq!(sender["received"], 0, "{sender}");
+        assert_eq!(sender["transferred_out"], 1, "{sender}");
+        let receiver = report("RBB").await;
+        assert_eq!(receiver["received"], 1, "{receiver}");
     }
 
     async fn r_scope_3_a_commissioner_passes_a_complaint_to_the_provider_with_consent(backend: Backend) {
