@@ -76,6 +76,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
     tokio::spawn(refresh_register(Arc::clone(&cases), stop.clone()));
     let auth = Arc::new(settings.authenticator()?);
     let audit_keys = Arc::new(settings.audit_keys()?);
+    let ui_secret = settings.ui_key()?;
     let listener = tokio::net::TcpListener::bind(settings.bind).await?;
     let calendar =
         http::calendar_readiness(&cases.services().calendar, london_date(chrono::Utc::now()));
@@ -134,6 +135,7 @@ pub async fn run(settings: Settings, stop: CancellationToken) -> anyhow::Result<
         ))
     });
     let state = AppState::new(cases, auth)
+        .with_ui_secret(ui_secret)
         .with_consumers(statuses)
         .with_audit(audit_keys)
         .with_witnesses(witnesses);

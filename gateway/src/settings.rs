@@ -60,6 +60,19 @@ pub struct Settings {
     /// `COMPLAINTS_ID_SECRET`.
     #[arg(long = "id-secret-file", env = "COMPLAINTS_ID_SECRET_FILE")]
     pub id_secret_file: Option<PathBuf>,
+    /// Secret signing the web pages' login links, session cookies and CSRF tokens (several
+    /// gateways behind one address must share one). When unset, `ui-secret` in the data
+    /// directory, generated on first run (owner-only). Changing it signs everyone out.
+    #[arg(
+        long = "ui-secret",
+        env = "COMPLAINTS_UI_SECRET",
+        hide_env_values = true
+    )]
+    pub ui_secret: Option<String>,
+    /// A file holding the web pages' secret (a mounted secret); instead of
+    /// `COMPLAINTS_UI_SECRET`.
+    #[arg(long = "ui-secret-file", env = "COMPLAINTS_UI_SECRET_FILE")]
+    pub ui_secret_file: Option<PathBuf>,
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "COMPLAINTS_LOG_FORMAT", default_value = "pretty")]
     pub log_format: String,
@@ -155,6 +168,8 @@ impl Settings {
 
 /// Name of the generated complaint id secret in the data directory.
 pub const ID_SECRET_FILE: &str = "id-secret";
+/// Name of the generated web pages' secret in the data directory.
+pub const UI_SECRET_FILE: &str = "ui-secret";
 
 /// Sealing and export keys.
 #[derive(Debug, Clone, clap::Args)]
@@ -216,6 +231,30 @@ impl Settings {
         if secret.len() < 16 {
             return Err(ApiError::Config(
                 "the complaint id secret is too short to be a secret".into(),
+            ));
+        }
+        Ok(secret.into_bytes())
+    }
+
+    /// The key signing the web pages' links, sessions and CSRF tokens: its own secret, so
+    /// it can be replaced (signing everyone out) without changing a single complaint id.
+    pub fn ui_key(&self) -> Result<Vec<u8>, ApiError> {
+        let configured = crate::auth::secret_value(
+            self.ui_secret.as_deref(),
+            self.ui_secret_file.as_deref(),
+            "the web pages' secret (COMPLAINTS_UI_SECRET / COMPLAINTS_UI_SECRET_FILE)",
+        )?;
+        let secret = match configured {
+            Some(secret) => secret,
+            None => complaints_audit::secrets::load_or_create(
+                &self.data_dir,
+                UI_SECRET_FILE,
+                "the web pages' secret",
+            )?,
+        };
+        if secret.len() < 16 {
+            return Err(ApiError::Config(
+                "the web pages' secret is too short to be a secret".into(),
             ));
         }
         Ok(secret.into_bytes())

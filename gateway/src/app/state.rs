@@ -23,6 +23,9 @@ pub struct AppState {
     pub audit: Option<Arc<complaints_audit::AuditKeys>>,
     /// Where signed checkpoints are also kept; none in a bare router.
     pub witnesses: complaints_audit::Witnesses,
+    /// The secret signing the web pages' sessions (`COMPLAINTS_UI_SECRET`); a bare router
+    /// derives one from the complaint id secret (`ui::session`).
+    pub ui_secret: Option<Arc<Vec<u8>>>,
 }
 
 impl HasAuthenticator for AppState {
@@ -41,7 +44,14 @@ impl AppState {
             consumers: Arc::new(Vec::new()),
             audit: None,
             witnesses: complaints_audit::Witnesses::default(),
+            ui_secret: None,
         }
+    }
+
+    /// The secret signing the web pages' login links, sessions and CSRF tokens.
+    pub fn with_ui_secret(mut self, secret: Vec<u8>) -> Self {
+        self.ui_secret = Some(Arc::new(secret));
+        self
     }
 
     /// The keys that sign checkpoints and export manifests and key export pseudonyms.

@@ -55,10 +55,10 @@ pub async fn print(args: LoginLinkArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let ttl = parse_ttl(&args.ttl)?;
-    // The link is keyed with the deployment's id secret, which opening the service reads.
-    let cases = crate::open_cases(&args.settings).await?;
-    let token = crate::ui::session::login_token(
-        &cases,
+    // Signed with the web pages' secret, as the service reads it (generated on first use).
+    let secret = args.settings.ui_key()?;
+    let token = crate::ui::session::login_token_with_secret(
+        &secret,
         &args.subject,
         &args.organisations,
         &roles,

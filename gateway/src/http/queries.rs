@@ -586,41 +586,36 @@ pub struct SubmissionRequest {
     period: i32,
 }
 
-/// `POST /v1/reports/written-complaints/submission`: marks the organisation's return for the
-/// period submitted (R-KO-3a), recording who, when and the return exactly as it is shown now;
-/// 409 when the period was already submitted.
-async fn submit_written_complaints(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: crate::http::body::JsonBody,
-) -> Result<Response, ApiError> {
+/// Records `organisation`'s return for `period` as submitted by `caller` (R-KO-3a); the API
+/// route and the national return page share it.
+pub(crate) async fn submit_return(
+    state: &AppState,
+    caller: &Caller,
+    organisation: &str,
+    period: i32,
+) -> Result<Submission, ApiError> {
     caller.require(SUBMIT_ROLES)?;
-    let body: SubmissionRequest = body.parse()?;
-    organisations(&caller, Some(&body.organisation))?;
-    if !reporting::REPORT_YEARS.contains(&body.period) {
-        return Err(ApiError::BadRequest(format!(
-            "no financial year {}",
-            body.period
-        )));
+    organisations(caller, Some(organisation))?;
+    if !reporting::REPORT_YEARS.contains(&period) {
+        return Err(ApiError::BadRequest(format!("no financial year {period}")));
     }
     let pool = state.cases.log().pool();
     let already = || {
         ApiError::AlreadySubmitted(format!(
-            "the written complaints return of {} for {} was already submitted; later changes are adjustments to it",
-            body.organisation, body.period
+            "the written complaints return of {organisation} for {period} was already submitted; later changes are adjustments to it"
         ))
     };
-    if reporting::submission_for(pool, &body.organisation, body.period)
+    if reporting::submission_for(pool, organisation, period)
         .await?
         .is_some()
     {
         return Err(already());
     }
-    let figures = reporting::current_return(pool, &body.organisation, body.period).await?;
+    let figures = reporting::current_return(pool, organisation, period).await?;
     let submission = Submission {
-        organisation: body.organisation.clone(),
+        organisation: organisation.to_string(),
         collection: reporting::KO41.to_string(),
-        period: body.period,
+        period,
         submitted: Submitted {
             at: state
                 .now()
@@ -632,5 +627,19 @@ async fn submit_written_complaints(
     if !reporting::record_submission(pool, &submission).await? {
         return Err(already());
     }
+    Ok(submission)
+}
+
+/// `POST /v1/reports/written-complaints/submission`: marks the organisation's return for the
+/// period submitted (R-KO-3a), recording who, when and the return exactly as it is shown now;
+/// 409 when the period was already submitted.
+async fn submit_written_complaints(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: crate::http::body::JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(SUBMIT_ROLES)?;
+    let body: SubmissionRequest = body.parse()?;
+    let submission = submit_return(&state, &caller, &body.organisation, body.period).await?;
     Ok((axum::http::StatusCode::CREATED, Json(submission)).into_response())
 }

@@ -1,6 +1,10 @@
 //! The case page (`/ui/complaints/{id}`): the current state, every deadline with its
 //! calendar version, the timeline of every event with its seal, "as it stood on" a day, and
 //! the forms of the caseworker's commands (`forms`), whose refusals and warnings it shows.
+//!
+//! A body taking part in a joint complaint reaches the lead's case as the API lets it
+//! (`runner::case_access`): the people and their words only once consent to share with it
+//! is on record (R-CONS-1), and only the forms of the commands it may run (R-JOINT-2).
 
 use super::forms::{self, FormView};
 use super::{
@@ -10,7 +14,7 @@ use super::{
 use crate::app::cases::CaseState;
 use crate::app::clock::london_date;
 use crate::app::commands;
-use crate::app::runner;
+use crate::app::runner::{self, Access};
 use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::http::audit::ACCESS_LOG_ROLES;
@@ -101,6 +105,8 @@ struct CasePage {
     acknowledged: Option<String>,
     /// Auditors may check the case against the audit chain.
     verify: bool,
+    /// For a body taking part: what it sees of the lead's case.
+    participant: Option<String>,
 }
 
 /// The case folded from its stream up to `until`, and that many events.
@@ -198,6 +204,96 @@ fn facts_of(shown: &CaseState) -> Result<Vec<Fact>, ApiError> {
     if let Some(closure) = &case.closure {
         facts.push(fact("Closed", humanise(&code(closure))));
     }
+    if let Some(hold) = &case.legal_hold {
+        facts.push(fact(
+            "Legal hold",
+            format!(
+                "In force since {} ({})",
+                day(hold.placed_on),
+                humanise(&code(&hold.ground))
+            ),
+        ));
+    }
+    if case.consent_needed() || case.consent.requested_on.is_some() {
+        let consent = &case.consent;
+        let answer = match (consent.given_on, consent.refused_on, consent.lapsed_on) {
+            (Some(on), _, _) => format!("Given on {}", day(on)),
+            (None, Some(on), _) => format!("Refused on {}", day(on)),
+            (None, None, Some(on)) => format!("Lapsed on {}", day(on)),
+            (None, None, None) => match consent.requested_on {
+                Some(on) => format!("Asked for on {}, no answer yet", day(on)),
+                None => "Not yet asked for".into(),
+            },
+        };
+        facts.push(fact("Consent of the person affected", answer));
+    }
+    for consent in &case.consents {
+        facts.push(fact(
+            "Consent to share",
+            format!(
+                "{} for the {}, given on {} by {}{}",
+                consent
+                    .scopes
+                    .iter()
+                    .map(|s| humanise(&code(s)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                humanise(&code(&consent.for_whom)).to_lowercase(),
+                day(consent.given_on),
+                humanise(&code(&consent.given_by)).to_lowercase(),
+                if consent.share_with.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (with {})", consent.share_with.join(", "))
+                }
+            ),
+        ));
+    }
+    for p in &case.participants {
+        facts.push(fact(
+            "Taking part",
+            match p.removed_on {
+                None => format!("{} since {}", p.organisation_id, day(p.agreed_on)),
+                Some(on) => format!(
+                    "{} from {} until {}",
+                    p.organisation_id,
+                    day(p.agreed_on),
+                    day(on)
+                ),
+            },
+        ));
+    }
+    for request in &case.part_requests {
+        facts.push(fact(
+            &format!("Part {}", request.number),
+            format!(
+                "{}, due {}: {}",
+                request.organisation_id,
+                day(request.due_on),
+                match (request.provided_on, request.withdrawn_on) {
+                    (Some(on), _) => format!("provided on {}", day(on)),
+                    (None, Some(on)) => format!("withdrawn on {}", day(on)),
+                    (None, None) => "outstanding".into(),
+                }
+            ),
+        ));
+    }
+    for r in &case.recommendations {
+        facts.push(fact(
+            &format!("Recommendation {}", r.number),
+            format!(
+                "{}{}: {}",
+                humanise(&code(&r.ombudsman)).to_uppercase(),
+                r.due_on
+                    .map(|d| format!(", due {}", day(d)))
+                    .unwrap_or_default(),
+                match r.done_on {
+                    Some(on) => format!("done on {}", day(on)),
+                    None => "outstanding".into(),
+                }
+            ),
+        ));
+    }
     for linked in &case.linked_cases {
         facts.push(Fact {
             label: "Linked case".into(),
@@ -215,10 +311,14 @@ fn facts_of(shown: &CaseState) -> Result<Vec<Fact>, ApiError> {
     Ok(facts)
 }
 
+/// The timeline's entries; for a body taking part, each event's data as the API's history
+/// gives it: the people stripped without consent to share, never the lead's source reference.
 fn timeline_of(
     events: &[complaints_eventlog::StoredEvent],
     shown: usize,
     mut seals: HashMap<i64, (i64, String)>,
+    access: &Access,
+    personal: bool,
 ) -> Vec<TimelineEntry> {
     events
         .iter()
@@ -244,7 +344,25 @@ fn timeline_of(
                     ),
                     None => "Not sealed yet".into(),
                 },
-                data: serde_json::to_string_pretty(&e.event).unwrap_or_default(),
+                data: {
+                    let mut data = serde_json::to_value(&e.event).unwrap_or_default();
+                    if !personal {
+                        complaints_domain::strip_personal_data(
+                            &e.event_type,
+                            &e.event_version,
+                            &mut data,
+                        );
+                    }
+                    if *access != Access::Own {
+                        if let Some(fields) = data
+                            .get_mut(&e.event_type)
+                            .and_then(serde_json::Value::as_object_mut)
+                        {
+                            fields.remove("source");
+                        }
+                    }
+                    serde_json::to_string_pretty(&data).unwrap_or_default()
+                },
             }
         })
         .collect()
@@ -271,8 +389,14 @@ async fn build(
     refused: Option<(FormView, Refusal)>,
 ) -> Result<CasePage, ApiError> {
     let caller = &session.caller;
-    // As the API: another organisation's complaint is 404 before any role is checked.
-    let found = runner::visible_case(&state.cases, caller, raw_id).await?;
+    // As the API: another organisation's complaint is 404 before any role is checked; a
+    // body taking part sees the lead's case as the API shows it to it (R-JOINT-2).
+    let (found, access) = runner::case_access(&state.cases, caller, raw_id).await?;
+    let participant = match &access {
+        Access::Own => None,
+        Access::Participant { organisation_id } => Some(organisation_id.clone()),
+    };
+    let personal = access.sees_personal_data(&found.case);
     let role = caller.require(runner::command_roles(&found, READ_ROLES))?;
     let as_of = super::complaints::date_field(query.as_of.as_deref(), "as it stood on")?;
     let organisation = found.case.receipt()?.organisation_id.clone();
@@ -281,7 +405,7 @@ async fn build(
     let pool = state.cases.log().pool();
     let events = read_stream(pool, &found.id).await?;
     let today = london_date(state.now());
-    let (shown, judged_on, shown_events) = match as_of {
+    let (mut shown, judged_on, shown_events) = match as_of {
         Some(day) => {
             let (stood, count) = as_it_stood(&found.id, &events, end_of_day(day)?);
             if stood.version == 0 {
@@ -293,6 +417,7 @@ async fn build(
         }
         None => (found.clone(), today, events.len()),
     };
+    access.redact(&mut shown);
     let services = state.cases.services();
     let case = &shown.case;
     let facts = facts_of(&shown)?;
@@ -317,7 +442,7 @@ async fn build(
                 .into_iter()
                 .map(|l| (l.sequence, (l.chain_index, l.link_hash)))
                 .collect();
-            Some(timeline_of(&events, shown_events, seals))
+            Some(timeline_of(&events, shown_events, seals, &access, personal))
         }
         None => None,
     };
@@ -329,7 +454,7 @@ async fn build(
     let mut ack = None;
     let mut forms_shown = Vec::new();
     if as_of.is_none() {
-        for spec in forms::offered(case) {
+        for spec in forms::offered(case, participant.is_some()) {
             let allowed = commands::find(spec.command).is_some_and(|c| {
                 caller
                     .require(runner::command_roles(&found, c.roles))
@@ -410,7 +535,19 @@ async fn build(
         acknowledged: case.acknowledged_on.map(day),
         ack,
         forms: forms_shown,
-        verify: caller.require(ACCESS_LOG_ROLES).is_ok(),
+        verify: participant.is_none() && caller.require(ACCESS_LOG_ROLES).is_ok(),
+        participant: participant.map(|org| {
+            format!(
+                "{org} takes part in this joint complaint, which {organisation} leads. {} \
+                 {org} supplies its part here; the rest of the case is {organisation}'s to run.",
+                if personal {
+                    "Consent to share it with you is on record, so the people and their words are shown."
+                } else {
+                    "No consent to share it with you is on record yet, so the people and their \
+                     words are left out."
+                }
+            )
+        }),
         id: found.id,
     })
 }

@@ -71,7 +71,7 @@ async fn run_form(
     let body = match forms::body(form, &pairs) {
         Ok(body) => body,
         Err(problems) => {
-            let current = runner::visible_case(&state.cases, &session.caller, &id).await?;
+            let (current, _) = runner::case_access(&state.cases, &session.caller, &id).await?;
             let mut view = FormView::new(form, &current.id, current.version, today, Some(&pairs));
             view.command_id = command_id.unwrap_or_else(forms::new_command_id);
             let items: Vec<(String, String)> = problems
@@ -131,7 +131,7 @@ async fn run_form(
         refusal,
         ApiError::PreconditionFailed { .. } | ApiError::Conflict
     );
-    let current = runner::visible_case(&state.cases, &session.caller, &id).await?;
+    let (current, _) = runner::case_access(&state.cases, &session.caller, &id).await?;
     let mut view = FormView::new(form, &current.id, current.version, today, Some(&pairs));
     // A stale form is sent again as a new command; a refused one may keep its key, since
     // nothing was recorded under it.

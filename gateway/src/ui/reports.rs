@@ -33,6 +33,8 @@ pub(super) fn routes() -> Router<AppState> {
 pub(super) struct ReportQuery {
     pub organisation: Option<String>,
     pub year: Option<i32>,
+    /// Set after the national return was marked submitted from its page.
+    pub done: Option<String>,
 }
 
 struct Download {
@@ -269,6 +271,7 @@ async fn download(
         &ReportQuery {
             organisation: query.organisation.clone(),
             year: query.year,
+            done: None,
         },
     )?;
     let pool = state.cases.log().pool();

@@ -3,6 +3,8 @@
 //! ?period=` shows it (the figures as submitted once the year was, with who, when and the
 //! adjustments since, R-KO-3a), one return per collection and site with a table per section
 //! in the collection's item order, the reconciliation note beside each, and the downloads.
+//! A caseworker marks the return submitted from it, through the API's own submission
+//! (`POST /v1/reports/written-complaints/submission`), with the session's CSRF token.
 
 use super::deadlines::Choice;
 use super::reports::{chosen, ReportQuery};
@@ -10,18 +12,25 @@ use super::{day, encode, humanise, page, Chrome, PageError};
 use crate::app::clock::london_date;
 use crate::app::state::AppState;
 use crate::error::ApiError;
+use crate::http::queries::{submit_return, SUBMIT_ROLES};
 use crate::ui::session::Session;
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::response::Response;
-use axum::routing::get;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::Router;
 use complaints_domain::code_lists::Ko41CodeList;
 use complaints_projections::models::case_views;
 use complaints_projections::models::reporting::{self, Collection, ReturnItem};
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/ui/reports/written-complaints", get(national_return))
+    Router::new()
+        .route("/ui/reports/written-complaints", get(national_return))
+        .route(
+            "/ui/reports/written-complaints/submission",
+            post(mark_submitted),
+        )
 }
 
 struct Line {
@@ -80,6 +89,12 @@ struct ReturnPage {
     adjustments: Vec<AdjustmentLine>,
     downloads: Vec<Download>,
     position: i64,
+    organisation: String,
+    year: i32,
+    /// The return is not yet submitted and the caller may submit it.
+    may_submit: bool,
+    /// The return was just marked submitted from this page.
+    just_submitted: bool,
 }
 
 fn whose(collection: Collection, site: Option<&str>) -> String {
@@ -244,8 +259,39 @@ async fn national_return(
             .collect(),
         downloads,
         position,
+        may_submit: shown.submitted.is_none() && session.caller.require(SUBMIT_ROLES).is_ok(),
+        just_submitted: query.done.is_some() && shown.submitted.is_some(),
+        organisation,
+        year,
     };
     page(&data)
+}
+
+#[derive(serde::Deserialize)]
+struct SubmissionForm {
+    csrf: String,
+    organisation: String,
+    year: i32,
+}
+
+/// `POST /ui/reports/written-complaints/submission`: marks the return submitted as the API
+/// does (who, when, the figures as shown), then shows it as submitted.
+async fn mark_submitted(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<SubmissionForm>,
+) -> Result<Response, PageError> {
+    session.check_form(&form.csrf, &headers)?;
+    submit_return(&state, &session.caller, &form.organisation, form.year).await?;
+    let mut response = Redirect::to(&format!(
+        "/ui/reports/written-complaints?organisation={}&year={}&done=submitted",
+        encode(&form.organisation),
+        form.year
+    ))
+    .into_response();
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    Ok(response)
 }
 
 #[cfg(test)]

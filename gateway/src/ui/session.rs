@@ -1,10 +1,13 @@
 //! Sign-in to the web pages: one-time login links (`complaints login-link`), the session
 //! cookie, CSRF tokens and sign-out.
 //!
-//! Both the login link and the session are values signed with HMAC-SHA256 under a key
-//! derived from the deployment's complaint-id secret (`COMPLAINTS_ID_SECRET`, or `id-secret`
-//! in the data directory), so every gateway sharing that secret accepts them and a restart
-//! keeps sessions. A link or session is not a bearer token: the API never accepts one.
+//! Both the login link and the session are values signed with HMAC-SHA256 under the web
+//! pages' own secret (`COMPLAINTS_UI_SECRET` or `COMPLAINTS_UI_SECRET_FILE`, else `ui-secret`
+//! in the data directory, generated on first run), so every gateway sharing that secret
+//! accepts them, a restart keeps sessions, and replacing it signs everyone out without
+//! touching complaint ids. A router built without it (tests) derives a key from the
+//! complaint id secret instead. A link or session is not a bearer token: the API never
+//! accepts one.
 //!
 //! A link can be used once. Its id is recorded on use in the table `ui_login_links`
 //! (created on first use, in the event log's database, so "once" holds across restarts and
@@ -50,10 +53,20 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/ui/logout", post(logout))
 }
 
-/// The signing key of links and sessions, derived from the deployment's id secret.
-struct Keys([u8; 32]);
+/// The signing key of links and sessions.
+struct Keys(Vec<u8>);
 
 impl Keys {
+    /// The state's web pages' secret, else the key derived from its id secret.
+    fn of_state(state: &AppState) -> Self {
+        match &state.ui_secret {
+            Some(secret) => Self(secret.to_vec()),
+            None => Self::of(&state.cases),
+        }
+    }
+
+    /// A key derived from the deployment's id secret, for routers built without a secret
+    /// of their own.
     fn of(cases: &Cases) -> Self {
         // The id derivation is HMAC-SHA256 under the deployment's secret; an empty
         // organisation never names a real complaint, so these values are never ids anyone sees.
@@ -62,7 +75,7 @@ impl Keys {
             let derived = cases.complaint_id_for_source("", "ui-session-key/v1", part);
             key[i * 16..(i + 1) * 16].copy_from_slice(derived.as_bytes());
         }
-        Self(key)
+        Self(key.to_vec())
     }
 
     fn mac(&self, purpose: &str, data: &[u8]) -> Vec<u8> {
@@ -132,9 +145,41 @@ fn random_id() -> Result<String, ApiError> {
 }
 
 /// A one-time sign-in token for `subject` acting for `organisations` in `roles`, valid for
-/// `ttl` (at most a day); `complaints login-link` prints it inside a URL.
+/// `ttl` (at most a day), for a router built without a web pages' secret (its key derived
+/// from the id secret of `cases`).
 pub fn login_token(
     cases: &Cases,
+    subject: &str,
+    organisations: &[String],
+    roles: &[Role],
+    now: DateTime<Utc>,
+    ttl: chrono::Duration,
+) -> Result<String, ApiError> {
+    sign_link(&Keys::of(cases), subject, organisations, roles, now, ttl)
+}
+
+/// A one-time sign-in token signed with the web pages' `secret` (`Settings::ui_key`), as
+/// `complaints login-link` prints it inside a URL.
+pub fn login_token_with_secret(
+    secret: &[u8],
+    subject: &str,
+    organisations: &[String],
+    roles: &[Role],
+    now: DateTime<Utc>,
+    ttl: chrono::Duration,
+) -> Result<String, ApiError> {
+    sign_link(
+        &Keys(secret.to_vec()),
+        subject,
+        organisations,
+        roles,
+        now,
+        ttl,
+    )
+}
+
+fn sign_link(
+    keys: &Keys,
     subject: &str,
     organisations: &[String],
     roles: &[Role],
@@ -158,7 +203,7 @@ pub fn login_token(
         exp: (now + ttl).timestamp(),
         id: random_id()?,
     };
-    Keys::of(cases).sign(LINK, &claims)
+    keys.sign(LINK, &claims)
 }
 
 /// A signed-in caller, from the session cookie.
@@ -224,7 +269,7 @@ impl FromRequestParts<AppState> for Session {
     ) -> Result<Self, Self::Rejection> {
         let raw = cookie_value(&parts.headers, COOKIE)
             .ok_or_else(|| ApiError::Unauthorized("you are not signed in".into()))?;
-        let keys = Keys::of(&state.cases);
+        let keys = Keys::of_state(state);
         let claims: Claims = keys
             .open(SESSION, raw)
             .ok_or_else(|| ApiError::Unauthorized("the session is not valid".into()))?;
@@ -351,7 +396,7 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     same_origin(&headers)?;
-    let keys = Keys::of(&state.cases);
+    let keys = Keys::of_state(&state);
     let now = state.now().timestamp();
     let refuse = |why: &str| -> Result<Response, PageError> {
         let page = LoginPage {

@@ -5,8 +5,11 @@
 //! `schema`), so a new code in a list, or a field made optional, reaches the form without
 //! touching it; a test checks every form against its schema. What a form sends is the
 //! command's JSON body (`view`), run by the same runner as the API.
+//!
+//! The table is long because it is one entry per command a caseworker runs; the entries
+//! only name fields and label them, so it earns its length rather than being split.
 
-use complaints_domain::{CaseKind, Complaint};
+use complaints_domain::{CaseKind, Complaint, RepresentationBasis};
 
 mod schema;
 mod view;
@@ -30,6 +33,22 @@ pub(crate) enum Offered {
     Always,
     /// An open enquiry (R-KIND-1).
     OpenEnquiry,
+    /// Open with the person affected's consent needed and not yet given (R-WHO-5).
+    ConsentOutstanding,
+    /// Open, made out of time and not yet accepted (R-TL-2).
+    OutOfTime,
+    /// Open and made by a child's representative (R-WHO-3).
+    ChildsRepresentative,
+    /// No legal hold in force (R-RET-1).
+    NotHeld,
+    /// A legal hold in force.
+    Held,
+    /// An ombudsman recommendation not yet done (R-OMB-2).
+    RecommendationOutstanding,
+    /// Open with another body taking part (R-JOINT-2).
+    Joint,
+    /// Never to the lead: a body taking part runs it on the lead's case (R-JOINT-2).
+    ToParticipant,
 }
 
 impl Offered {
@@ -43,6 +62,21 @@ impl Offered {
             Offered::Closed => !open,
             Offered::Always => true,
             Offered::OpenEnquiry => open && case.kind() == CaseKind::Enquiry,
+            Offered::ConsentOutstanding => open && case.consent_outstanding(),
+            Offered::OutOfTime => open && !case.in_time() && case.out_of_time_accepted_on.is_none(),
+            Offered::ChildsRepresentative => {
+                open && case
+                    .receipt
+                    .as_ref()
+                    .is_some_and(|r| r.representation_basis == Some(RepresentationBasis::Child))
+            }
+            Offered::NotHeld => case.legal_hold.is_none(),
+            Offered::Held => case.legal_hold.is_some(),
+            Offered::RecommendationOutstanding => {
+                case.recommendations.iter().any(|r| r.done_on.is_none())
+            }
+            Offered::Joint => open && case.current_participants().next().is_some(),
+            Offered::ToParticipant => false,
         }
     }
 }
@@ -203,6 +237,151 @@ pub(crate) const FORMS: &[FormSpec] = &[
         ],
     },
     FormSpec {
+        command: "out-of-time-acceptance",
+        title: "Accept the complaint out of time",
+        what: "The decision to investigate out of time",
+        button: "Record the acceptance",
+        offered: Offered::OutOfTime,
+        fields: &[
+            f("accepted_on", "Day of the decision"),
+            f(
+                "good_reason_for_delay",
+                "The complainant had good reason for not complaining in time",
+            ),
+            f(
+                "fair_investigation_possible",
+                "It is still possible to investigate effectively and fairly",
+            ),
+            f("decided_by", "Decided by (staff identifier)"),
+            long("rationale", "Why"),
+        ],
+    },
+    FormSpec {
+        command: "out-of-time-refusal",
+        title: "Decide not to investigate (out of time)",
+        what: "The decision not to investigate out of time",
+        button: "Record the refusal",
+        offered: Offered::OutOfTime,
+        fields: &[
+            f("decided_on", "Day of the decision"),
+            f(
+                "good_reason_for_delay",
+                "The complainant had good reason for not complaining in time",
+            ),
+            f(
+                "fair_investigation_possible",
+                "It is still possible to investigate effectively and fairly",
+            ),
+            f("decided_by", "Decided by (staff identifier)"),
+            long("rationale", "Why"),
+        ],
+    },
+    FormSpec {
+        command: "representative-grounds",
+        title: "Decide on the representative's grounds",
+        what: "The decision on the representative's grounds",
+        button: "Record the decision",
+        offered: Offered::ChildsRepresentative,
+        fields: &[
+            f("decided_on", "Day of the decision"),
+            f(
+                "satisfied",
+                "Satisfied there are reasonable grounds for the representative to complain",
+            ),
+            long("reasons", "Reasons"),
+            f("decided_by", "Decided by (staff identifier)"),
+        ],
+    },
+    FormSpec {
+        command: "consent-request",
+        title: "Ask for consent",
+        what: "The request for consent",
+        button: "Record the request",
+        offered: Offered::ConsentOutstanding,
+        fields: &[f("requested_on", "Day of the request")],
+    },
+    FormSpec {
+        command: "consent",
+        title: "Record the answer on consent",
+        what: "The answer on consent",
+        button: "Record the answer",
+        offered: Offered::ConsentOutstanding,
+        fields: &[
+            f("decided_on", "Day the answer arrived"),
+            f("decision", "Given or refused"),
+            f("evidence", "Evidence"),
+        ],
+    },
+    FormSpec {
+        command: "consent-to-share",
+        title: "Record a consent to share",
+        what: "The consent to share",
+        button: "Record the consent",
+        offered: Offered::Always,
+        fields: &[
+            f("given_on", "Day it was given"),
+            f("for_whom", "Whose information"),
+            f("given_by", "Given by"),
+            f("scopes", "What it permits"),
+            f("method", "How it was given"),
+            long("evidence", "Evidence"),
+            f("share_with", "Bodies it may be shared with"),
+        ],
+    },
+    FormSpec {
+        command: "participants",
+        title: "Handle jointly with another body",
+        what: "The joint handling",
+        button: "Add the body taking part",
+        offered: Offered::Open,
+        fields: &[
+            f("organisation_id", "The other body (ODS code)"),
+            f("agreed_on", "Day the bodies agreed who leads"),
+            f("agreed_by", "Agreed by (staff identifier)"),
+            long("reason", "Which part of the complaint is the other body's"),
+        ],
+    },
+    FormSpec {
+        command: "part-request",
+        title: "Ask a body taking part for its part",
+        what: "The request for a part",
+        button: "Record the request",
+        offered: Offered::Joint,
+        fields: &[
+            f("organisation_id", "The body taking part (ODS code)"),
+            f("requested_on", "Day it was asked"),
+            f("due_on", "Part due on"),
+        ],
+    },
+    FormSpec {
+        command: "participant-removal",
+        title: "End a body's part in the joint complaint",
+        what: "The end of the body's part",
+        button: "Record the removal",
+        offered: Offered::Joint,
+        fields: &[
+            f("organisation_id", "The body taking part (ODS code)"),
+            f("removed_on", "Day it stopped taking part"),
+            long("reason", "Why"),
+        ],
+    },
+    FormSpec {
+        command: "provide-part",
+        title: "Provide this body's part",
+        what: "This body's part",
+        button: "Provide the part",
+        offered: Offered::ToParticipant,
+        fields: &[
+            f("provided_on", "Day it was supplied"),
+            long("findings", "What this body found"),
+            long(
+                "response_section",
+                "Its section of the co-ordinated response",
+            ),
+            f("organisation_id", "Supplied by (ODS code)"),
+        ],
+    },
+    FormSpec {
         command: "learning",
         title: "Record learning",
         what: "The learning",
@@ -226,6 +405,65 @@ pub(crate) const FORMS: &[FormSpec] = &[
             f("informed_on", "Day the organisation was told"),
             f("ombudsman_reference", "The ombudsman's reference"),
         ],
+    },
+    FormSpec {
+        command: "ombudsman-decision",
+        title: "Record an ombudsman's decision",
+        what: "The ombudsman's decision",
+        button: "Record the decision",
+        offered: Offered::Always,
+        fields: &[
+            f("ombudsman", "Ombudsman"),
+            f("decided_on", "Day of the decision"),
+            f("decision", "What was decided"),
+            long(
+                "recommendations[0].description",
+                "Recommendation 1: what the ombudsman asks",
+            ),
+            f("recommendations[0].due_on", "Recommendation 1: due on"),
+            long(
+                "recommendations[1].description",
+                "Recommendation 2: what the ombudsman asks",
+            ),
+            f("recommendations[1].due_on", "Recommendation 2: due on"),
+            long(
+                "recommendations[2].description",
+                "Recommendation 3: what the ombudsman asks",
+            ),
+            f("recommendations[2].due_on", "Recommendation 3: due on"),
+        ],
+    },
+    FormSpec {
+        command: "recommendation-done",
+        title: "Record a recommendation carried out",
+        what: "The recommendation carried out",
+        button: "Record it done",
+        offered: Offered::RecommendationOutstanding,
+        fields: &[
+            f("recommendation", "Recommendation number"),
+            f("done_on", "Day it was done"),
+            long("what_was_done", "What was done"),
+        ],
+    },
+    FormSpec {
+        command: "legal-hold",
+        title: "Place a legal hold",
+        what: "The legal hold",
+        button: "Place the hold",
+        offered: Offered::NotHeld,
+        fields: &[
+            f("placed_on", "Day the hold starts"),
+            f("ground", "Ground"),
+            f("note", "What it is about"),
+        ],
+    },
+    FormSpec {
+        command: "legal-hold-release",
+        title: "Lift the legal hold",
+        what: "The end of the legal hold",
+        button: "Lift the hold",
+        offered: Offered::Held,
+        fields: &[f("released_on", "Day the hold ends")],
     },
     FormSpec {
         command: "record-letter",
@@ -290,7 +528,17 @@ pub(crate) fn find(command: &str) -> Option<&'static FormSpec> {
     FORMS.iter().find(|f| f.command == command)
 }
 
-/// The forms `case` offers, in page order.
-pub(crate) fn offered(case: &Complaint) -> impl Iterator<Item = &'static FormSpec> + '_ {
-    FORMS.iter().filter(move |f| f.offered.holds(case))
+/// The forms `case` offers, in page order: to its own organisation those whose moment it
+/// is; to a body taking part only the commands the runner lets it run (R-JOINT-2).
+pub(crate) fn offered(
+    case: &Complaint,
+    participant: bool,
+) -> impl Iterator<Item = &'static FormSpec> + '_ {
+    FORMS.iter().filter(move |f| {
+        if participant {
+            crate::app::runner::PARTICIPANT_COMMANDS.contains(&f.command)
+        } else {
+            f.offered.holds(case)
+        }
+    })
 }

@@ -23,6 +23,8 @@ pub(crate) enum Kind {
     Checkbox,
     /// A yes-or-no that may be left unsaid.
     YesNo,
+    /// A list of free values (codes), written on one line separated by commas.
+    List,
 }
 
 impl Kind {
@@ -36,6 +38,7 @@ impl Kind {
             Kind::Checkboxes => "checkboxes",
             Kind::Checkbox => "checkbox",
             Kind::YesNo => "yesno",
+            Kind::List => "list",
         }
     }
 }
@@ -52,6 +55,10 @@ pub(crate) struct Field {
     pub options: Vec<String>,
     /// The schema's default.
     pub default: Option<Value>,
+    /// For a field of one item of a list of objects (`recommendations[0].due_on`), that
+    /// item's path (`recommendations[0]`): the item is sent only when one of its fields is
+    /// filled in, and `required` then says what it needs.
+    pub row: Option<String>,
 }
 
 /// The schema of `spec`'s body with every subschema inline.
@@ -110,23 +117,40 @@ fn codes(schema: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The schema of the property at `path` and whether its object requires it.
-fn property<'a>(root: &'a Value, path: &str) -> Option<(&'a Value, bool)> {
+/// The schema of the property at `path`, whether its object requires it, and the item of a
+/// list of objects it belongs to. A part `name[n]` steps into the list's items.
+fn property<'a>(root: &'a Value, path: &str) -> Option<(&'a Value, bool, Option<String>)> {
     let mut object = root;
-    let mut found = None;
+    let mut found: Option<(&Value, bool)> = None;
+    let mut row = None;
+    let mut walked = String::new();
     for part in path.split('.') {
+        if !walked.is_empty() {
+            walked.push('.');
+        }
+        walked.push_str(part);
+        let (name, item) = match part.split_once('[') {
+            Some((name, _)) => (name, true),
+            None => (part, false),
+        };
         let object_schema = non_null(object);
-        let schema = object_schema.get("properties")?.get(part)?;
+        let mut schema = object_schema.get("properties")?.get(name)?;
         let required = object_schema
             .get("required")
             .and_then(Value::as_array)
-            .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(part)));
-        // A nested field is required only when every object on its path is.
-        let required = required && found.is_none_or(|(_, parent)| parent);
+            .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(name)));
+        // A nested field is required only when every object on its path is; within an
+        // item, only when the item is sent.
+        let mut required = required && found.is_none_or(|(_, parent)| parent);
+        if item {
+            schema = non_null(schema).get("items")?;
+            row = Some(walked.clone());
+            required = true;
+        }
         found = Some((schema, required));
         object = schema;
     }
-    found
+    found.map(|(schema, required)| (schema, required, row))
 }
 
 /// Reads `form`'s fields off its command's schema; an error names a field that does not fit.
@@ -134,16 +158,18 @@ fn read_fields(form: &FormSpec, schema: &Value) -> Result<Vec<Field>, String> {
     form.fields
         .iter()
         .map(|spec| {
-            let (schema, required) = property(schema, spec.name)
+            let (schema, required, row) = property(schema, spec.name)
                 .ok_or_else(|| format!("`{}` has no field `{}`", form.command, spec.name))?;
             let inner = non_null(schema);
             let kinds = types(inner);
             let options = codes(inner);
             let kind = if kinds.contains(&"array") {
-                let items = inner.get("items").map(codes).unwrap_or_default();
-                if items.is_empty() {
+                let item = inner.get("items");
+                let items = item.map(codes).unwrap_or_default();
+                let free = item.is_some_and(|i| types(non_null(i)).contains(&"string"));
+                if items.is_empty() && !free {
                     return Err(format!(
-                        "`{}.{}` is a list of free values",
+                        "`{}.{}` is a list of what a form cannot ask for",
                         form.command, spec.name
                     ));
                 }
@@ -151,10 +177,15 @@ fn read_fields(form: &FormSpec, schema: &Value) -> Result<Vec<Field>, String> {
                     name: spec.name,
                     label: spec.label,
                     hint: hint(spec.label, &describe(schema)),
-                    kind: Kind::Checkboxes,
+                    kind: if items.is_empty() {
+                        Kind::List
+                    } else {
+                        Kind::Checkboxes
+                    },
                     required,
                     options: items,
                     default: schema.get("default").cloned(),
+                    row,
                 });
             } else if !options.is_empty() {
                 Kind::Select
@@ -188,6 +219,7 @@ fn read_fields(form: &FormSpec, schema: &Value) -> Result<Vec<Field>, String> {
                 required,
                 options,
                 default: schema.get("default").cloned(),
+                row,
             })
         })
         .collect()
@@ -314,6 +346,34 @@ mod tests {
         assert_eq!(category.kind, Kind::Select);
         assert!(!category.required);
         assert!(!category.options.is_empty());
+    }
+
+    #[test]
+    fn lists_of_codes_and_of_objects_read_as_fields() {
+        let share = super::fields(find("consent-to-share").unwrap());
+        let with = share.iter().find(|f| f.name == "share_with").unwrap();
+        assert_eq!(with.kind, Kind::List);
+        assert!(!with.required);
+        let decision = super::fields(find("ombudsman-decision").unwrap());
+        let description = decision
+            .iter()
+            .find(|f| f.name == "recommendations[1].description")
+            .unwrap();
+        assert_eq!(description.kind, Kind::LongText);
+        assert!(description.required);
+        assert_eq!(description.row.as_deref(), Some("recommendations[1]"));
+        let due = decision
+            .iter()
+            .find(|f| f.name == "recommendations[1].due_on")
+            .unwrap();
+        assert_eq!(due.kind, Kind::Date);
+        assert!(!due.required);
+        assert!(decision
+            .iter()
+            .find(|f| f.name == "ombudsman")
+            .unwrap()
+            .row
+            .is_none());
     }
 
     #[test]

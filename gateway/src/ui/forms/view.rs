@@ -40,20 +40,49 @@ fn lower_first(label: &str) -> String {
 /// command requires (each with a GOV.UK style message). Anything else is left to the
 /// command's own parse and rules, so the form refuses nothing the API would take.
 pub(crate) fn body(form: &FormSpec, pairs: &[(String, String)]) -> Result<Value, Vec<Problem>> {
+    let given_for = |name: &str| -> Vec<&str> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    // Items of a list of objects are sent only when filled in, numbered in the order sent.
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for field in fields(form) {
+        if let Some(row) = &field.row {
+            if !given_for(field.name).is_empty() && !rows.iter().any(|(r, _)| r == row) {
+                let list = row.split('[').next().unwrap_or_default();
+                let index = rows.iter().filter(|(r, _)| r.starts_with(list)).count();
+                rows.push((row.clone(), format!("{list}[{index}]")));
+            }
+        }
+    }
     let mut root = Map::new();
     let mut problems = Vec::new();
     for field in fields(form) {
-        let given: Vec<&str> = pairs
-            .iter()
-            .filter(|(k, _)| k == field.name)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
-            .collect();
+        let path = match &field.row {
+            None => field.name.to_string(),
+            Some(row) => match rows.iter().find(|(r, _)| r == row) {
+                Some((r, sent)) => format!("{sent}{}", &field.name[r.len()..]),
+                None => continue,
+            },
+        };
+        let given = given_for(field.name);
         let first = given.first().copied();
         let json = match field.kind {
             Kind::Checkbox => Some(Value::Bool(!given.is_empty())),
             Kind::Checkboxes => Some(Value::Array(
                 given.iter().map(|v| Value::String((*v).into())).collect(),
+            )),
+            Kind::List => Some(Value::Array(
+                given
+                    .iter()
+                    .flat_map(|v| v.split([',', ' ', '\n', '\r', '\t']))
+                    .filter(|v| !v.is_empty())
+                    .map(|v| Value::String(v.into()))
+                    .collect(),
             )),
             Kind::YesNo => match first {
                 Some("true") => Some(Value::Bool(true)),
@@ -76,7 +105,7 @@ pub(crate) fn body(form: &FormSpec, pairs: &[(String, String)]) -> Result<Value,
             }
         };
         match json {
-            Some(json) => insert(&mut root, field.name, json),
+            Some(json) => insert(&mut root, &path, json),
             None if field.required => problems.push((
                 field.name.to_string(),
                 match field.kind {
@@ -94,17 +123,42 @@ pub(crate) fn body(form: &FormSpec, pairs: &[(String, String)]) -> Result<Value,
     }
 }
 
+/// Puts `value` at `path` (`letter.actions`, `recommendations[0].due_on`), making the
+/// objects and list items on the way.
 fn insert(root: &mut Map<String, Value>, path: &str, value: Value) {
-    match path.split_once('.') {
-        None => {
-            root.insert(path.to_string(), value);
+    let (head, rest) = match path.split_once('.') {
+        Some((head, rest)) => (head, Some(rest)),
+        None => (path, None),
+    };
+    let item = head
+        .split_once('[')
+        .and_then(|(name, i)| Some((name, i.strip_suffix(']')?.parse::<usize>().ok()?)));
+    match (item, rest) {
+        (None, None) => {
+            root.insert(head.to_string(), value);
         }
-        Some((head, rest)) => {
+        (None, Some(rest)) => {
             let entry = root
                 .entry(head.to_string())
                 .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(inner) = entry {
                 insert(inner, rest, value);
+            }
+        }
+        (Some((name, index)), rest) => {
+            let entry = root
+                .entry(name.to_string())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            let Value::Array(items) = entry else {
+                return;
+            };
+            while items.len() <= index {
+                items.push(Value::Object(Map::new()));
+            }
+            match (rest, &mut items[index]) {
+                (Some(rest), Value::Object(inner)) => insert(inner, rest, value),
+                (None, slot) => *slot = value,
+                _ => {}
             }
         }
     }
@@ -266,12 +320,16 @@ impl FormView {
     /// `ombudsman_rights[0]`), the field's name in the message read as its label; returns
     /// the element the error summary links to and the message as shown.
     pub(crate) fn refuse(&mut self, field: Option<&str>, message: &str) -> (String, String) {
+        // A refusal of a whole item (`recommendations[0]`) is shown at its first field.
         let named = field.filter(|f| !f.is_empty()).and_then(|path| {
             self.fields.iter_mut().find(|f| {
                 path == f.name
                     || path
                         .strip_prefix(f.name)
                         .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+                    || f.name
+                        .strip_prefix(path)
+                        .is_some_and(|rest| rest.starts_with('.'))
             })
         });
         match named {
@@ -294,7 +352,10 @@ impl FormView {
 }
 
 fn field_id(command: &str, name: &str) -> String {
-    format!("{command}-{}", name.replace('.', "-"))
+    format!(
+        "{command}-{}",
+        name.replace(['.', '['], "-").replace(']', "")
+    )
 }
 
 #[cfg(test)]
@@ -365,6 +426,67 @@ mod tests {
             closure,
             json!({"closed_on": "2026-05-01", "reason": "withdrawn"})
         );
+    }
+
+    #[test]
+    fn only_the_items_filled_in_are_sent_and_a_list_splits_on_commas() {
+        let decision = super::body(
+            find("ombudsman-decision").unwrap(),
+            &pairs(&[
+                ("ombudsman", "phso"),
+                ("decided_on", "2026-05-01"),
+                ("decision", "upheld"),
+                ("recommendations[0].description", ""),
+                ("recommendations[1].description", "Apologise in writing."),
+                ("recommendations[1].due_on", "2026-06-01"),
+                ("recommendations[2].due_on", ""),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            decision["recommendations"],
+            json!([{"description": "Apologise in writing.", "due_on": "2026-06-01"}])
+        );
+        let parsed = (commands::find("ombudsman-decision").unwrap().parse)(
+            &serde_json::to_vec(&decision).unwrap(),
+        );
+        assert!(parsed.is_ok(), "{parsed:?}");
+        let missing = super::body(
+            find("ombudsman-decision").unwrap(),
+            &pairs(&[
+                ("ombudsman", "phso"),
+                ("decided_on", "2026-05-01"),
+                ("decision", "upheld"),
+                ("recommendations[0].due_on", "2026-06-01"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(missing[0].0, "recommendations[0].description");
+        let mut view = FormView::new(
+            find("ombudsman-decision").unwrap(),
+            "id",
+            1,
+            chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
+            None,
+        );
+        assert_eq!(
+            view.refuse(Some("recommendations[0]"), "missing field").0,
+            "#ombudsman-decision-recommendations-0-description"
+        );
+
+        let share = super::body(
+            find("consent-to-share").unwrap(),
+            &pairs(&[
+                ("given_on", "2026-05-01"),
+                ("for_whom", "complainant"),
+                ("given_by", "data_subject"),
+                ("scopes", "joint_handling"),
+                ("method", "written"),
+                ("share_with", "RJ1, RYJ"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(share["share_with"], json!(["RJ1", "RYJ"]));
     }
 
     #[test]
