@@ -7,11 +7,19 @@
 //! words), records a death and sees the flag it raises, filters the case list by channel, opens the annual report and downloads its CSV,
 //! opens the national return (KO41) with its tables and downloads its CSV, reads the audit
 //! page and verifies the case against the audit chain, and a caseworker of another
-//! organisation gets 404 for the case.
+//! organisation gets 404 for the case. Then a joint complaint: a legal hold placed shows on
+//! the case, joint handling dated before receipt is refused at its field, a body is added,
+//! its part requested and an ombudsman's decision recorded; the body taking part follows
+//! its deadline board to the lead's case and is offered the provide-part form only, sees no
+//! one's name until consent to share is recorded, and supplies its part; the national
+//! return is marked submitted and shows as submitted.
 //! axe-core (vendored in `tests/vendor/`) runs on every page: no serious or critical
 //! violation. `UPDATE_SCREENSHOTS=1` writes a screenshot of each page to `docs/screenshots/`.
 //!
 //! Skips (saying why) when chromedriver is missing; fails instead when `CI` is set.
+//!
+//! Long because one browser and one service walk every page in order (starting Chromium
+//! and the binary is the slow part); each stretch of the walk is its own function.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::Datelike;
@@ -708,8 +716,323 @@ async fn scenario(
     assert!(!text(c).await.contains(short));
     axe(c, "another organisation's board").await;
     pages += 1;
+    pages += joint_complaint(c, binary, data, base, received).await?;
     eprintln!("{pages} pages checked with axe-core");
     Ok(())
+}
+
+/// Signs in for `org` with `roles` as `subject`.
+async fn sign_in_as(c: &Client, binary: &str, data: &Path, base: &str, org: &str, roles: &str) {
+    let subject = if org == "RAL" { "casey" } else { "parker" };
+    let link = run(
+        binary,
+        data,
+        &[
+            "login-link",
+            "--org",
+            org,
+            "--role",
+            roles,
+            "--subject",
+            subject,
+            "--base-url",
+            base,
+        ],
+    );
+    sign_in(c, &link).await;
+}
+
+/// Opens the form `command` on the case page, fills `fields` (id suffix, value) and sends
+/// it; returns the success banner's text once it names `done`.
+async fn record(
+    c: &Client,
+    command: &str,
+    fields: &[(&str, &str)],
+    done: &str,
+) -> Result<String, Box<dyn std::error::Error>> {
+    c.find(Locator::Css(&format!("#details-{command} summary")))
+        .await?
+        .click()
+        .await?;
+    fill(c, command, fields).await?;
+    c.find(Locator::Id(&format!("{command}-submit")))
+        .await?
+        .click()
+        .await?;
+    let shown = wait_text(c, "#done", done).await?;
+    assert!(
+        shown.contains(done),
+        "{command}: {shown}\n{}",
+        text(c).await
+    );
+    Ok(shown)
+}
+
+async fn fill(c: &Client, command: &str, fields: &[(&str, &str)]) -> Checked {
+    for (field, value) in fields {
+        let id = format!("{command}-{field}");
+        // A choice of several boxes is ticked by its value; anything else is set.
+        let mut tick = None;
+        for found in c
+            .find_all(Locator::Css(&format!(
+                "#form-{command} input[type='checkbox'][id^='{id}']"
+            )))
+            .await?
+        {
+            if found.attr("value").await?.as_deref() == Some(*value) {
+                tick = Some(found);
+            }
+        }
+        match tick {
+            Some(tick) if !tick.is_selected().await? => tick.click().await?,
+            Some(_) => {}
+            None => set_value(c, &id, value).await?,
+        }
+    }
+    Ok(())
+}
+
+/// A joint complaint led by RAL with RJ1 taking part, a legal hold and an ombudsman's
+/// decision, then the national return marked submitted; returns the pages axe checked.
+async fn joint_complaint(
+    c: &Client,
+    binary: &str,
+    data: &Path,
+    base: &str,
+    received: chrono::NaiveDate,
+) -> Result<usize, Box<dyn std::error::Error>> {
+    let mut pages = 0;
+    let token = run(
+        binary,
+        data,
+        &[
+            "token",
+            "--org",
+            "RAL",
+            "--role",
+            "frontline",
+            "--ttl",
+            "600",
+        ],
+    );
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/v1/complaints"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "organisation_id": "RAL", "received_on": received.to_string(), "channel": "email",
+            "subject_areas": ["communications"],
+            "description": "The ambulance and the ward both lost my notes.",
+            "complainant": {"name": "Jo Jointly"}
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let joint = created["id"].as_str().unwrap().to_string();
+    let case_url = format!("{base}/ui/complaints/{joint}");
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive();
+
+    sign_in_as(c, binary, data, base, "RAL", "caseworker,reporting").await;
+    c.goto(&case_url).await?;
+    // A legal hold placed shows on the case, and the form to lift it takes its place.
+    record(
+        c,
+        "legal-hold",
+        &[("ground", "litigation"), ("note", "Claim 2026/17")],
+        "legal hold was recorded",
+    )
+    .await?;
+    let facts = text(c).await;
+    assert!(
+        facts.contains("Legal hold") && facts.contains("(Litigation)"),
+        "{facts}"
+    );
+    assert!(c.find(Locator::Id("form-legal-hold-release")).await.is_ok());
+    assert!(c.find_all(Locator::Id("form-legal-hold")).await?.is_empty());
+
+    // Joint handling agreed before receipt is refused, in the rule's words at the field.
+    c.find(Locator::Css("#details-participants summary"))
+        .await?
+        .click()
+        .await?;
+    fill(
+        c,
+        "participants",
+        &[
+            ("organisation_id", "RJ1"),
+            (
+                "agreed_on",
+                &(received - chrono::Duration::days(2)).to_string(),
+            ),
+            ("agreed_by", "lead-manager"),
+            ("reason", "The ambulance service's handover of the notes."),
+        ],
+    )
+    .await?;
+    c.find(Locator::Id("participants-submit"))
+        .await?
+        .click()
+        .await?;
+    let at_field = c
+        .wait()
+        .for_element(Locator::Id("participants-agreed_on-error"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        at_field.contains("before the complaint was received"),
+        "{at_field}"
+    );
+    axe(c, "the case page with refused joint handling").await;
+    pages += 1;
+    // Agreed today, it is recorded; then RJ1's part is asked for.
+    set_value(c, "participants-agreed_on", &today.to_string()).await?;
+    c.find(Locator::Id("participants-submit"))
+        .await?
+        .click()
+        .await?;
+    let done = wait_text(c, "#done", "joint handling was recorded").await?;
+    assert!(done.contains("joint handling was recorded"), "{done}");
+    // Due within the week, so it is on the board of the body taking part.
+    let due = (today + chrono::Duration::days(5)).to_string();
+    record(
+        c,
+        "part-request",
+        &[("organisation_id", "RJ1"), ("due_on", &due)],
+        "request for a part was recorded",
+    )
+    .await?;
+    // The ombudsman's decision with one recommendation of the three rows.
+    record(
+        c,
+        "ombudsman-decision",
+        &[
+            ("ombudsman", "phso"),
+            ("decision", "partly_upheld"),
+            ("recommendations-0-description", "Apologise in writing."),
+            ("recommendations-0-due_on", &due),
+        ],
+        "ombudsman's decision was recorded",
+    )
+    .await?;
+    let facts = text(c).await;
+    assert!(facts.contains("Recommendation 1"), "{facts}");
+    assert!(facts.contains("RJ1 since"), "{facts}");
+    assert!(c
+        .find(Locator::Id("form-recommendation-done"))
+        .await
+        .is_ok());
+    assert!(c
+        .find_all(Locator::Id("form-provide-part"))
+        .await?
+        .is_empty());
+    axe(c, "the joint case as its lead sees it").await;
+    pages += 1;
+    screenshot(c, "case-joint-lead").await;
+
+    // The body taking part follows its deadline board to the lead's case.
+    sign_in_as(c, binary, data, base, "RJ1", "caseworker").await;
+    let link = Locator::Css(&format!("a[href='/ui/complaints/{joint}']"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        c.goto(&format!("{base}/ui")).await?;
+        if !c.find_all(link).await?.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "RJ1's board never showed its part: {}",
+            text(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    c.find(link).await?.click().await?;
+    c.wait()
+        .for_element(Locator::Id("participant-note"))
+        .await?;
+    let forms: Vec<String> = {
+        let mut ids = Vec::new();
+        for form in c.find_all(Locator::Css("form[id^='form-']")).await? {
+            ids.push(form.attr("id").await?.unwrap_or_default());
+        }
+        ids
+    };
+    assert_eq!(forms, ["form-provide-part"]);
+    let note = c
+        .find(Locator::Id("participant-note"))
+        .await?
+        .text()
+        .await?;
+    assert!(note.contains("No consent to share"), "{note}");
+    let source = c.source().await?;
+    assert!(!source.contains("Jo Jointly"), "a name before consent");
+    assert!(!source.contains("lost my notes"), "words before consent");
+    axe(c, "the joint case as the body taking part sees it").await;
+    pages += 1;
+    screenshot(c, "case-participant").await;
+
+    // The lead records the complainant's consent to share with RJ1.
+    sign_in_as(c, binary, data, base, "RAL", "caseworker,reporting").await;
+    c.goto(&case_url).await?;
+    record(
+        c,
+        "consent-to-share",
+        &[
+            ("for_whom", "complainant"),
+            ("given_by", "data_subject"),
+            ("scopes", "joint_handling"),
+            ("method", "written"),
+            ("share_with", "RJ1"),
+        ],
+        "consent to share was recorded",
+    )
+    .await?;
+    assert!(text(c).await.contains("Consent to share"));
+
+    // Now RJ1 sees the people and their words, and supplies its part.
+    sign_in_as(c, binary, data, base, "RJ1", "caseworker").await;
+    c.goto(&case_url).await?;
+    let source = c.source().await?;
+    assert!(source.contains("Jo Jointly"), "no name after consent");
+    record(
+        c,
+        "provide-part",
+        &[
+            ("findings", "The crew's handover sheet was not scanned."),
+            (
+                "response_section",
+                "We have changed how handover sheets are scanned.",
+            ),
+        ],
+        "This body's part was recorded",
+    )
+    .await?;
+    let facts = text(c).await;
+    assert!(facts.contains("provided on"), "{facts}");
+
+    // The national return marked submitted shows as submitted.
+    sign_in_as(c, binary, data, base, "RAL", "caseworker,reporting").await;
+    let year = if received.month() >= 4 {
+        received.year()
+    } else {
+        received.year() - 1
+    };
+    c.goto(&format!(
+        "{base}/ui/reports/written-complaints?organisation=RAL&year={year}"
+    ))
+    .await?;
+    c.find(Locator::Id("mark-submitted")).await?.click().await?;
+    let done = wait_text(c, "#done", "marked submitted").await?;
+    assert!(done.contains("marked submitted"), "{done}");
+    let submitted = c.find(Locator::Id("submitted")).await?.text().await?;
+    assert!(submitted.contains("Submitted by casey"), "{submitted}");
+    assert!(c.find_all(Locator::Id("mark-submitted")).await?.is_empty());
+    axe(c, "the national return marked submitted").await;
+    pages += 1;
+    screenshot(c, "national-return-submitted").await;
+    Ok(pages)
 }
 
 /// The text of `css` once it contains `needle`, or as it is after 10 seconds.

@@ -33,6 +33,10 @@ const KINDS: &[&str] = &[
     "response",
     "internal_target",
     "delay_letter",
+    "oral_record",
+    "letter",
+    "ombudsman_recommendation",
+    "participant_part",
 ];
 
 /// Rows shown on one page of the board (the three sections together).
