@@ -542,3 +542,16 @@ pub(crate) fn offered(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_taking_part_is_offered_only_what_the_runner_lets_it_run() {
+        let case = Complaint::default();
+        let to_participant: Vec<_> = offered(&case, true).map(|f| f.command).collect();
+        assert_eq!(to_participant, crate::app::runner::PARTICIPANT_COMMANDS);
+        assert!(offered(&case, false).all(|f| f.command != "provide-part"));
+    }
+}
