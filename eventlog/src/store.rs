@@ -6,7 +6,9 @@ use crate::crypto::Encryption;
 use crate::keys::EncryptingRepository;
 use crate::{EventLogError, Pool};
 use complaints_domain::{Complaint, ComplaintError};
-use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
+use cqrs_es::persist::{
+    EventStoreAggregateContext, EventUpcaster, PersistedEventStore, SemanticVersionEventUpcaster,
+};
 use cqrs_es::{AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
@@ -17,6 +19,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -50,7 +53,8 @@ enum Store {
 /// The append-only log of complaint events.
 pub struct EventLog {
     pool: Pool,
-    store: Store,
+    // Shared with the task each append runs in (see `append`).
+    store: Arc<Store>,
     encryption: Option<Arc<Encryption>>,
 }
 
@@ -112,23 +116,25 @@ impl EventLog {
         }
     }
 
-    fn store(pool: &Pool, encryption: Option<Arc<Encryption>>) -> Store {
-        match pool {
-            Pool::Postgres(p) => Store::Postgres(PersistedEventStore::new_event_store(
-                EncryptingRepository::new(
+    fn store(pool: &Pool, encryption: Option<Arc<Encryption>>) -> Arc<Store> {
+        Arc::new(match pool {
+            Pool::Postgres(p) => Store::Postgres(
+                PersistedEventStore::new_event_store(EncryptingRepository::new(
                     PostgresEventRepository::new(p.clone()),
                     pool.clone(),
                     encryption,
-                ),
-            )),
-            Pool::Sqlite(p) => Store::Sqlite(PersistedEventStore::new_event_store(
-                EncryptingRepository::new(
+                ))
+                .with_upcasters(upcasters()),
+            ),
+            Pool::Sqlite(p) => Store::Sqlite(
+                PersistedEventStore::new_event_store(EncryptingRepository::new(
                     SqliteEventRepository::new(p.clone()),
                     pool.clone(),
                     encryption,
-                ),
-            )),
-        }
+                ))
+                .with_upcasters(upcasters()),
+            ),
+        })
     }
 
     /// Seals the personal fields of every event appended from now on with per-subject data
@@ -203,7 +209,7 @@ impl EventLog {
         &self,
         complaint_id: &str,
     ) -> Result<Vec<EventEnvelope<Complaint>>, EventLogError> {
-        let result = match &self.store {
+        let result = match &*self.store {
             Store::Postgres(s) => s.load_events(complaint_id).await,
             Store::Sqlite(s) => s.load_events(complaint_id).await,
         };
@@ -227,12 +233,43 @@ impl EventLog {
             current_sequence: expected_version,
             current_snapshot: None,
         };
-        let result = match &self.store {
-            Store::Postgres(s) => s.commit(events, context, metadata).await,
-            Store::Sqlite(s) => s.commit(events, context, metadata).await,
+        // The commit runs on its own task: a caller that goes away (a client disconnecting
+        // mid-request drops the request future) cannot drop the store's transaction between
+        // sending BEGIN or COMMIT and reading the reply, which in sqlx 0.8 returns the
+        // connection to the pool still inside a transaction. The append finishes or fails
+        // whole either way; only the answer is lost, and a retry with the same command id
+        // finds it applied.
+        let store = Arc::clone(&self.store);
+        let commit = async move {
+            match &*store {
+                Store::Postgres(s) => s.commit(events, context, metadata).await,
+                Store::Sqlite(s) => s.commit(events, context, metadata).await,
+            }
         };
+        let result = tokio::spawn(commit.in_current_span())
+            .await
+            .map_err(|e| EventLogError::Store(format!("the append task ended abnormally: {e}")))?;
         result.map_err(EventLogError::from_store)
     }
+}
+
+/// What turns payloads stored at an earlier version into the current one on load
+/// (`schemas/README.md`, "Event types and versions"). Every bump so far is to a sealed form
+/// (`complaints_domain::SEALED_FORM_VERSION`): a `1.0` payload is that form with no sealed
+/// leaf, so it is only renumbered. Sealed leaves are opened below this, in the repository.
+pub fn upcasters() -> Vec<Box<dyn EventUpcaster>> {
+    complaints_domain::BUMPED_VERSIONS
+        .iter()
+        .map(|(event_type, version)| {
+            debug_assert_eq!(*version, complaints_domain::SEALED_FORM_VERSION);
+            // The versions are constants of the form `major.minor`, which always parse.
+            Box::new(SemanticVersionEventUpcaster::new(
+                event_type,
+                version,
+                Box::new(|payload| payload),
+            )) as Box<dyn EventUpcaster>
+        })
+        .collect()
 }
 
 impl EventLogError {
@@ -261,6 +298,41 @@ impl EventLogError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_payloads_of_a_type_with_personal_data_are_upcast_to_its_sealed_form() {
+        use cqrs_es::persist::SerializedEvent;
+        let upcasters = upcasters();
+        let applies = |event_type: &str, version: &str| {
+            upcasters.iter().any(|u| u.can_upcast(event_type, version))
+        };
+        assert!(applies("ComplaintReceived", "1.0"));
+        assert!(!applies("ComplaintReceived", "2.0"));
+        // No personal data, no sealed form: left as stored.
+        assert!(!applies("ComplaintAcknowledged", "1.0"));
+        let payload = serde_json::json!({"ComplaintReceived": {"received_on": "2026-04-02"}});
+        let stored = SerializedEvent {
+            aggregate_id: "c".into(),
+            sequence: 1,
+            aggregate_type: "Complaint".into(),
+            event_type: "ComplaintReceived".into(),
+            event_version: "1.0".into(),
+            payload: payload.clone(),
+            metadata: serde_json::json!({}),
+        };
+        let Some(upcaster) = upcasters
+            .iter()
+            .find(|u| u.can_upcast("ComplaintReceived", "1.0"))
+        else {
+            panic!("no upcaster for ComplaintReceived 1.0");
+        };
+        let upcast = upcaster.upcast(stored);
+        assert_eq!(upcast.event_version, "2.0.0");
+        assert_eq!(
+            upcast.payload, payload,
+            "the sealed form of a plain payload is itself"
+        );
+    }
 
     #[test]
     fn connection_failures_from_either_store_library_are_unavailable() {

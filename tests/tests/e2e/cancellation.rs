@@ -216,3 +216,70 @@ async fn requests_cancelled_mid_command_leave_the_pool_healthy_and_the_log_whole
     .unwrap();
     assert_eq!(halves, 0, "receipts written without their classification");
 }
+
+/// The deterministic form of the storm: one pooled connection, and an append dropped at
+/// every point from its first poll to well past its commit. Any drop that left the
+/// connection inside a transaction would show on the next statement the connection runs,
+/// since the pool has no other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_append_dropped_at_any_point_never_leaves_its_connection_in_a_transaction() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let complaints_eventlog::Database::Postgres(url) = &app.db.database else {
+        unreachable!()
+    };
+    let single = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .unwrap();
+    let cases = complaints_gateway::Cases::new(
+        complaints_eventlog::EventLog::with_pool(Pool::Postgres(single.clone())),
+        ComplaintServices::standard(),
+    );
+    let observer = sqlx::PgPool::connect(url).await.unwrap();
+    let today = complaints_gateway::london_date(chrono::Utc::now());
+    let mut dropped = 0;
+    for step in 0..300u64 {
+        let id = uuid::Uuid::new_v4().to_string();
+        let limit = Duration::from_micros(step * 10);
+        let context = context(today);
+        let append = cases.execute(&id, receive(today), &context, None);
+        if tokio::time::timeout(limit, append).await.is_err() {
+            dropped += 1;
+        }
+        // Once the append is done with it, the pool's one connection must be idle, not
+        // idle inside a transaction, as the server sees it.
+        let mut conn = single.acquire().await.unwrap();
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM pg_stat_activity WHERE pid = $1")
+                .bind(pid)
+                .fetch_one(&observer)
+                .await
+                .unwrap();
+        drop(conn);
+        assert_eq!(
+            state.as_deref(),
+            Some("idle"),
+            "after an append dropped at {limit:?} the pooled connection was left in a transaction"
+        );
+    }
+    assert!(
+        dropped > 20,
+        "too few appends were dropped ({dropped}) to test anything"
+    );
+    // Each dropped append finished or failed whole: a receipt never lacks its classification.
+    let halves: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT aggregate_id FROM events GROUP BY aggregate_id
+           HAVING count(*) <> 2) AS half",
+    )
+    .fetch_one(&single)
+    .await
+    .unwrap();
+    assert_eq!(halves, 0, "receipts written without their classification");
+}
