@@ -155,7 +155,35 @@ pub enum ConsentDecision {
 /// payload change (a field removed, renamed, retyped or newly required) adds or bumps its
 /// type here, ships an upcaster for the older payloads and keeps the older schema (see
 /// `schemas/README.md`).
-pub const BUMPED_VERSIONS: &[(&str, &str)] = &[];
+///
+/// `2.0` of every type with personal data is its sealed form: each leaf value under an
+/// `x-confidential` field may be stored as a sealed envelope (`schemas/encryption.md`)
+/// instead of in clear. A `1.0` payload is a `2.0` payload with no sealed leaf, so its
+/// upcaster only renumbers it. A type gaining its first personal field is listed here too.
+pub const BUMPED_VERSIONS: &[(&str, &str)] = &[
+    ("ComplaintReceived", SEALED_FORM_VERSION),
+    ("OutOfTimeAccepted", SEALED_FORM_VERSION),
+    ("OutOfTimeRefused", SEALED_FORM_VERSION),
+    ("ConsentGiven", SEALED_FORM_VERSION),
+    ("RepresentativeGroundsDecided", SEALED_FORM_VERSION),
+    ("ClockStopped", SEALED_FORM_VERSION),
+    ("DelayNotified", SEALED_FORM_VERSION),
+    ("ResponseSent", SEALED_FORM_VERSION),
+    ("ComplaintEscalated", SEALED_FORM_VERSION),
+    ("ComplaintReopened", SEALED_FORM_VERSION),
+    ("LegalHoldPlaced", SEALED_FORM_VERSION),
+    ("ComplainantContacted", SEALED_FORM_VERSION),
+    ("ConsentToShareRecorded", SEALED_FORM_VERSION),
+    ("ParticipantAdded", SEALED_FORM_VERSION),
+    ("ParticipantRemoved", SEALED_FORM_VERSION),
+    ("PartProvided", SEALED_FORM_VERSION),
+];
+
+/// The payload version of the sealed form of every event type with personal data.
+pub const SEALED_FORM_VERSION: &str = "2.0";
+
+/// The version each type's payloads were written at before its sealed form existed.
+pub const FIRST_VERSION: &str = "1.0";
 
 /// Everything that can happen to a complaint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -477,7 +505,7 @@ impl ComplaintEvent {
         BUMPED_VERSIONS
             .iter()
             .find(|(bumped, _)| *bumped == event_type)
-            .map_or("1.0", |(_, version)| version)
+            .map_or(FIRST_VERSION, |(_, version)| version)
     }
 
     /// The variant name.

@@ -31,7 +31,7 @@ pub use redact::{
     strip_personal_data,
 };
 pub use reference::*;
-pub use schema::{event_schemas, EventSchema, JSON_SCHEMA_DIALECT};
+pub use schema::{event_schemas, superseded_event_schemas, EventSchema, JSON_SCHEMA_DIALECT};
 
 mod calendar;
 pub mod case_kind;

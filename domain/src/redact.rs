@@ -3,12 +3,13 @@
 //! every `Confidential` field is marked `x-confidential`, so a new event type or field is
 //! covered as soon as it is typed `Confidential`.
 
-use crate::schema::event_schemas;
+use crate::schema::{event_schemas, superseded_event_schemas};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// The JSON Schema of one stored event type and version, built once per process.
+/// The JSON Schema of one stored event type and version (current or superseded: the log
+/// keeps payloads of every version), built once per process.
 pub fn stored_event_schema(event_type: &str, version: &str) -> Option<&'static Value> {
     schemas().get(&format!("{event_type}/{version}"))
 }
@@ -18,6 +19,7 @@ fn schemas() -> &'static HashMap<String, Value> {
     SCHEMAS.get_or_init(|| {
         event_schemas()
             .into_iter()
+            .chain(superseded_event_schemas())
             .map(|s| (format!("{}/{}", s.event_type, s.version), s.schema))
             .collect()
     })

@@ -391,38 +391,103 @@ pub async fn erase(
     })
 }
 
-/// Re-wraps every live data key under `new` (key-encryption key rotation): the old key
-/// must still be registered. The log is not touched. Returns how many keys moved.
-pub async fn rewrap_all(pool: &Pool, new: &dyn KeyWrapper) -> Result<usize, CryptoError> {
+/// Data keys re-wrapped per statement by [`rewrap_all`]: 2 parameters each keeps SQLite's
+/// statement well under its parameter limit.
+const REWRAP_PAGE: usize = 1_000;
+
+/// Re-wraps every live data key under `new` (key-encryption key rotation). The KEK each key
+/// is wrapped with now must be registered ([`crate::crypto::register_wrapper`]); the log is
+/// not touched, so the chain and every stored event stay as they are. Keys are moved a page
+/// at a time, one `UPDATE` per page, in subject id order, and `progress` hears
+/// `(moved so far, live keys under other KEKs at the start)`. An erasure racing the rotation
+/// wins: a key erased meanwhile stays erased. Returns how many keys moved.
+pub async fn rewrap_all(
+    pool: &Pool,
+    new: &dyn KeyWrapper,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<usize, CryptoError> {
     let new_id = new.kek_id();
-    let rows: Vec<KeyRow> = on_pool!(pool, |p| {
-        sqlx::query_as(
-            "SELECT subject_id, wrapped_key, kek_id FROM data_subject_keys
-             WHERE wrapped_key IS NOT NULL AND kek_id <> $1",
+    let total: i64 = on_pool!(pool, |p| {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM data_subject_keys WHERE wrapped_key IS NOT NULL AND kek_id <> $1",
         )
         .bind(&new_id)
-        .fetch_all(p)
+        .fetch_one(p)
         .await?
     });
+    let total = usize::try_from(total).unwrap_or(0);
+    let mut after = String::new();
     let mut moved = 0;
-    for (subject, key) in unwrap_rows(rows)? {
-        let Some(key) = key else { continue };
-        let wrapped = B64.encode(new.wrap(&subject, &key)?);
-        on_pool!(pool, |p| {
-            sqlx::query(
-                "UPDATE data_subject_keys SET wrapped_key = $1, kek_id = $2
-                 WHERE subject_id = $3 AND wrapped_key IS NOT NULL",
+    loop {
+        let rows: Vec<KeyRow> = on_pool!(pool, |p| {
+            sqlx::query_as(
+                "SELECT subject_id, wrapped_key, kek_id FROM data_subject_keys
+                 WHERE wrapped_key IS NOT NULL AND kek_id <> $1 AND subject_id > $2
+                 ORDER BY subject_id LIMIT $3",
             )
-            .bind(&wrapped)
             .bind(&new_id)
-            .bind(&subject)
-            .execute(p)
-            .await
-            .map(|_| ())?
+            .bind(&after)
+            .bind(REWRAP_PAGE as i64)
+            .fetch_all(p)
+            .await?
         });
-        moved += 1;
+        let Some(last) = rows.last() else { break };
+        after = last.0.clone();
+        let mut subjects = Vec::with_capacity(rows.len());
+        let mut wrapped = Vec::with_capacity(rows.len());
+        for (subject, key) in unwrap_rows(rows)? {
+            let Some(key) = key else { continue };
+            wrapped.push(B64.encode(new.wrap(&subject, &key)?));
+            subjects.push(subject);
+        }
+        moved += rewrap_page(pool, &subjects, &wrapped, &new_id).await?;
+        progress(moved, total);
     }
     Ok(moved)
+}
+
+/// One statement for a page of re-wrapped keys.
+async fn rewrap_page(
+    pool: &Pool,
+    subjects: &[String],
+    wrapped: &[String],
+    kek_id: &str,
+) -> Result<usize, CryptoError> {
+    if subjects.is_empty() {
+        return Ok(0);
+    }
+    let changed = match pool {
+        Pool::Postgres(p) => sqlx::query(
+            "UPDATE data_subject_keys AS k SET wrapped_key = v.wrapped_key, kek_id = $3
+             FROM UNNEST($1::text[], $2::text[]) AS v(subject_id, wrapped_key)
+             WHERE k.subject_id = v.subject_id AND k.wrapped_key IS NOT NULL",
+        )
+        .bind(subjects)
+        .bind(wrapped)
+        .bind(kek_id)
+        .execute(p)
+        .await?
+        .rows_affected(),
+        Pool::Sqlite(p) => {
+            let rows: Vec<String> = (0..subjects.len())
+                .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
+                .collect();
+            let sql = format!(
+                "WITH v(subject_id, wrapped_key) AS (VALUES {})
+                 UPDATE data_subject_keys
+                 SET wrapped_key = (SELECT v.wrapped_key FROM v WHERE v.subject_id = data_subject_keys.subject_id),
+                     kek_id = $1
+                 WHERE subject_id IN (SELECT subject_id FROM v) AND wrapped_key IS NOT NULL",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(kek_id);
+            for (subject, key) in subjects.iter().zip(wrapped) {
+                query = query.bind(subject).bind(key);
+            }
+            query.execute(p).await?.rows_affected()
+        }
+    };
+    Ok(usize::try_from(changed).unwrap_or(0))
 }
 
 /// Which generation the people of a receipt not yet linked to its complaint are recorded

@@ -104,6 +104,13 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Re-wrap every data key under the current key-encryption key (`COMPLAINTS_KEK_FILE`),
+    /// reading keys wrapped by an older one listed in `COMPLAINTS_PREVIOUS_KEK_FILES`. The
+    /// event log is not touched.
+    RotateKek {
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Write everything held about one data subject to a JSON file (subject access).
     SubjectAccess {
         #[command(flatten)]
@@ -186,6 +193,13 @@ async fn main() -> ExitCode {
         Command::EraseSubject { args, settings } => {
             telemetry::init(&settings.log_format);
             cli::erase_subject::run(args, &settings)
+                .await
+                .and_then(print_json)
+                .map_err(Into::into)
+        }
+        Command::RotateKek { settings } => {
+            telemetry::init(&settings.log_format);
+            cli::rotate_kek::run(&settings)
                 .await
                 .and_then(print_json)
                 .map_err(Into::into)

@@ -675,3 +675,132 @@ async fn intake_commits_each_valid_message_once_and_rejects_the_rest_with_a_reas
     stop.cancel();
     intake.await.unwrap();
 }
+
+fn receive_from(name: &str, description: &str) -> ComplaintAction {
+    let body = serde_json::json!({
+        "organisation_id": "RAL", "received_on": "2026-04-02", "channel": "email",
+        "subject_areas": ["communications"], "description": description,
+        "complainant": {"name": name, "email": format!("{}@example.org", name.replace(' ', "."))}
+    });
+    ComplaintAction::Receive(serde_json::from_value(body).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_republish_after_an_erasure_carries_nothing_readable_of_the_erased_person() {
+    use complaints_eventlog::crypto::{Encryption, LocalKek};
+    use complaints_eventlog::keys;
+    let Some(binary) = nats_binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(binary, &dir.path().join("nats"));
+    let log = EventLog::connect(&database(dir.path()).await)
+        .await
+        .unwrap();
+    log.migrate().await.unwrap();
+    let encryption = Encryption::new(
+        Arc::new(LocalKek::from_secret(
+            b"republish-kek-republish-kek-0123456",
+        )),
+        b"republish-subject-secret".to_vec(),
+    );
+    let cases = Cases::new(
+        log.with_encryption(Arc::new(encryption)),
+        ComplaintServices::standard(),
+    );
+    let pool = cases.log().pool().clone();
+    let (ann, bert) = ("c-ann", "c-bert");
+    cases
+        .execute(
+            ann,
+            receive_from("Ann Erasable", "Ann's own words"),
+            &context(),
+            None,
+        )
+        .await
+        .unwrap();
+    cases
+        .execute(ann, learning(1), &context(), None)
+        .await
+        .unwrap();
+    cases
+        .execute(
+            bert,
+            receive_from("Bert Keepme", "Bert's own words"),
+            &context(),
+            None,
+        )
+        .await
+        .unwrap();
+    let subject = |complaint: &'static str| {
+        let pool = pool.clone();
+        async move {
+            keys::subjects_of(&pool, complaint).await.unwrap()[0]
+                .1
+                .clone()
+        }
+    };
+    let (ann_subject, bert_subject) = (subject(ann).await, subject(bert).await);
+    let erasure = keys::Erasure {
+        by: "dpo".into(),
+        reason: "erasure request upheld".into(),
+        legal_basis: "UK GDPR Art 17(1)(a)".into(),
+        at: chrono::Utc::now(),
+    };
+    assert_eq!(
+        keys::erase(&pool, &ann_subject, &erasure).await.unwrap(),
+        keys::ErasureOutcome::Erased
+    );
+
+    // The harshest republish: personal data included (sealed, as stored), the whole log.
+    let mut with_personal_data = settings(&server.url());
+    with_personal_data.include_personal_data = true;
+    let js = with_personal_data.connect().await.unwrap().unwrap();
+    let relay = Relay::new(js, with_personal_data);
+    let published = complaints_gateway::nats::republish(&pool, &relay, 0, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(published as i64, event_count(&cases).await);
+    let messages = stream_contents(&server.url()).await;
+    assert_exactly_once_in_order(&messages, &event_ids(&cases).await);
+
+    for (_, complaint, _, body) in &messages {
+        for plaintext in [
+            "Ann Erasable",
+            "Ann's own words",
+            "Ann.Erasable",
+            "Bert Keepme",
+            "Bert's own words",
+        ] {
+            assert!(
+                !body.contains(plaintext),
+                "{plaintext} published in clear on {complaint}: {body}"
+            );
+        }
+    }
+    // The personal fields were published (the setting is on), but only as placeholders: the
+    // relay never holds a key, so neither a ciphertext nor a plaintext of anyone leaves.
+    let receipts: Vec<&String> = messages
+        .iter()
+        .map(|m| &m.3)
+        .filter(|body| body.contains("ComplaintReceived"))
+        .collect();
+    assert_eq!(receipts.len(), 2);
+    for body in receipts {
+        assert!(body.contains("[encrypted]"), "{body}");
+        assert!(
+            !body.contains("\"ct\""),
+            "a ciphertext was published: {body}"
+        );
+    }
+    assert!(!keys::load_keys(&pool, &[ann_subject.clone()].into())
+        .await
+        .unwrap()
+        .usable(&ann_subject));
+    assert!(keys::load_keys(&pool, &[bert_subject.clone()].into())
+        .await
+        .unwrap()
+        .usable(&bert_subject));
+    let bert_now = cases.get(bert).await.unwrap().unwrap();
+    assert!(format!("{:?}", bert_now.case).contains("Bert Keepme"));
+    let ann_now = cases.get(ann).await.unwrap().unwrap();
+    assert!(!format!("{:?}", ann_now.case).contains("Ann Erasable"));
+}

@@ -20,7 +20,7 @@ fn every_event_type_has_one_schema_at_its_current_version() {
         .map(|t| (*t, ComplaintEvent::version_of(t)))
         .collect();
     assert_eq!(listed, expected);
-    assert_eq!(schemas[0].file_name(), "ComplaintReceived.v1.0.json");
+    assert_eq!(schemas[0].file_name(), "ComplaintReceived.v2.0.json");
 }
 
 #[test]
@@ -58,7 +58,7 @@ fn a_received_complaint_by_carrier_pigeon_fails_its_schema() {
     let mut payload = received_payload();
     payload["ComplaintReceived"]["channel"] = json!("pigeon");
 
-    let errors = schema_errors("ComplaintReceived", "1.0", &payload);
+    let errors = schema_errors("ComplaintReceived", "2.0", &payload);
 
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
@@ -75,7 +75,7 @@ fn a_received_complaint_without_its_receipt_date_fails_its_schema() {
         .unwrap()
         .remove("received_on");
 
-    let errors = schema_errors("ComplaintReceived", "1.0", &payload);
+    let errors = schema_errors("ComplaintReceived", "2.0", &payload);
 
     assert!(
         errors.iter().any(|e| e.contains("received_on")),
@@ -88,7 +88,7 @@ fn a_date_that_is_not_a_calendar_date_fails_its_schema() {
     let mut payload = received_payload();
     payload["ComplaintReceived"]["received_on"] = json!("02/04/2026");
 
-    assert!(!schema_errors("ComplaintReceived", "1.0", &payload).is_empty());
+    assert!(!schema_errors("ComplaintReceived", "2.0", &payload).is_empty());
 }
 
 #[test]
@@ -98,14 +98,71 @@ fn a_payload_under_another_type_fails_that_type_s_schema() {
 }
 
 #[test]
-#[should_panic(expected = "ComplaintReceived v1.0 does not match its schema")]
+#[should_panic(expected = "ComplaintReceived v2.0 does not match its schema")]
 fn the_check_run_on_every_test_s_events_fails_on_a_wrong_payload() {
     let mut payload = received_payload();
     payload["ComplaintReceived"]["channel"] = json!("pigeon");
-    assert_conforms("ComplaintReceived", "1.0", &payload);
+    assert_conforms("ComplaintReceived", "2.0", &payload);
 }
 
 #[test]
 fn a_valid_payload_passes() {
+    assert_conforms("ComplaintReceived", "2.0", &received_payload());
+}
+
+/// A sealed leaf as the log stores it (the bytes are not a real ciphertext: the schema
+/// describes the shape, not the key).
+fn sealed(kind: &str) -> Value {
+    json!({"enc": "xchacha20poly1305/v1", "subject": format!("ds-{}", "ab".repeat(16)),
+           "kind": kind, "nonce": "bm9uY2Vub25jZW5vbmNlbm9uY2Vub25j", "ct": "Y2lwaGVydGV4dA=="})
+}
+
+#[test]
+fn the_sealed_form_accepts_envelopes_in_personal_fields_only() {
+    let mut payload = received_payload();
+    let particulars = &mut payload["ComplaintReceived"]["particulars"];
+    particulars["description"] = sealed("string");
+    particulars["complainant"]["name"] = sealed("string");
+    assert_conforms("ComplaintReceived", "2.0", &payload);
+    // The plain form, kept as superseded 1.0, has no room for them.
+    assert!(!schema_errors("ComplaintReceived", "1.0", &payload).is_empty());
+    // Nor does a field that is not personal data, in either form.
+    let mut payload = received_payload();
+    payload["ComplaintReceived"]["received_on"] = sealed("json");
+    assert!(!schema_errors("ComplaintReceived", "2.0", &payload).is_empty());
+    // An envelope missing its ciphertext is no envelope.
+    let mut payload = received_payload();
+    let mut broken = sealed("string");
+    broken.as_object_mut().unwrap().remove("ct");
+    payload["ComplaintReceived"]["particulars"]["description"] = broken;
+    assert!(!schema_errors("ComplaintReceived", "2.0", &payload).is_empty());
+}
+
+#[test]
+fn a_plain_payload_written_before_the_sealed_form_still_matches_both_versions() {
     assert_conforms("ComplaintReceived", "1.0", &received_payload());
+    assert_conforms("ComplaintReceived", "2.0", &received_payload());
+}
+
+#[test]
+fn exactly_the_event_types_with_personal_data_have_a_sealed_form() {
+    let with_personal_data: Vec<String> = superseded_event_schemas()
+        .into_iter()
+        .chain(event_schemas())
+        .filter(|s| s.version == FIRST_VERSION && s.schema.to_string().contains("x-confidential"))
+        .map(|s| s.event_type)
+        .collect();
+    let mut bumped: Vec<String> = BUMPED_VERSIONS
+        .iter()
+        .filter(|(_, v)| *v == SEALED_FORM_VERSION)
+        .map(|(t, _)| t.to_string())
+        .collect();
+    let mut expected = with_personal_data.clone();
+    expected.sort();
+    bumped.sort();
+    assert_eq!(
+        bumped, expected,
+        "a type with personal data must be written in its sealed form"
+    );
+    assert_eq!(superseded_event_schemas().len(), with_personal_data.len());
 }

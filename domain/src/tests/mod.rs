@@ -116,6 +116,7 @@ fn event_validators() -> &'static HashMap<(String, String), jsonschema::Validato
     VALIDATORS.get_or_init(|| {
         event_schemas()
             .into_iter()
+            .chain(superseded_event_schemas())
             .map(|s| {
                 let validator = jsonschema::options()
                     .should_validate_formats(true)

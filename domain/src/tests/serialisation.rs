@@ -279,11 +279,14 @@ fn types_lists_each_event_name_exactly_once() {
 }
 
 #[test]
-fn the_stored_event_type_is_the_variant_name_at_version_one() {
+fn the_stored_event_type_is_the_variant_name_at_its_current_version() {
     use cqrs_es::DomainEvent;
     for event in one_of_each() {
         assert_eq!(event.event_type(), event.name());
-        assert_eq!(event.event_version(), "1.0");
+        assert_eq!(
+            event.event_version(),
+            ComplaintEvent::version_of(event.name())
+        );
         let json = serde_json::to_value(&event).unwrap();
         let tag = json.as_object().and_then(|o| o.keys().next().cloned());
         assert_eq!(

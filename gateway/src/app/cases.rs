@@ -21,6 +21,7 @@ pub const SUBJECT_SECRET_FILE: &str = "subject-secret";
 /// `COMPLAINTS_ENCRYPTION=off` (for benchmark comparisons only). The key-encryption key
 /// comes from `COMPLAINTS_KEK_FILE` or `kek` in the data directory (generated on first run);
 /// data subject ids are keyed with `subject-secret` there. Several gateways must share both.
+/// `COMPLAINTS_PREVIOUS_KEK_FILES` (a path list) names KEKs being rotated out.
 pub fn encryption(
     data_dir: &std::path::Path,
 ) -> Result<Option<std::sync::Arc<complaints_eventlog::crypto::Encryption>>, ApiError> {
@@ -46,6 +47,22 @@ pub fn encryption(
         return Err(ApiError::Config(
             "the key-encryption key is too short (at least 32 characters)".into(),
         ));
+    }
+    // Keys still wrapped by a KEK being rotated out open with it until `rotate-kek` has
+    // re-wrapped them.
+    if let Some(paths) = std::env::var_os("COMPLAINTS_PREVIOUS_KEK_FILES").filter(|v| !v.is_empty())
+    {
+        for path in std::env::split_paths(&paths) {
+            let previous = std::fs::read_to_string(&path).map_err(|e| {
+                ApiError::Config(format!(
+                    "cannot read the previous key-encryption key {}: {e}",
+                    path.display()
+                ))
+            })?;
+            complaints_eventlog::crypto::register_wrapper(std::sync::Arc::new(
+                LocalKek::from_secret(previous.trim().as_bytes()),
+            ));
+        }
     }
     let identity = complaints_audit::secrets::load_or_create(
         data_dir,

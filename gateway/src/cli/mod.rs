@@ -11,6 +11,7 @@ pub mod login_link;
 pub mod relay;
 pub mod report;
 pub mod retention;
+pub mod rotate_kek;
 pub mod simulate;
 pub mod subject_access;
 pub mod token;

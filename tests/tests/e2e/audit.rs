@@ -569,7 +569,7 @@ on_both_backends! {
         let pseudonym = app.audit_keys.pseudonym("cqc", &ids[0]);
         let first = &events[0];
         assert_eq!(first["specversion"], "1.0");
-        assert_eq!(first["type"], "uk.nhs.complaints.ComplaintReceived.v1.0");
+        assert_eq!(first["type"], "uk.nhs.complaints.ComplaintReceived.v2.0");
         assert_eq!(first["subject"], pseudonym.as_str());
         assert_eq!(first["id"], format!("{pseudonym}:1"));
         assert_eq!(first["data"]["received_on"], "2026-04-02");

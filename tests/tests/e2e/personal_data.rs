@@ -298,30 +298,63 @@ on_both_backends! {
         assert!(bert_sar.to_string().contains("Bert Keepme"), "{bert_sar}");
     }
 
-    async fn events_stored_before_encryption_still_load(backend: Backend) {
-        // Plaintext events (the old form) written without encryption load through the
-        // encrypting repository and the reader unchanged.
+    async fn a_stored_old_version_event_loads_through_its_upcaster(backend: Backend) {
+        // A receipt as a release before the sealed form stored it: version 1.0, personal
+        // data in clear. Written here row by row, as that release's repository did.
         let Some(db) = TestDatabase::create(backend).await else { return };
-        let plain = Cases::new(db.event_log().await, ComplaintServices::standard());
-        let context = complaints_gateway::CommandContext {
-            actor: "t".into(), role: "frontline".into(), organisation_id: "RAL".into(),
-            command_id: None, fingerprint: "f".into(), correlation_id: "c".into(), causation_id: None,
-            issued_at: chrono::Utc::now(), issued_on: chrono::NaiveDate::from_ymd_opt(2025, 5, 6).unwrap(),
-        };
+        let log = db.event_log().await.with_encryption(Arc::new(Encryption::new(
+            Arc::new(LocalKek::from_secret(b"another-kek-another-kek-another-kek")),
+            b"s".to_vec(),
+        )));
         let body = complaint("old plaintext words", None);
         let action = complaints_domain::ComplaintAction::Receive(serde_json::from_value(body).unwrap());
-        plain.execute("c-old", action, &context, None).await.unwrap();
-        let encrypted = Cases::new(
-            db.event_log().await.with_encryption(Arc::new(Encryption::new(
-                Arc::new(LocalKek::from_secret(b"another-kek-another-kek-another-kek")),
-                b"s".to_vec(),
-            ))),
-            ComplaintServices::standard(),
-        );
-        let state = encrypted.get("c-old").await.unwrap().unwrap();
+        let command = complaints_domain::ComplaintCommand {
+            issued_on: chrono::NaiveDate::from_ymd_opt(2025, 5, 6).unwrap(),
+            action,
+        };
+        let events = complaints_domain::decide(&Default::default(), command, &ComplaintServices::standard()).unwrap();
+        let metadata = json!({"organisation_id": "RAL", "actor": "t", "role": "frontline"}).to_string();
+        for (i, event) in events.iter().enumerate() {
+            let payload = serde_json::to_value(event).unwrap().to_string();
+            let name = event.name();
+            let sql = match backend {
+                Backend::Postgres => "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                                      VALUES ('Complaint', 'c-old', $1, $2, '1.0', $3::json, $4::json)",
+                Backend::Sqlite => "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                                    VALUES ('Complaint', 'c-old', $1, $2, '1.0', $3, $4)",
+            };
+            on_pool!(log.pool(), |p| sqlx::query(sql).bind(i as i64 + 1).bind(name).bind(&payload).bind(&metadata).execute(p).await.map(|_| ()).unwrap());
+        }
+        let cases = Cases::new(log, ComplaintServices::standard());
+
+        let state = cases.get("c-old").await.unwrap().unwrap();
         assert!(format!("{:?}", state.case).contains("old plaintext words"));
-        let stored = complaints_eventlog::read_stream(encrypted.log().pool(), "c-old").await.unwrap();
+        // The log keeps what was stored: version 1.0, in clear, matching the superseded schema.
+        let stored = complaints_eventlog::read_stream(cases.log().pool(), "c-old").await.unwrap();
+        assert_eq!(stored[0].event_version, "1.0");
         assert!(stored[0].stored_payload.to_string().contains("old plaintext words"));
+        let schema = |version: &str| {
+            complaints_domain::stored_event_schema("ComplaintReceived", version).unwrap()
+        };
+        assert!(jsonschema::is_valid(schema("1.0"), &stored[0].stored_payload));
+
+        // A command on the old complaint works; a new receipt is stored in the sealed form,
+        // which the plain 1.0 schema refuses.
+        let context = complaints_gateway::CommandContext {
+            actor: "t".into(), role: "caseworker".into(), organisation_id: "RAL".into(),
+            command_id: None, fingerprint: "f".into(), correlation_id: "c".into(), causation_id: None,
+            issued_at: chrono::Utc::now(), issued_on: chrono::NaiveDate::from_ymd_opt(2025, 5, 7).unwrap(),
+        };
+        let acknowledge = serde_json::from_value(json!({"acknowledged_on": "2025-05-07", "discussion_offered": true})).unwrap();
+        cases.execute("c-old", complaints_domain::ComplaintAction::Acknowledge(acknowledge), &context, None).await.unwrap();
+        let action = complaints_domain::ComplaintAction::Receive(serde_json::from_value(complaint("new sealed words", None)).unwrap());
+        cases.execute("c-new", action, &context, None).await.unwrap();
+        let new = complaints_eventlog::read_stream(cases.log().pool(), "c-new").await.unwrap();
+        assert_eq!(new[0].event_version, complaints_domain::SEALED_FORM_VERSION);
+        assert!(!new[0].stored_payload.to_string().contains("new sealed words"));
+        assert!(jsonschema::is_valid(schema("2.0"), &new[0].stored_payload));
+        assert!(!jsonschema::is_valid(schema("1.0"), &new[0].stored_payload));
+        assert!(format!("{:?}", cases.get("c-new").await.unwrap().unwrap().case).contains("new sealed words"));
     }
 }
 

@@ -69,6 +69,13 @@ fn generated_files() -> BTreeMap<String, String> {
         "events/index.json".to_string(),
         render(&json!({ "events": index })),
     );
+    // The plain form of each type now written sealed: still what its older payloads are.
+    for schema in complaints_domain::superseded_event_schemas() {
+        files.insert(
+            format!("events/superseded/{}", schema.file_name()),
+            render(&schema.schema),
+        );
+    }
     files
 }
 
@@ -102,7 +109,7 @@ fn the_checked_in_schemas_are_the_generated_ones() {
         .collect();
 
     if updating() {
-        std::fs::create_dir_all(dir.join("events")).unwrap();
+        std::fs::create_dir_all(dir.join("events/superseded")).unwrap();
         for (name, text) in &generated {
             std::fs::write(dir.join(name), text).unwrap();
         }
