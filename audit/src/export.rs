@@ -110,6 +110,9 @@ fn envelope(keys: &AuditKeys, recipient: &str, sealed: SealedEvent) -> Result<Va
     }
     .decode()?;
     let mut event = complaints_eventlog::cloud_event(&stored, false);
+    if let Some(data) = event.get_mut("data") {
+        pseudonymise_case_links(data, keys, recipient);
+    }
     let pseudonym = keys.pseudonym(recipient, &link.complaint_id);
     if let Value::Object(fields) = &mut event {
         fields.insert("id".into(), format!("{pseudonym}:{}", link.sequence).into());
@@ -119,6 +122,23 @@ fn envelope(keys: &AuditKeys, recipient: &str, sealed: SealedEvent) -> Result<Va
         fields.insert("chainlink".into(), link.link_hash.into());
     }
     Ok(event)
+}
+
+/// Replaces the ids of other complaints an event names (a transfer's or hand-over's
+/// `origin.case_id`, a `LinkedCaseOpened`'s `case_id`) by this recipient's pseudonyms of
+/// them: the recipient can still follow a complaint from one body to the next within its
+/// exports, but a real id never leaves, so no two recipients share a join key.
+fn pseudonymise_case_links(data: &mut Value, keys: &AuditKeys, recipient: &str) {
+    let linked = |value: &mut Value| {
+        if let Some(id) = value.get("case_id").and_then(Value::as_str) {
+            let pseudonym = keys.pseudonym(recipient, id);
+            value["case_id"] = Value::String(pseudonym);
+        }
+    };
+    if let Some(origin) = data.get_mut("origin").filter(|o| o.is_object()) {
+        linked(origin);
+    }
+    linked(data);
 }
 
 /// Whether stored metadata marks the event as part of a whistleblowing concern.
@@ -463,6 +483,27 @@ mod tests {
         r#"{"specversion":"1.0","logposition":3,"chainindex":3,"chainlink":"aa"}"#,
         r#"{"specversion":"1.0","logposition":5,"chainindex":5,"chainlink":"bb"}"#,
     ];
+
+    #[test]
+    fn the_ids_of_linked_complaints_leave_only_as_the_recipient_s_pseudonyms() {
+        let keys = AuditKeys::generate().unwrap();
+        let real = "0b5e1c2a-4f1e-4a8e-9a57-3f2d8c1e7b10";
+        let mut received = json!({"received_on": "2026-04-02",
+            "origin": {"relation": "transferred_in", "organisation_id": "RAL", "case_id": real}});
+        pseudonymise_case_links(&mut received, &keys, "cqc");
+        let mut opened =
+            json!({"relation": "transferred_out", "organisation_id": "RBB", "case_id": real});
+        pseudonymise_case_links(&mut opened, &keys, "cqc");
+        assert!(!received.to_string().contains(real) && !opened.to_string().contains(real));
+        // The same complaint reads the same within one recipient's exports, and differently
+        // for another recipient.
+        assert_eq!(
+            received["origin"]["case_id"],
+            keys.pseudonym("cqc", real).as_str()
+        );
+        assert_eq!(opened["case_id"], received["origin"]["case_id"]);
+        assert_ne!(keys.pseudonym("phso", real), keys.pseudonym("cqc", real));
+    }
 
     #[test]
     fn an_intact_export_verifies_and_every_flipped_byte_fails() {

@@ -39,9 +39,10 @@ pub fn is_restricted(event: &StoredEvent) -> bool {
 }
 
 /// Fields of an event's data that are not personal yet are left out unless personal data is
-/// asked for: a frontline system's reference lets a recipient join an export or a NATS copy
-/// with that system's own records, which is exactly what pseudonymised ids prevent.
-const LINKING_FIELDS: &[&str] = &["source"];
+/// asked for: a frontline system's reference, or the ombudsman's case reference, lets a
+/// recipient join an export or a NATS copy with that system's own records (which name the
+/// person), which is exactly what pseudonymised ids prevent.
+const LINKING_FIELDS: &[&str] = &["source", "ombudsman_reference"];
 
 /// The CloudEvents 1.0 envelope of a stored event; personal data and source references
 /// removed unless asked.
@@ -112,5 +113,36 @@ mod tests {
         assert_eq!(envelope["source"], "urn:complaints:organisation:RAL");
         assert!(!envelope.to_string().contains("Arthur"), "{envelope}");
         assert_eq!(envelope["data"]["request"], 1);
+    }
+
+    #[test]
+    fn the_ombudsman_s_case_reference_leaves_only_when_personal_data_is_asked_for() {
+        let event = ComplaintEvent::ReferredToOmbudsman {
+            ombudsman: complaints_domain::Ombudsman::Phso,
+            informed_on: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+            ombudsman_reference: Some("PHSO-0042-1187".into()),
+        };
+        let stored = StoredEvent {
+            checkpoint: Checkpoint {
+                transaction_id: 0,
+                position: 3,
+            },
+            complaint_id: "c1".into(),
+            sequence: 3,
+            event_type: event.name().into(),
+            event_version: "1.0".into(),
+            stored_payload: serde_json::to_value(&event).unwrap(),
+            event,
+            metadata: [(metadata::ORGANISATION.to_string(), "RAL".to_string())].into(),
+            recorded_at: chrono::Utc::now(),
+            stored_metadata: Value::Null,
+        };
+        let stripped = cloud_event(&stored, false);
+        assert!(!stripped.to_string().contains("PHSO-0042"), "{stripped}");
+        assert_eq!(stripped["data"]["ombudsman"], "phso");
+        assert_eq!(
+            cloud_event(&stored, true)["data"]["ombudsman_reference"],
+            "PHSO-0042-1187"
+        );
     }
 }
