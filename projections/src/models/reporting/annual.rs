@@ -3,9 +3,10 @@
 //! figure in the year of the fact that decides it, transferred-out complaints apart.
 
 use super::facts::{ComplaintFacts, ContributionFact, LearningFact, ReferralFact};
+use super::learning::{summarise_learning, LearningReport};
 use super::period::{bump, financial_year, within, NOT_RECORDED};
 use chrono::NaiveDate;
-use complaints_domain::{ExclusionCategory, LearningKind, Ombudsman, Outcome};
+use complaints_domain::{ExclusionCategory, Ombudsman, Outcome};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,26 +76,6 @@ impl Share {
         let share = (total > 0).then(|| met as f64 / total as f64);
         Self { met, total, share }
     }
-}
-
-/// A lesson or action for items 5 and 6 of the report; aggregate, no complaint id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct LearningItem {
-    /// When recorded.
-    pub recorded_on: NaiveDate,
-    /// Summary.
-    pub summary: String,
-    /// When an action is due.
-    pub action_due_on: Option<NaiveDate>,
-}
-
-/// Learning recorded in the year.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct LearningReport {
-    /// Lessons and matters of general importance (item 5).
-    pub lessons: Vec<LearningItem>,
-    /// Actions taken or planned (item 6).
-    pub actions: Vec<LearningItem>,
 }
 
 /// How the sender counts a complaint it forwarded to the body it belongs to (R-AR-5,
@@ -173,7 +154,8 @@ pub struct AnnualReport {
     /// organisation's internal target (its default response period); reported apart from
     /// the agreed period, which it never is (R-AR-4).
     pub responded_within_internal_target: Share,
-    /// Lessons and actions recorded in the year (items 5 and 6).
+    /// Lessons and actions recorded in the year (items 5 and 6): counted by kind, the
+    /// latest few of each named, and where the full list is.
     pub learning: LearningReport,
     /// Joint complaints another body led that this body took part in (R-JOINT-2), each
     /// counted once, in the year this body first supplied its part. Never part of
@@ -358,28 +340,7 @@ pub fn annual_report_with(
         }
     }
 
-    let mut items: Vec<&LearningFact> = learning
-        .iter()
-        .filter(|l| l.organisation_id == organisation && within(Some(l.recorded_on), start, end))
-        .collect();
-    items.sort_by(|a, b| {
-        (a.recorded_on, &a.complaint_id, a.sequence).cmp(&(
-            b.recorded_on,
-            &b.complaint_id,
-            b.sequence,
-        ))
-    });
-    for l in items {
-        let item = LearningItem {
-            recorded_on: l.recorded_on,
-            summary: l.summary.clone(),
-            action_due_on: l.action_due_on,
-        };
-        match l.kind {
-            LearningKind::Lesson => report.learning.lessons.push(item),
-            LearningKind::Action => report.learning.actions.push(item),
-        }
-    }
+    report.learning = summarise_learning(organisation, year, start, end, learning);
     report
 }
 
@@ -724,13 +685,13 @@ mod tests {
             (4, 5)
         );
         assert_eq!(r.responded_within_agreed_period.share, Some(0.8));
-        assert_eq!(r.learning.lessons.len(), 1);
+        assert_eq!(r.learning.lessons.total, 1);
         assert_eq!(
-            r.learning.lessons[0].summary,
+            r.learning.lessons.recent[0].summary,
             "Explain waiting lists at referral"
         );
-        assert_eq!(r.learning.actions.len(), 1);
-        assert_eq!(r.learning.actions[0].recorded_on, d("2026-03-31"));
+        assert_eq!((r.learning.actions.total, r.learning.total), (1, 2));
+        assert_eq!(r.learning.actions.recent[0].recorded_on, d("2026-03-31"));
 
         let next = annual_report("RAL", 2026, &facts, &referrals, &learning);
         assert_eq!(next.outcome_changed_on_review, 1, "k's review");

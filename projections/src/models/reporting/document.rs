@@ -2,7 +2,8 @@
 //! CSV for its tables. Rendering is pure and every free-text value is escaped for the format
 //! it goes into, so the HTTP route and the command line serve the same bytes.
 
-use super::annual::{AnnualReport, LearningItem, Share, TransferCounting};
+use super::annual::{AnnualReport, Share, TransferCounting};
+use super::learning::{LearningItem, LearningSummary};
 use chrono::NaiveDate;
 use std::str::FromStr;
 
@@ -237,6 +238,30 @@ fn intro(report: &AnnualReport) -> String {
 const LESSONS: &str = "Matters of general importance (reg. 18(2)(d)(ii))";
 const ACTIONS: &str = "Actions taken or planned to improve services (reg. 18(2)(d)(iii))";
 
+/// What a learning section says before its items: how many, and how many are shown
+/// (R-AR-1: the report states what was learnt; the rest are on the full list).
+fn learning_intro(summary: &LearningSummary) -> Option<String> {
+    match (summary.total, summary.recent.len() as u64) {
+        (0, _) => None,
+        (total, shown) if shown >= total => Some(format!("{total} recorded in the year.")),
+        (total, shown) => Some(format!(
+            "{total} recorded in the year; the latest {shown} follow, newest first."
+        )),
+    }
+}
+
+/// Where the full list of lessons and actions is, when the report names only some.
+fn full_list_note(report: &AnnualReport) -> Option<String> {
+    let l = &report.learning;
+    let shown = (l.lessons.recent.len() + l.actions.recent.len()) as u64;
+    (l.total > shown).then(|| {
+        format!(
+            "Every lesson and action of the year ({}) is listed at {}.",
+            l.total, l.full_list
+        )
+    })
+}
+
 fn item_text(item: &LearningItem) -> (String, String) {
     let when = match item.action_due_on {
         Some(due) => format!("{} (due {})", long_date(item.recorded_on), long_date(due)),
@@ -318,15 +343,16 @@ pub fn markdown(report: &AnnualReport) -> String {
             ));
         }
     }
-    for (heading, items) in [
+    for (heading, summary) in [
         (LESSONS, &report.learning.lessons),
         (ACTIONS, &report.learning.actions),
     ] {
         out.push_str(&format!("\n## {}\n\n", escape_markdown(heading)));
-        if items.is_empty() {
-            out.push_str("None recorded.\n");
+        match learning_intro(summary) {
+            None => out.push_str("None recorded.\n"),
+            Some(intro) => out.push_str(&format!("{}\n\n", escape_markdown(&intro))),
         }
-        for item in items {
+        for item in &summary.recent {
             let (when, what) = item_text(item);
             out.push_str(&format!(
                 "- {}: {}\n",
@@ -334,6 +360,9 @@ pub fn markdown(report: &AnnualReport) -> String {
                 escape_markdown(&what)
             ));
         }
+    }
+    if let Some(note) = full_list_note(report) {
+        out.push_str(&format!("\n{}\n", escape_markdown(&note)));
     }
     out
 }
@@ -375,17 +404,17 @@ pub fn html(report: &AnnualReport) -> String {
         }
         out.push_str("</table>\n");
     }
-    for (heading, items) in [
+    for (heading, summary) in [
         (LESSONS, &report.learning.lessons),
         (ACTIONS, &report.learning.actions),
     ] {
         out.push_str(&format!("<h2>{}</h2>\n", escape_html(heading)));
-        if items.is_empty() {
+        let Some(intro) = learning_intro(summary) else {
             out.push_str("<p>None recorded.</p>\n");
             continue;
-        }
-        out.push_str("<ul>\n");
-        for item in items {
+        };
+        out.push_str(&format!("<p>{}</p>\n<ul>\n", escape_html(&intro)));
+        for item in &summary.recent {
             let (when, what) = item_text(item);
             out.push_str(&format!(
                 "<li><strong>{}</strong>: {}</li>\n",
@@ -395,12 +424,17 @@ pub fn html(report: &AnnualReport) -> String {
         }
         out.push_str("</ul>\n");
     }
+    if let Some(note) = full_list_note(report) {
+        out.push_str(&format!("<p>{}</p>\n", escape_html(&note)));
+    }
     out.push_str("</body>\n</html>\n");
     out
 }
 
 /// The report's tables as CSV (RFC 4180, CRLF): `section,item,count`, sections `figure`
-/// (shares as `met` and `total` items), `subject_area`, `channel`, `excluded_category`.
+/// (shares as `met` and `total` items; `lessons` and `actions` count items 5 and 6, whose
+/// text is in the other formats and on the full list), `subject_area`, `channel`,
+/// `excluded_category`.
 /// `transferred_out` is not counted in `received` (R-AR-5's documented default); under the
 /// `within_received` setting the row is `transferred_out_of_received`, a subset of it.
 pub fn csv(report: &AnnualReport) -> String {
@@ -459,8 +493,8 @@ pub fn csv(report: &AnnualReport) -> String {
             "responded_within_internal_target_total",
             report.responded_within_internal_target.total,
         ),
-        ("lessons", report.learning.lessons.len() as u64),
-        ("actions", report.learning.actions.len() as u64),
+        ("lessons", report.learning.lessons.total),
+        ("actions", report.learning.actions.total),
     ];
     for (item, count) in counts {
         row("figure", item, count);
@@ -496,17 +530,42 @@ mod tests {
         report
             .by_subject_area
             .insert("values_and_behaviours".into(), 4);
-        report.learning.lessons.push(LearningItem {
+        report.learning.lessons.total = 1;
+        report.learning.lessons.recent.push(LearningItem {
+            kind: complaints_domain::LearningKind::Lesson,
             recorded_on: NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),
             summary: "Discharge letters <script>alert(1)</script> & \"copies\" | *now*".into(),
             action_due_on: None,
         });
-        report.learning.actions.push(LearningItem {
+        report.learning.actions.total = 1;
+        report.learning.actions.recent.push(LearningItem {
+            kind: complaints_domain::LearningKind::Action,
             recorded_on: NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
             summary: "Train ward staff, again".into(),
             action_due_on: NaiveDate::from_ymd_opt(2025, 9, 30),
         });
+        report.learning.total = 2;
         report
+    }
+
+    #[test]
+    fn r_ar_1_a_year_of_more_learning_than_the_report_names_says_how_much_and_where_it_is() {
+        let mut r = report();
+        r.learning.lessons.total = 138_000;
+        r.learning.total = 138_001;
+        let note = "Every lesson and action of the year (138001) is listed at \
+                    /v1/reports/annual/lessons?organisation=RAL&year=2025.";
+        let text = markdown(&r);
+        assert!(
+            text.contains("138000 recorded in the year; the latest 1 follow, newest first."),
+            "{text}"
+        );
+        assert!(text.contains(&escape_markdown(note)), "{text}");
+        let page = html(&r);
+        assert!(page.contains(&escape_html(note)), "{page}");
+        assert!(csv(&r).contains("figure,lessons,138000\r\n"));
+        // Everything named: no pointer.
+        assert!(!markdown(&report()).contains("is listed at"));
     }
 
     #[test]

@@ -80,6 +80,7 @@
 //!
 //! Layout: `facts` derives the rows and names their tables, `period` holds financial years
 //! and shared counting helpers, `annual` and `ko41` count the two reports from rows,
+//! `learning` summarises items 5 and 6 in the database and pages the full list,
 //! `query` reads rows back and answers, `submissions` keeps submitted KO41 returns
 //! (`ko41_submissions`, append-only, R-KO-3a) and shows a submitted year's figures with its
 //! adjustments, and [`document`] renders the annual report; this
@@ -92,6 +93,7 @@ mod annual;
 mod collection;
 mod facts;
 mod ko41;
+mod learning;
 mod period;
 mod query;
 mod submissions;
@@ -102,13 +104,18 @@ mod fixtures;
 mod through_the_runner;
 
 pub use annual::{
-    annual_report, annual_report_with, contributed_to, AnnualReport, ExcludedCounts, LearningItem,
-    LearningReport, OmbudsmanCounts, OutcomeCounts, Share, TransferCounting, TRANSFER_COUNTING,
+    annual_report, annual_report_with, contributed_to, AnnualReport, ExcludedCounts,
+    OmbudsmanCounts, OutcomeCounts, Share, TransferCounting, TRANSFER_COUNTING,
 };
 pub use collection::Collection;
 pub use facts::{
     complaint_facts, contribution_facts, learning_fact, referral_fact, ComplaintFacts,
     ContributionFact, LearningFact, ReferralFact,
+};
+pub use learning::{
+    full_list_route, learning_page, learning_report_for, summarise_learning, LearningCursor,
+    LearningItem, LearningPage, LearningReport, LearningSummary, LEARNING_ROUTE,
+    MAX_LEARNING_PAGE, RECENT_LEARNING,
 };
 pub use ko41::{
     adjustments, bring_forward_submitted, return_items, written_complaints, written_complaints_csv,
@@ -202,7 +209,12 @@ impl Consumer for Reporting {
                          PRIMARY KEY (complaint_id, sequence)"
                     )
                 },
-                indexes: &["organisation_id, recorded_on"],
+                // The full list's keyset order, and per kind for the counts and the latest
+                // few (both index-only): issue 16's years of 138,000 lessons.
+                indexes: &[
+                    "organisation_id, recorded_on, complaint_id, sequence",
+                    "organisation_id, kind, recorded_on, complaint_id, sequence",
+                ],
             },
             TableDef {
                 base: CONTRIBUTIONS,

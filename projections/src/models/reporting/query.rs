@@ -4,15 +4,14 @@
 
 use super::annual::{annual_report, contributed_to, AnnualReport};
 use super::facts::{
-    ComplaintFacts, ContributionFact, LearningFact, ReferralFact, COMPLAINTS, CONTRIBUTIONS,
-    LEARNING, REFERRALS,
+    ComplaintFacts, ContributionFact, ReferralFact, COMPLAINTS, CONTRIBUTIONS, REFERRALS,
 };
 use super::ko41::{written_complaints, WrittenComplaintsReport};
-use super::period::{financial_year, REPORT_YEARS};
+use super::learning::{learning_report_for, report_period};
 use crate::models::sql::{date_text, parse_codes};
 use crate::ProjectionError;
 use chrono::NaiveDate;
-use complaints_domain::{ClosureReason, ExclusionCategory, LearningKind, Ombudsman, Outcome};
+use complaints_domain::{ClosureReason, ExclusionCategory, Ombudsman, Outcome};
 use complaints_eventlog::{on_pool, Backend, Pool};
 use sqlx::Row;
 
@@ -233,65 +232,6 @@ async fn load_referrals(
         .collect()
 }
 
-async fn load_learning(
-    pool: &Pool,
-    organisation: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Vec<LearningFact>, ProjectionError> {
-    let b = pool.backend();
-    let sql = format!(
-        "SELECT complaint_id, sequence, organisation_id, {}, kind, summary, {} FROM {LEARNING}
-         WHERE organisation_id = $1 AND recorded_on >= $2 AND recorded_on <= $3
-         ORDER BY recorded_on, complaint_id, sequence",
-        date_expr(b, "recorded_on"),
-        date_expr(b, "action_due_on"),
-    );
-    let raw = on_pool!(pool, |p| sqlx::query(&sql)
-        .bind(organisation)
-        .bind(from)
-        .bind(to)
-        .fetch_all(p)
-        .await?
-        .into_iter()
-        .map(|r| {
-            Ok::<_, sqlx::Error>((
-                r.try_get::<String, _>("complaint_id")?,
-                r.try_get::<i64, _>("sequence")?,
-                r.try_get::<String, _>("organisation_id")?,
-                r.try_get::<Option<String>, _>("recorded_on")?,
-                r.try_get::<String, _>("kind")?,
-                r.try_get::<String, _>("summary")?,
-                r.try_get::<Option<String>, _>("action_due_on")?,
-            ))
-        })
-        .collect::<Result<Vec<_>, _>>()?);
-    raw.into_iter()
-        .map(
-            |(
-                complaint_id,
-                sequence,
-                organisation_id,
-                recorded_on,
-                kind,
-                summary,
-                action_due_on,
-            )| {
-                Ok(LearningFact {
-                    recorded_on: required_date("recorded_on", recorded_on)?,
-                    kind: LearningKind::parse(&kind)
-                        .ok_or_else(|| decode_error("learning kind", &kind))?,
-                    action_due_on: parse_date("action_due_on", action_due_on)?,
-                    complaint_id,
-                    sequence,
-                    organisation_id,
-                    summary,
-                })
-            },
-        )
-        .collect()
-}
-
 /// The annual report of `organisation` for financial `year` (2025 = 2025-26), counted from
 /// the current facts of the `reporting` read model.
 pub async fn annual_report_for(
@@ -299,14 +239,7 @@ pub async fn annual_report_for(
     organisation: &str,
     year: i32,
 ) -> Result<AnnualReport, ProjectionError> {
-    let period = financial_year(year).filter(|_| REPORT_YEARS.contains(&year));
-    let Some((from, to)) = period else {
-        return Err(ProjectionError::InvalidQuery(format!(
-            "year must be between {} and {}",
-            REPORT_YEARS.start(),
-            REPORT_YEARS.end()
-        )));
-    };
+    let (from, to) = report_period(year)?;
     // R-AR-5: a referral's complaint is read whatever year it was received in, to tell
     // whether it was transferred out unanswered.
     let referred = format!(
@@ -325,9 +258,10 @@ pub async fn annual_report_for(
     )
     .await?;
     let referrals = load_referrals(pool, organisation, from, to).await?;
-    let learning = load_learning(pool, organisation, from, to).await?;
     let contributions = load_contributions(pool, organisation, from, to).await?;
-    let mut report = annual_report(organisation, year, &facts, &referrals, &learning);
+    let mut report = annual_report(organisation, year, &facts, &referrals, &[]);
+    // Items 5 and 6 are counted by the database, never loaded row by row (issue 16).
+    report.learning = learning_report_for(pool, organisation, year).await?;
     report.contributed_to = contributed_to(organisation, year, &contributions);
     Ok(report)
 }
@@ -376,7 +310,7 @@ async fn load_contributions(
 }
 
 /// The written complaints return (KO41a/KO41b) of `organisation` for the days `from..=to`
-/// (use [`financial_year`] for the usual year), counted from the current facts of the
+/// (use [`financial_year`](super::financial_year) for the usual year), counted from the current facts of the
 /// `reporting` read model.
 pub async fn written_complaints_for(
     pool: &Pool,

@@ -7,7 +7,8 @@
 use super::facts::{COMPLAINTS, LEARNING, REFERRALS};
 use super::fixtures::{d, received_event, response_event};
 use super::{
-    annual_report_for, financial_year, written_complaints_for, OmbudsmanCounts, OutcomeCounts,
+    annual_report_for, financial_year, learning_page, learning_report_for, summarise_learning,
+    written_complaints_for, LearningFact, OmbudsmanCounts, OutcomeCounts,
     Reporting,
 };
 use crate::ProjectionError;
@@ -159,7 +160,7 @@ async fn worked_example(log: &EventLog) {
     assert_eq!(y2025.responded_within_agreed_period.total, 0);
     assert_eq!(y2025.responded_within_internal_target.total, 2);
     assert_eq!(
-        y2025.learning.lessons[0].summary,
+        y2025.learning.lessons.recent[0].summary,
         "Say why a referral was declined"
     );
     assert_eq!(y2025.by_subject_area["waiting_times"], 1);
@@ -249,6 +250,85 @@ async fn worked_example(log: &EventLog) {
             .unwrap(),
         ko41
     );
+
+    more_learning_than_the_report_names(log, &runner).await;
+}
+
+/// A year with more learning than the report names: the database's counts and latest items
+/// equal the pure summary, and a walk of the full list by cursor meets every item once.
+async fn more_learning_than_the_report_names(log: &EventLog, runner: &Runner) {
+    let mut events = vec![received_event("2025-04-10", Channel::Letter)];
+    let mut facts = vec![LearningFact {
+        complaint_id: "c2".into(),
+        sequence: 5,
+        organisation_id: "RAL".into(),
+        recorded_on: d("2025-07-01"),
+        kind: LearningKind::Lesson,
+        summary: "Say why a referral was declined".into(),
+        action_due_on: None,
+    }];
+    for n in 0..23_i64 {
+        // Several a day, so the keyset's later columns decide the order too.
+        let kind = if n % 5 == 0 { LearningKind::Action } else { LearningKind::Lesson };
+        let recorded_on = d(&format!("2025-08-{:02}", 1 + n / 3));
+        let action_due_on = (kind == LearningKind::Action).then(|| d("2025-12-01"));
+        events.push(ComplaintEvent::LearningRecorded {
+            recorded_on,
+            kind,
+            summary: format!("item {n}"),
+            action_due_on,
+        });
+        facts.push(LearningFact {
+            complaint_id: "c9".into(),
+            sequence: n + 2,
+            organisation_id: "RAL".into(),
+            recorded_on,
+            kind,
+            summary: format!("item {n}"),
+            action_due_on,
+        });
+    }
+    append(log, "c9", events).await;
+    catch_up(runner, 24).await;
+    let pool = log.pool();
+    let (from, to) = financial_year(2025).unwrap();
+    let counted = learning_report_for(pool, "RAL", 2025).await.unwrap();
+    assert_eq!(counted, summarise_learning("RAL", 2025, from, to, &facts));
+    assert_eq!(
+        (counted.total, counted.lessons.total, counted.actions.total),
+        (24, 19, 5)
+    );
+    assert_eq!(counted.lessons.recent.len(), 10);
+    assert_eq!(annual_report_for(pool, "RAL", 2025).await.unwrap().learning, counted);
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = learning_page(pool, "RAL", 2025, None, after.as_ref(), 4)
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 4);
+        seen.extend(page.items);
+        match page.next_cursor {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let summaries: Vec<&str> = seen.iter().map(|i| i.summary.as_str()).collect();
+    assert_eq!(summaries.len(), 24, "{summaries:?}");
+    assert_eq!(summaries[0], "Say why a referral was declined");
+    let mut unique = summaries.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 24, "each once");
+    let actions = learning_page(pool, "RAL", 2025, Some(LearningKind::Action), None, 1000)
+        .await
+        .unwrap();
+    assert_eq!((actions.items.len(), actions.next_cursor), (5, None));
+    assert!(matches!(
+        learning_page(pool, "RAL", 2025, None, None, 1001).await,
+        Err(ProjectionError::InvalidQuery(_))
+    ));
 }
 
 #[tokio::test]
