@@ -419,7 +419,12 @@ mod tests {
             sequence: 7,
         };
         assert_eq!(LearningCursor::decode(&cursor.encode()), Some(cursor));
-        for bad in ["", "zz", &hex::encode("2025-06-01|c 1|7"), &hex::encode("x|c|1")] {
+        for bad in [
+            "",
+            "zz",
+            &hex::encode("2025-06-01|c 1|7"),
+            &hex::encode("x|c|1"),
+        ] {
             assert_eq!(LearningCursor::decode(bad), None, "{bad}");
         }
     }
@@ -438,7 +443,13 @@ mod tests {
             })
             .collect();
         facts.push(lesson("a", 3, LearningKind::Action, "2025-07-01", "act"));
-        facts.push(lesson("b", 3, LearningKind::Action, "2026-04-01", "next year"));
+        facts.push(lesson(
+            "b",
+            3,
+            LearningKind::Action,
+            "2026-04-01",
+            "next year",
+        ));
         let r = summarise_learning("RAL", 2025, d("2025-04-01"), d("2026-03-31"), &facts);
         assert_eq!((r.total, r.lessons.total, r.actions.total), (26, 25, 1));
         assert_eq!(r.lessons.recent.len(), RECENT_LEARNING);

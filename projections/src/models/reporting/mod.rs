@@ -112,14 +112,14 @@ pub use facts::{
     complaint_facts, contribution_facts, learning_fact, referral_fact, ComplaintFacts,
     ContributionFact, LearningFact, ReferralFact,
 };
-pub use learning::{
-    full_list_route, learning_page, learning_report_for, summarise_learning, LearningCursor,
-    LearningItem, LearningPage, LearningReport, LearningSummary, LEARNING_ROUTE,
-    MAX_LEARNING_PAGE, RECENT_LEARNING,
-};
 pub use ko41::{
     adjustments, bring_forward_submitted, return_items, written_complaints, written_complaints_csv,
     Adjustment, CollectionReturn, ReturnItem, WrittenComplaintsReport,
+};
+pub use learning::{
+    full_list_route, learning_page, learning_report_for, summarise_learning, LearningCursor,
+    LearningItem, LearningPage, LearningReport, LearningSummary, LEARNING_ROUTE, MAX_LEARNING_PAGE,
+    RECENT_LEARNING,
 };
 pub use period::{financial_year, financial_year_of, NOT_RECORDED, REPORT_YEARS};
 pub use query::{annual_report_for, written_complaints_for};

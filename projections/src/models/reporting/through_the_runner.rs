@@ -8,8 +8,7 @@ use super::facts::{COMPLAINTS, LEARNING, REFERRALS};
 use super::fixtures::{d, received_event, response_event};
 use super::{
     annual_report_for, financial_year, learning_page, learning_report_for, summarise_learning,
-    written_complaints_for, LearningFact, OmbudsmanCounts, OutcomeCounts,
-    Reporting,
+    written_complaints_for, LearningFact, OmbudsmanCounts, OutcomeCounts, Reporting,
 };
 use crate::ProjectionError;
 use complaints_domain::{
@@ -269,7 +268,11 @@ async fn more_learning_than_the_report_names(log: &EventLog, runner: &Runner) {
     }];
     for n in 0..23_i64 {
         // Several a day, so the keyset's later columns decide the order too.
-        let kind = if n % 5 == 0 { LearningKind::Action } else { LearningKind::Lesson };
+        let kind = if n % 5 == 0 {
+            LearningKind::Action
+        } else {
+            LearningKind::Lesson
+        };
         let recorded_on = d(&format!("2025-08-{:02}", 1 + n / 3));
         let action_due_on = (kind == LearningKind::Action).then(|| d("2025-12-01"));
         events.push(ComplaintEvent::LearningRecorded {
@@ -299,7 +302,10 @@ async fn more_learning_than_the_report_names(log: &EventLog, runner: &Runner) {
         (24, 19, 5)
     );
     assert_eq!(counted.lessons.recent.len(), 10);
-    assert_eq!(annual_report_for(pool, "RAL", 2025).await.unwrap().learning, counted);
+    assert_eq!(
+        annual_report_for(pool, "RAL", 2025).await.unwrap().learning,
+        counted
+    );
 
     let mut seen = Vec::new();
     let mut after = None;
