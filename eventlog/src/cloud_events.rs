@@ -44,6 +44,11 @@ pub fn is_restricted(event: &StoredEvent) -> bool {
 /// person), which is exactly what pseudonymised ids prevent.
 const LINKING_FIELDS: &[&str] = &["source", "ombudsman_reference"];
 
+/// Event types whose business date is itself a quasi-identifier, left out (from the data
+/// and from `occurredon`, which repeats it) unless personal data is asked for: a date of
+/// death with the organisation is enough to find the person in public death notices.
+const IDENTIFYING_DATES: &[(&str, &str)] = &[("PersonDied", "died_on")];
+
 /// The CloudEvents 1.0 envelope of a stored event; personal data and source references
 /// removed unless asked.
 pub fn cloud_event(event: &StoredEvent, include_personal_data: bool) -> Value {
@@ -52,10 +57,17 @@ pub fn cloud_event(event: &StoredEvent, include_personal_data: bool) -> Value {
         strip_personal_data(&event.event_type, &event.event_version, &mut payload);
     }
     let mut data = payload.get(&event.event_type).cloned().unwrap_or(payload);
+    let mut occurred_on = event.metadata.get(metadata::OCCURRED_ON);
     if !include_personal_data {
         if let Value::Object(fields) = &mut data {
             for field in LINKING_FIELDS {
                 fields.remove(*field);
+            }
+            for (event_type, field) in IDENTIFYING_DATES {
+                if *event_type == event.event_type {
+                    fields.remove(*field);
+                    occurred_on = None;
+                }
             }
         }
     }
@@ -70,7 +82,7 @@ pub fn cloud_event(event: &StoredEvent, include_personal_data: bool) -> Value {
         "datacontenttype": "application/json",
         "complaintsequence": event.sequence,
         "logposition": event.checkpoint.position,
-        "occurredon": event.metadata.get(metadata::OCCURRED_ON),
+        "occurredon": occurred_on,
         "data": data,
     })
 }
@@ -113,6 +125,39 @@ mod tests {
         assert_eq!(envelope["source"], "urn:complaints:organisation:RAL");
         assert!(!envelope.to_string().contains("Arthur"), "{envelope}");
         assert_eq!(envelope["data"]["request"], 1);
+    }
+
+    #[test]
+    fn a_date_of_death_leaves_only_when_personal_data_is_asked_for() {
+        let event = ComplaintEvent::PersonDied {
+            person: complaints_domain::PersonRole::PersonAffected,
+            died_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 14).unwrap(),
+        };
+        let stored = StoredEvent {
+            checkpoint: Checkpoint {
+                transaction_id: 0,
+                position: 4,
+            },
+            complaint_id: "c1".into(),
+            sequence: 4,
+            event_type: event.name().into(),
+            event_version: "1.0".into(),
+            stored_payload: serde_json::to_value(&event).unwrap(),
+            event,
+            metadata: [
+                (metadata::ORGANISATION.to_string(), "RAL".to_string()),
+                (metadata::OCCURRED_ON.to_string(), "2026-03-14".to_string()),
+            ]
+            .into(),
+            recorded_at: chrono::Utc::now(),
+            stored_metadata: Value::Null,
+        };
+        let stripped = cloud_event(&stored, false);
+        assert!(!stripped.to_string().contains("2026-03-14"), "{stripped}");
+        assert_eq!(stripped["data"]["person"], "person_affected");
+        let full = cloud_event(&stored, true);
+        assert_eq!(full["data"]["died_on"], "2026-03-14");
+        assert_eq!(full["occurredon"], "2026-03-14");
     }
 
     #[test]
