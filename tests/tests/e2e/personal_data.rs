@@ -298,6 +298,46 @@ on_both_backends! {
         assert!(bert_sar.to_string().contains("Bert Keepme"), "{bert_sar}");
     }
 
+    async fn the_log_keeps_no_digest_of_a_command_body_that_a_guess_could_be_checked_against(backend: Backend) {
+        // Whoever holds the database can hash a guessed body; the stored fingerprint must not
+        // match that, yet a retry with the same key must still be recognised.
+        let Some(app) = spawn(backend).await else { return };
+        let staff = app.token(&[Role::Frontline, Role::Caseworker]);
+        let body = complaint("a guessable complaint", Some(json!({"name": "Guess Able", "identifier": "943 476 5919"})));
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let send = |key: &'static str, bytes: Vec<u8>| {
+            app.client
+                .post(format!("{}/v1/complaints", app.address))
+                .bearer_auth(&staff)
+                .header("Idempotency-Key", key)
+                .header("Content-Type", "application/json")
+                .body(bytes)
+                .send()
+        };
+        let first = send("guess-1", bytes.clone()).await.unwrap();
+        assert_eq!(first.status(), 201);
+        let again = send("guess-1", bytes.clone()).await.unwrap();
+        assert!(again.status().is_success(), "a retry is recognised: {}", again.status());
+        let mut other = body.clone();
+        other["description"] = json!("another body under the same key");
+        let reused = send("guess-1", serde_json::to_vec(&other).unwrap()).await.unwrap();
+        assert_eq!(reused.status(), 422, "the same key with another body is refused");
+
+        let guessed = complaints_gateway::app::commands::fingerprint("receive", &bytes).unwrap();
+        let pool = app.db.raw_pool().await;
+        let metadata: Vec<String> = on_pool!(&pool, |p| sqlx::query_scalar(
+            "SELECT CAST(metadata AS TEXT) FROM events"
+        )
+        .fetch_all(p)
+        .await
+        .unwrap());
+        assert!(metadata.iter().any(|m| m.contains("command_fingerprint")));
+        assert!(
+            metadata.iter().all(|m| !m.contains(&guessed)),
+            "the bare digest of the body is in the log"
+        );
+    }
+
     async fn a_stored_old_version_event_loads_through_its_upcaster(backend: Backend) {
         // A receipt as a release before the sealed form stored it: version 1.0, personal
         // data in clear. Written here row by row, as that release's repository did.
