@@ -20,6 +20,7 @@ use chrono::NaiveDate;
 use complaints_eventlog::on_pool;
 use complaints_projections::models::case_views;
 use complaints_projections::models::reporting::{self, document};
+use futures::StreamExt;
 use serde::Deserialize;
 use sqlx::Row;
 
@@ -193,6 +194,16 @@ async fn reports(
                 .replace("<table>", "<table class=\"govuk-table\">")
         })
         .unwrap_or_default();
+    let q = format!("organisation={}&year={year}", super::encode(&organisation));
+    // The renderer points at the API's paged list; a browser gets the same list as a file.
+    let report_html = report_html.replace(
+        &document::escape_html(&report.learning.full_list),
+        &format!(
+            "<a class=\"govuk-link\" href=\"/ui/reports/download?{}&amp;what=annual-learning-csv\">\
+             the full list (CSV)</a>",
+            document::escape_html(&q)
+        ),
+    );
     let months = received_per_month(
         &state,
         &organisation,
@@ -202,12 +213,15 @@ async fn reports(
     .await?;
     let total = months.iter().map(|(_, n)| n).sum();
     let (bars, max) = bars(&months);
-    let q = format!("organisation={}&year={year}", super::encode(&organisation));
     let downloads = [
         ("annual-html", "Annual report (HTML)"),
         ("annual-markdown", "Annual report (Markdown)"),
         ("annual-csv", "Annual report tables (CSV)"),
         ("annual-json", "Annual report figures (JSON)"),
+        (
+            "annual-learning-csv",
+            "Every lesson and action of the year (CSV)",
+        ),
         ("written-complaints-csv", "National return KO41 (CSV)"),
         ("written-complaints-json", "National return KO41 (JSON)"),
     ]
@@ -275,6 +289,9 @@ async fn download(
         },
     )?;
     let pool = state.cases.log().pool();
+    if query.what == "annual-learning-csv" {
+        return Ok(learning_csv(pool.clone(), organisation, year).await?);
+    }
     let (body, media_type, extension) = match query.what.as_str() {
         "annual-html" | "annual-markdown" | "annual-csv" => {
             let format = document::Format::parse(query.what.trim_start_matches("annual-"))
@@ -358,6 +375,97 @@ async fn download(
             ),
         ],
         body,
+    )
+        .into_response())
+}
+
+/// Every lesson and action of the year as CSV (`kind,recorded_on,action_due_on,summary`),
+/// streamed a page at a time so a year of 138,000 is never held whole; a failure mid-way
+/// cuts the download rather than ending it as if complete.
+async fn learning_csv(
+    pool: complaints_eventlog::Pool,
+    organisation: String,
+    year: i32,
+) -> Result<Response, ApiError> {
+    use bytes::Bytes;
+    // The first page is read here, so a bad year is a page, not a cut download.
+    let first = reporting::learning_page(
+        &pool,
+        &organisation,
+        year,
+        None,
+        None,
+        reporting::MAX_LEARNING_PAGE,
+    )
+    .await?;
+    let field = |value: &str| {
+        if value.contains([',', '"', '\r', '\n']) {
+            format!("\"{}\"", value.replace('"', "\"\""))
+        } else {
+            value.to_string()
+        }
+    };
+    let lines = move |items: &[reporting::LearningItem]| {
+        let mut out = String::new();
+        for item in items {
+            out.push_str(&format!(
+                "{},{},{},{}\r\n",
+                item.kind.code(),
+                item.recorded_on,
+                item.action_due_on
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                field(&item.summary)
+            ));
+        }
+        out
+    };
+    let head = format!(
+        "kind,recorded_on,action_due_on,summary\r\n{}",
+        lines(&first.items)
+    );
+    let name = format!(
+        "attachment; filename=\"learning-{}-{year}.csv\"",
+        organisation
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+    );
+    let rest = futures::stream::unfold(first.next_cursor, move |cursor| {
+        let (pool, organisation) = (pool.clone(), organisation.clone());
+        async move {
+            let cursor = cursor?;
+            let page = reporting::learning_page(
+                &pool,
+                &organisation,
+                year,
+                None,
+                Some(&cursor),
+                reporting::MAX_LEARNING_PAGE,
+            )
+            .await;
+            Some(match page {
+                Ok(page) => (Ok(Bytes::from(lines(&page.items))), page.next_cursor),
+                Err(e) => (Err(std::io::Error::other(e.to_string())), None),
+            })
+        }
+    });
+    let stream = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(head))]).chain(rest);
+    let disposition = header::HeaderValue::from_str(&name)
+        .unwrap_or(header::HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            ),
+        ],
+        axum::body::Body::from_stream(stream),
     )
         .into_response())
 }

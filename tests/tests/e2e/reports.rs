@@ -110,6 +110,77 @@ on_both_backends! {
         assert_eq!(app.get_as(&frontline, path).await.status, 403);
     }
 
+    async fn r_ar_1_the_annual_report_summarises_its_learning_and_pages_the_full_list(backend: Backend) {
+        let Some(app) = spawn_app(backend).await else { return };
+        let id = receive(&app, "2025-04-02").await;
+        let ack = app.command(&id, "acknowledgement", &json!({"acknowledged_on": "2025-04-03"})).await;
+        assert_eq!(ack.status, 200, "{}", ack.body);
+        // 14 lessons and 3 actions in 2025-26, two on most days; one lesson in 2026-27.
+        let mut recorded = Vec::new();
+        for n in 0..17 {
+            let day = format!("2025-05-{:02}", 1 + n / 2);
+            let mut body = json!({"recorded_on": day, "kind": "lesson", "summary": format!("learnt {n}")});
+            if n % 5 == 4 {
+                body = json!({"recorded_on": day, "kind": "action", "summary": format!("learnt {n}"), "action_due_on": "2025-12-01"});
+            }
+            let done = app.command(&id, "learning", &body).await;
+            assert_eq!(done.status, 200, "{}", done.body);
+            recorded.push(format!("learnt {n}"));
+        }
+        let later = app.command(&id, "learning", &json!({"recorded_on": "2026-04-02", "kind": "lesson", "summary": "next year"})).await;
+        assert_eq!(later.status, 200, "{}", later.body);
+        app.settle().await;
+
+        let token = app.token_for(&["RAL"], &[Role::Auditor]);
+        let report = app.get_as(&token, "/v1/reports/annual?organisation=RAL&year=2025").await;
+        assert_eq!(report.status, 200, "{}", report.body);
+        let learning = &report.body["report"]["learning"];
+        assert_eq!(learning["total"], 17, "{learning}");
+        assert_eq!(learning["lessons"]["total"], 14);
+        assert_eq!(learning["actions"]["total"], 3);
+        let recent = learning["lessons"]["recent"].as_array().unwrap();
+        assert_eq!(recent.len(), 10, "the latest ten, not all fourteen");
+        assert_eq!(recent[0]["summary"], "learnt 16", "newest first");
+        assert_eq!(learning["actions"]["recent"].as_array().unwrap().len(), 3);
+        let full_list = learning["full_list"].as_str().unwrap();
+        assert_eq!(full_list, "/v1/reports/annual/lessons?organisation=RAL&year=2025");
+
+        // Walk the full list five at a time: every item once, oldest first.
+        let mut seen: Vec<String> = Vec::new();
+        let mut path = format!("{full_list}&limit=5");
+        let mut pages = 0;
+        loop {
+            let page = app.get_as(&token, &path).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            let items = page.body["items"].as_array().unwrap();
+            assert!(items.len() <= 5);
+            seen.extend(items.iter().map(|i| i["summary"].as_str().unwrap().to_string()));
+            pages += 1;
+            match page.body["next_cursor"].as_str() {
+                Some(cursor) => path = format!("{full_list}&limit=5&cursor={cursor}"),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 4);
+        assert_eq!(seen, recorded, "each once, in the order recorded");
+        let actions = app.get_as(&token, &format!("{full_list}&kind=action")).await.body;
+        assert_eq!(actions["items"].as_array().unwrap().len(), 3, "{actions}");
+        assert!(actions["next_cursor"].is_null());
+
+        // The documents name the latest and say where the rest are.
+        let markdown = app.client.get(format!("{}/v1/reports/annual/document?organisation=RAL&year=2025", app.address)).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
+        assert!(markdown.contains("14 recorded in the year; the latest 10 follow, newest first."), "{markdown}");
+        assert!(markdown.contains("learnt 16") && !markdown.contains("learnt 0\n"), "{markdown}");
+        assert!(markdown.contains("Every lesson and action of the year (17) is listed at /v1/reports/annual/lessons?organisation=RAL\\&year=2025."), "{markdown}");
+
+        // Guarded as the report is; a page too large or a forged cursor is refused.
+        assert_eq!(app.get_as(&app.token_for(&["RAL"], &[Role::Frontline]), full_list).await.status, 403);
+        assert_eq!(app.get_as(&app.token_for(&["OTHER"], &[Role::Reporting]), full_list).await.status, 403);
+        assert_eq!(app.get_as(&token, &format!("{full_list}&limit=1001")).await.status, 400);
+        assert_eq!(app.get_as(&token, &format!("{full_list}&cursor=zz")).await.status, 400);
+        assert_eq!(app.get_as(&token, "/v1/reports/annual/lessons?organisation=RAL&year=1066").await.status, 400);
+    }
+
     async fn the_written_complaints_return_reconciles_and_comes_as_csv(backend: Backend) {
         let Some(app) = spawn_app(backend).await else { return };
         let a = receive(&app, "2025-02-01").await;

@@ -386,6 +386,11 @@ async fn query_answers_match_the_document() {
             "/v1/reports/written-complaints?organisation=RAL&period=2026".to_string(),
             &reporting,
         ),
+        (
+            "/v1/reports/annual/lessons",
+            "/v1/reports/annual/lessons?organisation=RAL&year=2026&limit=1".to_string(),
+            &reporting,
+        ),
         ("/v1/audit/head", "/v1/audit/head".to_string(), &app.token),
         ("/v1/audit/key", "/v1/audit/key".to_string(), &app.token),
         (
@@ -416,7 +421,7 @@ async fn query_answers_match_the_document() {
         .body;
     assert_eq!(annual["report"]["received"], 1);
     assert_eq!(
-        annual["report"]["learning"]["actions"]
+        annual["report"]["learning"]["actions"]["recent"]
             .as_array()
             .unwrap()
             .len(),
