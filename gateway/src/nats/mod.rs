@@ -92,6 +92,29 @@ pub struct NatsSettings {
     pub intake_max_deliver: i64,
 }
 
+/// A URL's user or password as written before percent-encoding.
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl NatsSettings {
     /// Connects lazily: the client keeps retrying in the background, so a server that is
     /// down at start-up delays publishing, never the service.
@@ -99,11 +122,31 @@ impl NatsSettings {
         let Some(url) = self.url.as_deref().filter(|u| !u.trim().is_empty()) else {
             return Ok(None);
         };
-        let client = async_nats::ConnectOptions::new()
+        // A cluster's servers come comma-separated (deploy/compose.yaml); async-nats parses a
+        // string as one URL, so each is parsed on its own.
+        let servers = url
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::parse::<async_nats::ServerAddr>)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::Config(format!("NATS_URL: {e}")))?;
+        let mut options = async_nats::ConnectOptions::new();
+        // async-nats sends the options' credentials only, never a URL's.
+        if let Some((user, password)) = servers.iter().find_map(|s| {
+            let user = s.username()?;
+            Some((
+                percent_decode(user),
+                percent_decode(s.password().unwrap_or("")),
+            ))
+        }) {
+            options = options.user_and_password(user, password);
+        }
+        let client = options
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(5))
             .name("complaints")
-            .connect(url)
+            .connect(servers)
             .await
             .map_err(|e| ApiError::Config(format!("NATS_URL: {e}")))?;
         Ok(Some(jetstream::new(client)))
