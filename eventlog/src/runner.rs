@@ -12,8 +12,14 @@
 //!
 //! Read models are read through views named after their tables (`rm_case_list`, …) that
 //! point at the live generation. `rebuild` fills the next generation from position zero
-//! while the old one keeps answering, catches up under the checkpoint lock, and swaps the
-//! views and the checkpoint in one transaction.
+//! while the old one keeps answering, gives its tables planner statistics (`ANALYZE`),
+//! catches up under the checkpoint lock, and swaps the views and the checkpoint in one
+//! transaction.
+//!
+//! Batches are small when live (`Runner::batch_size`) and grow, doubling, up to
+//! [`CATCH_UP_BATCH`] while a consumer is behind; a rebuild reads pages of that size from
+//! the start. Every batch keeps the same guarantees whatever its size: commit-safe order,
+//! applied with its checkpoint in one transaction, idempotent when repeated.
 //!
 //! The views are the reporting interface BI tools build on, so the swap keeps them: on
 //! PostgreSQL each view is replaced in place (`CREATE OR REPLACE VIEW`, same object, same
@@ -374,13 +380,24 @@ async fn save_checkpoint(
     Ok(())
 }
 
+/// The most events a consumer reads and applies in one transaction while it catches up (a
+/// rebuild, or a backlog): pages of the live size cost a transaction, a checkpoint and a
+/// state read each, which dominated a rebuild (issue 16), and this bounds the decoded
+/// events and rows held at once.
+pub(crate) const CATCH_UP_BATCH: i64 = 10_000;
+
 /// Runs one consumer.
 pub struct Runner {
     pool: Pool,
     projection: Arc<dyn Consumer>,
     status: Arc<ConsumerStatus>,
-    /// Events per transaction.
+    /// Events per transaction when live.
     pub batch_size: i64,
+    /// The most events per transaction while behind: each full batch doubles the next one
+    /// up to this; a batch that is not full, or fails, goes back to `batch_size`.
+    pub catch_up_batch_size: i64,
+    /// The next batch's size; 0 until the first batch (then `batch_size`).
+    next_batch: AtomicI64,
     /// Wait between polls when caught up.
     pub poll_interval: Duration,
 }
@@ -397,6 +414,8 @@ impl Runner {
             projection,
             status,
             batch_size: 500,
+            catch_up_batch_size: CATCH_UP_BATCH,
+            next_batch: AtomicI64::new(0),
             poll_interval: Duration::from_millis(200),
         }
     }
@@ -410,6 +429,8 @@ impl Runner {
     pub async fn step(&self) -> Result<usize, EventLogError> {
         let result = self.apply_batch().await;
         if result.is_err() {
+            // Retry small: a batch too large for a statement timeout must not fail forever.
+            self.next_batch.store(self.batch_size, Ordering::Relaxed);
             // A consumer failing on every batch never finds itself caught up, which is where
             // lag is otherwise measured: without this it would report the lag it had before
             // it got stuck (0, often) while the log runs away from it.
@@ -434,7 +455,18 @@ impl Runner {
         let name = self.projection.name();
         let mut tx = self.pool.begin().await?;
         let (generation, checkpoint) = lock_checkpoint(&mut tx, name).await?;
-        let batch = read_after(&mut tx, checkpoint, self.batch_size).await?;
+        let limit = self.batch_limit();
+        let batch = read_after(&mut tx, checkpoint, limit).await?;
+        // A full batch means more is waiting: grow the next one (doubling, so a small
+        // backlog never pays for a large read); otherwise back to the live size.
+        let next = if batch.len() as i64 >= limit {
+            limit
+                .saturating_mul(2)
+                .min(self.catch_up_batch_size.max(self.batch_size))
+        } else {
+            self.batch_size
+        };
+        self.next_batch.store(next, Ordering::Relaxed);
         let Some(last) = batch.last().map(|e| e.checkpoint) else {
             let (events, oldest) = backlog(&mut tx, checkpoint).await?;
             tx.rollback().await?;
@@ -453,6 +485,15 @@ impl Runner {
         metrics::counter!("consumer_events_applied_total", "consumer" => name)
             .increment(batch.len() as u64);
         Ok(batch.len())
+    }
+
+    /// The size of the next batch: `batch_size` when live, larger while catching up.
+    fn batch_limit(&self) -> i64 {
+        let batch_size = self.batch_size.max(1);
+        match self.next_batch.load(Ordering::Relaxed) {
+            0 => batch_size,
+            n => n.clamp(batch_size, self.catch_up_batch_size.max(batch_size)),
+        }
     }
 
     /// Applies batches until none is left.
@@ -587,6 +628,22 @@ impl Lease {
     }
 }
 
+/// `ANALYZE` of each table of `generation` (both backends: SQLite's planner uses
+/// `sqlite_stat1` the same way).
+async fn analyze(
+    pool: &Pool,
+    projection: &dyn Consumer,
+    generation: Generation,
+) -> Result<(), EventLogError> {
+    let mut tx = pool.begin().await?;
+    for table in projection.tables() {
+        tx.run(&format!("ANALYZE {}", generation.table(table.base)))
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Progress of a rebuild: events applied so far and the total to apply.
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
@@ -613,11 +670,12 @@ pub async fn rebuild(
     create_tables(&mut tx, projection, next).await?;
     tx.commit().await?;
 
+    // A rebuild is all catching up: the largest pages from the start.
     let mut checkpoint = Checkpoint::default();
     let mut applied = 0u64;
     loop {
         let mut tx = pool.begin().await?;
-        let batch = read_after(&mut tx, checkpoint, 1000).await?;
+        let batch = read_after(&mut tx, checkpoint, CATCH_UP_BATCH).await?;
         let Some(last) = batch.last().map(|e| e.checkpoint) else {
             tx.rollback().await?;
             break;
@@ -629,12 +687,18 @@ pub async fn rebuild(
         progress(applied, total.max(applied));
     }
 
+    // Planner statistics before the new tables answer: freshly filled tables have none, and
+    // the queries on them (the export's join, keyset pages) then chose plans that made an
+    // export after a rebuild run at 379 events/s (issue 16). Outside the swap's lock, so
+    // the live consumer is not held up; the few rows the swap adds do not change them.
+    analyze(pool, projection, next).await?;
+
     // Swap: under the live checkpoint's lock, take what arrived meanwhile, then point the
     // views and the checkpoint at the new generation together.
     let mut tx = pool.begin().await?;
     let (old, _) = lock_checkpoint(&mut tx, name).await?;
     loop {
-        let batch = read_after(&mut tx, checkpoint, 1000).await?;
+        let batch = read_after(&mut tx, checkpoint, CATCH_UP_BATCH).await?;
         let Some(last) = batch.last().map(|e| e.checkpoint) else {
             break;
         };
@@ -654,4 +718,82 @@ pub async fn rebuild(
     }
     tx.commit().await?;
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::EventLog;
+    use complaints_domain::{Complaint, ComplaintEvent, LearningKind};
+    use std::collections::HashMap;
+
+    /// Records the size of every batch it is given.
+    #[derive(Default)]
+    struct Sizes(Mutex<Vec<usize>>);
+
+    #[async_trait]
+    impl Consumer for Sizes {
+        fn name(&self) -> &'static str {
+            "test_sizes"
+        }
+        fn tables(&self) -> Vec<TableDef> {
+            Vec::new()
+        }
+        async fn apply(
+            &self,
+            _tx: &mut Tx,
+            _generation: Generation,
+            events: &[StoredEvent],
+        ) -> Result<(), EventLogError> {
+            self.0.lock().unwrap().push(events.len());
+            Ok(())
+        }
+    }
+
+    async fn append(log: &EventLog, id: &str, version: usize, n: usize) {
+        let events = (0..n)
+            .map(|k| ComplaintEvent::LearningRecorded {
+                recorded_on: chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
+                kind: LearningKind::Lesson,
+                summary: format!("lesson {k}"),
+                action_due_on: None,
+            })
+            .collect();
+        log.append(id, version, Complaint::default(), events, HashMap::new())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_backlog_is_read_in_growing_batches_and_live_events_in_small_ones() {
+        let sqlite = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let log = EventLog::with_pool(Pool::Sqlite(sqlite));
+        log.migrate().await.unwrap();
+        append(&log, "backlog", 0, 100).await;
+        let sizes = Arc::new(Sizes::default());
+        let mut runner = Runner::new(log.pool().clone(), sizes.clone());
+        runner.batch_size = 4;
+        runner.catch_up_batch_size = 30;
+        assert_eq!(runner.catch_up().await.unwrap(), 100);
+        assert_eq!(
+            *sizes.0.lock().unwrap(),
+            vec![4, 8, 16, 30, 30, 12],
+            "doubling from the live size up to the catch-up size"
+        );
+
+        append(&log, "live", 0, 3).await;
+        assert_eq!(runner.catch_up().await.unwrap(), 3);
+        append(&log, "live", 3, 6).await;
+        assert_eq!(runner.catch_up().await.unwrap(), 6);
+        assert_eq!(
+            sizes.0.lock().unwrap()[6..],
+            [3, 4, 2],
+            "caught up, batches start small again"
+        );
+    }
 }
