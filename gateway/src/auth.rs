@@ -1,5 +1,6 @@
 // Over 600 lines: three key sources (shared secret, key files, a JWKS URL refreshed on an
 // unknown kid), configurable claim paths and role maps, and their tests (a fifth of it).
+// Sign-in through the identity provider (OpenID Connect) is in `auth/oidc.rs`.
 //! Bearer-token authentication and role-based authorisation.
 //!
 //! Tokens are JWTs. The embedded default signs and checks HS256 with a secret generated in
@@ -23,6 +24,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+
+pub mod oidc;
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -434,6 +437,8 @@ pub struct Authenticator {
     claims: ClaimNames,
     issuer: Option<String>,
     audience: Option<String>,
+    /// Sign-in to the web pages through the identity provider, when configured.
+    oidc: Option<Arc<oidc::Provider>>,
 }
 
 /// Name of the generated secret file in the data directory.
@@ -447,7 +452,20 @@ impl Authenticator {
             claims: ClaimNames::default(),
             issuer: None,
             audience: None,
+            oidc: None,
         }
+    }
+
+    /// Also signs people in to the web pages through `provider` (OpenID Connect), mapping
+    /// its ID tokens' claims as this authenticator maps an access token's.
+    pub fn with_oidc(mut self, provider: oidc::Provider) -> Self {
+        self.oidc = Some(Arc::new(provider));
+        self
+    }
+
+    /// The identity provider the web pages sign in with, if configured.
+    pub fn oidc(&self) -> Option<&Arc<oidc::Provider>> {
+        self.oidc.as_ref()
     }
 
     /// From settings: a JWKS URL, else a JWKS file, else a public key, else the configured
@@ -510,6 +528,7 @@ impl Authenticator {
             claims,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
+            oidc: None,
         })
     }
 
@@ -575,38 +594,11 @@ impl Authenticator {
 
     fn check(&self, token: &str) -> Result<Caller, Refused> {
         let refused = Refused::Invalid;
-        let by_kid = |find: &dyn Fn(&str) -> Option<jsonwebtoken::jwk::Jwk>| {
-            let header = jsonwebtoken::decode_header(token)
-                .map_err(|e| refused(format!("malformed token: {e}")))?;
-            let kid = header
-                .kid
-                .ok_or_else(|| refused("token has no kid".into()))?;
-            let jwk =
-                find(&kid).ok_or_else(|| Refused::UnknownKey("unknown signing key".into()))?;
-            let key =
-                DecodingKey::from_jwk(&jwk).map_err(|e| refused(format!("unusable key: {e}")))?;
-            if !matches!(
-                header.alg,
-                Algorithm::RS256
-                    | Algorithm::RS384
-                    | Algorithm::RS512
-                    | Algorithm::PS256
-                    | Algorithm::PS384
-                    | Algorithm::PS512
-                    | Algorithm::ES256
-                    | Algorithm::ES384
-            ) {
-                return Err(refused(
-                    "only RSA (RS*/PS*) and EC (ES256/ES384) signatures are accepted".into(),
-                ));
-            }
-            Ok((key, header.alg))
-        };
         let (key, algorithm) = match &self.verifier {
             Verifier::Secret(secret) => (DecodingKey::from_secret(secret), Algorithm::HS256),
             Verifier::PublicKey(key, algorithm) => (key.clone(), *algorithm),
-            Verifier::Jwks(set) => by_kid(&|kid| set.find(kid).cloned())?,
-            Verifier::Remote(remote) => by_kid(&|kid| remote.find(kid))?,
+            Verifier::Jwks(set) => signing_key(token, &|kid| set.find(kid).cloned())?,
+            Verifier::Remote(remote) => signing_key(token, &|kid| remote.find(kid))?,
         };
         let mut validation = Validation::new(algorithm);
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -629,12 +621,49 @@ impl Authenticator {
         if subject.trim().is_empty() {
             return Err(refused("token subject is empty".into()));
         }
-        Ok(Caller {
-            subject,
-            organisations: self.claims.organisations(&claims),
-            roles: self.claims.roles(&claims),
-        })
+        Ok(self.caller_from(subject, &claims))
     }
+
+    /// The caller a token with `claims` stands for (organisations and roles read and mapped
+    /// as configured).
+    fn caller_from(&self, subject: String, claims: &serde_json::Value) -> Caller {
+        Caller {
+            subject,
+            organisations: self.claims.organisations(claims),
+            roles: self.claims.roles(claims),
+        }
+    }
+}
+
+/// The key a token names by `kid` in a key set (`find`), and its algorithm: RSA or EC only.
+fn signing_key(
+    token: &str,
+    find: &dyn Fn(&str) -> Option<jsonwebtoken::jwk::Jwk>,
+) -> Result<(DecodingKey, Algorithm), Refused> {
+    let refused = Refused::Invalid;
+    let header =
+        jsonwebtoken::decode_header(token).map_err(|e| refused(format!("malformed token: {e}")))?;
+    let kid = header
+        .kid
+        .ok_or_else(|| refused("token has no kid".into()))?;
+    let jwk = find(&kid).ok_or_else(|| Refused::UnknownKey("unknown signing key".into()))?;
+    let key = DecodingKey::from_jwk(&jwk).map_err(|e| refused(format!("unusable key: {e}")))?;
+    if !matches!(
+        header.alg,
+        Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512
+            | Algorithm::ES256
+            | Algorithm::ES384
+    ) {
+        return Err(refused(
+            "only RSA (RS*/PS*) and EC (ES256/ES384) signatures are accepted".into(),
+        ));
+    }
+    Ok((key, header.alg))
 }
 
 /// Why a token was refused: an unknown key id is worth a refresh of a JWKS URL.

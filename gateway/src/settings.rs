@@ -42,6 +42,9 @@ pub struct Settings {
     /// Token verification.
     #[command(flatten)]
     pub auth: crate::auth::AuthSettings,
+    /// Sign-in to the web pages through the identity provider (OpenID Connect).
+    #[command(flatten)]
+    pub oidc: OidcSettings,
     /// Audit sealing key, checkpoints and the export secret.
     #[command(flatten)]
     pub audit: AuditSettings,
@@ -79,9 +82,14 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The token authenticator these settings configure.
+    /// The token authenticator these settings configure, with the identity provider the
+    /// web pages sign in with when `COMPLAINTS_OIDC_CLIENT_ID` is set.
     pub fn authenticator(&self) -> Result<crate::auth::Authenticator, ApiError> {
-        crate::auth::Authenticator::from_settings(&self.auth, &self.data_dir)
+        let auth = crate::auth::Authenticator::from_settings(&self.auth, &self.data_dir)?;
+        Ok(match self.oidc.config(&self.auth)? {
+            Some(config) => auth.with_oidc(crate::auth::oidc::Provider::new(config)?),
+            None => auth,
+        })
     }
 
     /// Which database to use.
@@ -163,6 +171,118 @@ impl Settings {
             policies: Arc::new(policies),
             register: Arc::new(RegisterHandle::new(register)),
         })
+    }
+}
+
+/// Sign-in to the web pages through the identity provider (OpenID Connect, authorisation
+/// code with PKCE): on when a client id is set. The issuer, claims and role map are the
+/// API's (`COMPLAINTS_JWT_*`), so a person signed in on the pages is the caller their
+/// access token would be.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OidcSettings {
+    /// This service's client id at the identity provider; sign-in is offered when set.
+    #[arg(
+        id = "oidc_client_id",
+        long = "oidc-client-id",
+        env = "COMPLAINTS_OIDC_CLIENT_ID"
+    )]
+    pub client_id: Option<String>,
+    /// The client secret (a confidential client); none for a public client.
+    #[arg(
+        id = "oidc_client_secret",
+        long = "oidc-client-secret",
+        env = "COMPLAINTS_OIDC_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: Option<String>,
+    /// A file holding the client secret (a mounted secret); instead of
+    /// `COMPLAINTS_OIDC_CLIENT_SECRET`.
+    #[arg(
+        id = "oidc_client_secret_file",
+        long = "oidc-client-secret-file",
+        env = "COMPLAINTS_OIDC_CLIENT_SECRET_FILE"
+    )]
+    pub client_secret_file: Option<PathBuf>,
+    /// The provider's issuer, whose `/.well-known/openid-configuration` names its
+    /// endpoints; when unset, `COMPLAINTS_JWT_ISSUER`.
+    #[arg(
+        id = "oidc_issuer",
+        long = "oidc-issuer",
+        env = "COMPLAINTS_OIDC_ISSUER"
+    )]
+    pub issuer: Option<String>,
+    /// The address the provider sends the browser back to, as registered with it:
+    /// `https://<this service>/ui/oidc/callback`.
+    #[arg(
+        id = "oidc_redirect_url",
+        long = "oidc-redirect-url",
+        env = "COMPLAINTS_OIDC_REDIRECT_URL"
+    )]
+    pub redirect_url: Option<String>,
+    /// Scopes asked for, space-separated (`openid` is always asked for).
+    #[arg(
+        id = "oidc_scopes",
+        long = "oidc-scopes",
+        env = "COMPLAINTS_OIDC_SCOPES",
+        default_value = "openid profile"
+    )]
+    pub scopes: String,
+    /// The provider's name on the sign-in page: "Sign in with <name>".
+    #[arg(
+        id = "oidc_provider_name",
+        long = "oidc-provider-name",
+        env = "COMPLAINTS_OIDC_PROVIDER_NAME",
+        default_value = "your organisation's account"
+    )]
+    pub provider_name: String,
+}
+
+impl OidcSettings {
+    /// The relying party's configuration, or none when no client id is set.
+    pub fn config(
+        &self,
+        auth: &crate::auth::AuthSettings,
+    ) -> Result<Option<crate::auth::oidc::OidcConfig>, ApiError> {
+        let Some(client_id) = self
+            .client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        else {
+            return Ok(None);
+        };
+        let missing = |what: &str| {
+            ApiError::Config(format!(
+                "COMPLAINTS_OIDC_CLIENT_ID is set, so {what} must be set too"
+            ))
+        };
+        let issuer = self
+            .issuer
+            .as_deref()
+            .or(auth.issuer.as_deref())
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .ok_or_else(|| missing("COMPLAINTS_OIDC_ISSUER (or COMPLAINTS_JWT_ISSUER)"))?;
+        let redirect_url = self
+            .redirect_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| missing("COMPLAINTS_OIDC_REDIRECT_URL"))?;
+        let client_secret = crate::auth::secret_value(
+            self.client_secret.as_deref(),
+            self.client_secret_file.as_deref(),
+            "the OpenID Connect client secret (COMPLAINTS_OIDC_CLIENT_SECRET / COMPLAINTS_OIDC_CLIENT_SECRET_FILE)",
+        )?;
+        Ok(Some(crate::auth::oidc::OidcConfig {
+            issuer: issuer.to_string(),
+            client_id: client_id.to_string(),
+            client_secret,
+            redirect_url: redirect_url.to_string(),
+            scopes: self.scopes.split_whitespace().map(str::to_string).collect(),
+            provider_name: self.provider_name.trim().to_string(),
+            jwks_min_refresh: std::time::Duration::from_secs(auth.jwks_min_refresh_secs),
+        }))
     }
 }
 

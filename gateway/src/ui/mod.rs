@@ -7,7 +7,8 @@
 //!
 //! Pages use the API's read functions and role lists and run commands through the shared
 //! runner, so a page never shows or changes more than the API would for the same caller.
-//! One file per page group; `session` holds sign-in (login links, the session cookie, CSRF).
+//! One file per page group; `session` holds sign-in (login links, the session cookie, CSRF),
+//! `oidc` sign-in through the identity provider.
 
 use crate::app::state::AppState;
 use crate::auth::{Caller, Role};
@@ -24,6 +25,7 @@ mod commands;
 mod complaints;
 mod deadlines;
 mod forms;
+mod oidc;
 mod reports;
 mod returns;
 pub mod session;
@@ -46,6 +48,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(assets::routes())
         .merge(session::routes())
+        .merge(oidc::routes())
         .merge(deadlines::routes())
         .merge(complaints::routes())
         .merge(case::routes())
@@ -134,10 +137,7 @@ impl IntoResponse for PageError {
             ),
             ApiError::Unauthorized(why) => (
                 "Sign in".to_string(),
-                format!(
-                    "You need to sign in to see this page ({why}). Ask for a sign-in link: \
-                     `complaints login-link --org ORG --role ROLE`."
-                ),
+                format!("You need to sign in to see this page ({why})."),
             ),
             ApiError::Forbidden(why) => ("You cannot see this page".to_string(), why.clone()),
             ApiError::BadRequest(why) => ("Check the address".to_string(), why.clone()),

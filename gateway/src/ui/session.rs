@@ -1,5 +1,6 @@
 //! Sign-in to the web pages: one-time login links (`complaints login-link`), the session
-//! cookie, CSRF tokens and sign-out.
+//! cookie, CSRF tokens and sign-out. Sign-in through the identity provider (`oidc`) opens
+//! the same session.
 //!
 //! Both the login link and the session are values signed with HMAC-SHA256 under the web
 //! pages' own secret (`COMPLAINTS_UI_SECRET` or `COMPLAINTS_UI_SECRET_FILE`, else `ui-secret`
@@ -45,6 +46,9 @@ pub const COOKIE: &str = "complaints_session";
 const SESSION_HOURS: i64 = 8;
 /// The longest a login link may live.
 pub const MAX_LINK_TTL: chrono::Duration = chrono::Duration::hours(24);
+
+/// How long a session lasts, in seconds.
+pub(super) const SESSION_SECONDS: i64 = SESSION_HOURS * 3600;
 
 /// The routes of signing in and out.
 pub(super) fn routes() -> Router<AppState> {
@@ -109,6 +113,24 @@ impl Keys {
         mac.verify_slice(&tag).ok()?;
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
     }
+}
+
+/// `value` signed (not encrypted) with the web pages' key for `purpose`.
+pub(super) fn seal<T: Serialize>(
+    state: &AppState,
+    purpose: &str,
+    value: &T,
+) -> Result<String, ApiError> {
+    Keys::of_state(state).sign(purpose, value)
+}
+
+/// A value [`seal`]ed for `purpose`, if its signature holds.
+pub(super) fn unseal<T: for<'de> Deserialize<'de>>(
+    state: &AppState,
+    purpose: &str,
+    value: &str,
+) -> Option<T> {
+    Keys::of_state(state).open(purpose, value)
 }
 
 /// Who a link or session is for: the same subject, organisations and roles as an API token.
@@ -249,7 +271,7 @@ fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -303,7 +325,11 @@ async fn ensure_table(state: &AppState) -> Result<(), ApiError> {
 }
 
 /// Records `id` as used; false when it was already.
-async fn use_once(state: &AppState, id: &str, expires_at: i64) -> Result<bool, ApiError> {
+pub(super) async fn use_once(
+    state: &AppState,
+    id: &str,
+    expires_at: i64,
+) -> Result<bool, ApiError> {
     ensure_table(state).await?;
     let pool = state.cases.log().pool();
     let now = state.now().timestamp();
@@ -340,7 +366,7 @@ async fn used(state: &AppState, id: &str) -> Result<bool, ApiError> {
     Ok(found.is_some())
 }
 
-fn secure_cookies(headers: &HeaderMap) -> bool {
+pub(super) fn secure_cookies(headers: &HeaderMap) -> bool {
     let forwarded_tls = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -369,19 +395,44 @@ struct TokenQuery {
 
 #[derive(Template)]
 #[template(path = "login.html")]
-struct LoginPage {
-    token: String,
-    problem: Option<String>,
+pub(super) struct LoginPage {
+    /// The login link's token to use, if any.
+    pub token: String,
+    /// Why the last attempt failed.
+    pub problem: Option<String>,
+    /// The identity provider's name when sign-in through it is configured.
+    pub provider: Option<String>,
+}
+
+impl LoginPage {
+    /// The sign-in page showing `problem`.
+    pub fn refusal(state: &AppState, problem: impl Into<String>) -> Self {
+        Self {
+            token: String::new(),
+            problem: Some(problem.into()),
+            provider: provider_name(state),
+        }
+    }
+}
+
+/// The identity provider's name, when the web pages sign in through one.
+pub(super) fn provider_name(state: &AppState) -> Option<String> {
+    state.auth.oidc().map(|p| p.name().to_string())
 }
 
 /// `GET /ui/login?token=…`: a page with one button that uses the link. The link is used
 /// only by that `POST`, so a mail scanner or link preview fetching it does not spend it.
-async fn confirm(Query(query): Query<TokenQuery>) -> Result<Response, PageError> {
-    let token = query.token.unwrap_or_default();
-    let problem = token
-        .is_empty()
-        .then(|| "This address has no sign-in link in it.".to_string());
-    page(&LoginPage { token, problem })
+/// Without a token: the sign-in page (the identity provider, when configured, and how to
+/// get a link).
+async fn confirm(
+    State(state): State<AppState>,
+    Query(query): Query<TokenQuery>,
+) -> Result<Response, PageError> {
+    page(&LoginPage {
+        token: query.token.unwrap_or_default(),
+        problem: None,
+        provider: provider_name(&state),
+    })
 }
 
 #[derive(Deserialize)]
@@ -399,11 +450,7 @@ async fn login(
     let keys = Keys::of_state(&state);
     let now = state.now().timestamp();
     let refuse = |why: &str| -> Result<Response, PageError> {
-        let page = LoginPage {
-            token: String::new(),
-            problem: Some(why.to_string()),
-        };
-        super::page_with(StatusCode::UNAUTHORIZED, &page)
+        super::page_with(StatusCode::UNAUTHORIZED, &LoginPage::refusal(&state, why))
     };
     let Some(link) = keys.open::<Claims>(LINK, form.token.trim()) else {
         return refuse("This sign-in link is not valid. Ask for a new one.");
@@ -414,22 +461,30 @@ async fn login(
     if !use_once(&state, &format!("link:{}", link.id), link.exp).await? {
         return refuse("This sign-in link has already been used. Ask for a new one.");
     }
-    let session = Claims {
-        sub: link.sub,
-        orgs: link.orgs,
-        roles: link.roles,
-        exp: now + SESSION_HOURS * 3600,
-        id: random_id()?,
-    };
-    let value = keys.sign(SESSION, &session)?;
-    tracing::info!(subject = %session.sub, "signed in to the web pages");
+    let cookie = session_cookie(&state, &headers, &link.caller())?;
+    tracing::info!(subject = %link.sub, "signed in to the web pages with a login link");
     let mut response = Redirect::to("/ui").into_response();
     *response.status_mut() = StatusCode::SEE_OTHER;
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        cookie(&headers, &value, SESSION_HOURS * 3600)?,
-    );
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
+}
+
+/// The `Set-Cookie` of a new session for `caller`: a login link and the identity provider
+/// open the same session.
+pub(super) fn session_cookie(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: &Caller,
+) -> Result<HeaderValue, ApiError> {
+    let session = Claims {
+        sub: caller.subject.clone(),
+        orgs: caller.organisations.clone(),
+        roles: caller.roles.clone(),
+        exp: state.now().timestamp() + SESSION_SECONDS,
+        id: random_id()?,
+    };
+    let value = Keys::of_state(state).sign(SESSION, &session)?;
+    cookie(headers, &value, SESSION_SECONDS)
 }
 
 #[derive(Deserialize)]
