@@ -9,6 +9,9 @@
 //! authorisation request whose challenge was altered (so the provider refuses the
 //! verifier), an ID token for another audience or with another nonce, a replayed callback,
 //! a provider that says no, and an account with no role here: each a clear page, no session.
+//!
+//! Over 600 lines because the provider, the cookie jar and the browser's steps are written
+//! out here rather than mocked.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::extract::{Form, Query, State};
