@@ -6,7 +6,9 @@
 //! and sees it on the timeline, is refused an escalation before any response (the rule in
 //! words), records a death and sees the flag it raises, filters the case list by channel, opens the annual report and downloads its CSV,
 //! opens the national return (KO41) with its tables and downloads its CSV, reads the audit
-//! page and verifies the case against the audit chain, and a caseworker of another
+//! page and verifies the case against the audit chain, signs out and signs in again through
+//! an OpenID Connect provider running in the test (on another site, `localhost`, so the
+//! flow cookie crosses sites as it would in service), and a caseworker of another
 //! organisation gets 404 for the case. Then a joint complaint: a legal hold placed shows on
 //! the case, joint handling dated before receipt is refused at its field, a body is added,
 //! its part requested and an ombudsman's decision recorded; the body taking part follows
@@ -192,6 +194,7 @@ async fn the_web_pages_work_in_a_real_browser_for_the_people_who_use_them() {
     let data = dir.path();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    let issuer = provider::start().await;
     let mut processes = Processes(Vec::new());
     processes.0.push(
         Command::new(binary)
@@ -200,6 +203,13 @@ async fn the_web_pages_work_in_a_real_browser_for_the_people_who_use_them() {
             .env_remove("NATS_URL")
             .env("COMPLAINTS_DATA_DIR", data)
             .env("COMPLAINTS_BIND", format!("127.0.0.1:{port}"))
+            .env("COMPLAINTS_OIDC_CLIENT_ID", provider::CLIENT_ID)
+            .env("COMPLAINTS_OIDC_ISSUER", &issuer)
+            .env(
+                "COMPLAINTS_OIDC_REDIRECT_URL",
+                format!("{base}/ui/oidc/callback"),
+            )
+            .env("COMPLAINTS_OIDC_PROVIDER_NAME", "Test ID")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -690,6 +700,21 @@ async fn scenario(
     axe(c, "the sign-in page").await;
     pages += 1;
 
+    // Sign in again through the identity provider: the sign-in page offers it, the provider
+    // approves, and the board greets the person its ID token names.
+    c.find(Locator::Id("go-sign-in")).await?.click().await?;
+    c.find(Locator::Id("sign-in-oidc")).await?.click().await?;
+    c.wait()
+        .for_element(Locator::Css(
+            "a.govuk-service-navigation__link[aria-current]",
+        ))
+        .await?;
+    let greeted = c.find(Locator::Css(".app-user")).await?.text().await?;
+    assert!(
+        greeted.contains("Signed in as oidc.casey (caseworker) for RAL."),
+        "{greeted}"
+    );
+
     // A caseworker of another organisation sees nothing of it.
     let other = run(
         binary,
@@ -1062,4 +1087,134 @@ async fn set_value(c: &Client, id: &str, value: &str) -> Checked {
     )
     .await?;
     Ok(())
+}
+
+/// A small OpenID Connect provider in the test: discovery, its JWKS (a P-256 key made for
+/// the run), an authorisation endpoint that approves at once, and a token endpoint that
+/// checks the PKCE verifier and signs an ID token for `oidc.casey`, caseworker at RAL.
+mod provider {
+    use axum::extract::{Form, Query, State};
+    use axum::response::{IntoResponse, Redirect, Response};
+    use axum::routing::{get, post};
+    use axum::{Json, Router};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    use p256::pkcs8::EncodePrivateKey;
+    use serde_json::{json, Value};
+    use sha2::Digest;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    pub const CLIENT_ID: &str = "complaints-web";
+
+    struct Provider {
+        issuer: String,
+        pem: String,
+        jwk: Value,
+        codes: Mutex<HashMap<String, HashMap<String, String>>>,
+    }
+
+    /// Starts it on `localhost` (another site than the service's `127.0.0.1`); its issuer.
+    pub async fn start() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+        let mut seed = [0u8; 32];
+        let secret = loop {
+            getrandom::fill(&mut seed).unwrap();
+            if let Ok(key) = p256::SecretKey::from_slice(&seed) {
+                break key;
+            }
+        };
+        let point = secret.public_key().to_encoded_point(false);
+        let provider = Arc::new(Provider {
+            issuer: issuer.clone(),
+            pem: secret
+                .to_pkcs8_pem(p256::pkcs8::LineEnding::LF)
+                .unwrap()
+                .to_string(),
+            jwk: json!({"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",
+                        "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+                        "y": URL_SAFE_NO_PAD.encode(point.y().unwrap())}),
+            codes: Mutex::new(HashMap::new()),
+        });
+        let app = Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route(
+                "/jwks",
+                get(|State(p): State<Arc<Provider>>| async move {
+                    Json(json!({"keys": [p.jwk.clone()]}))
+                }),
+            )
+            .route("/authorize", get(authorize))
+            .route("/token", post(token))
+            .with_state(provider);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        issuer
+    }
+
+    async fn discovery(State(p): State<Arc<Provider>>) -> Json<Value> {
+        let issuer = &p.issuer;
+        Json(json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/authorize"),
+            "token_endpoint": format!("{issuer}/token"),
+            "jwks_uri": format!("{issuer}/jwks"),
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+        }))
+    }
+
+    async fn authorize(
+        State(p): State<Arc<Provider>>,
+        Query(query): Query<HashMap<String, String>>,
+    ) -> Response {
+        let mut code = [0u8; 16];
+        getrandom::fill(&mut code).unwrap();
+        let code = URL_SAFE_NO_PAD.encode(code);
+        let back = format!(
+            "{}?code={code}&state={}",
+            query["redirect_uri"], query["state"]
+        );
+        p.codes.lock().unwrap().insert(code, query);
+        Redirect::to(&back).into_response()
+    }
+
+    async fn token(
+        State(p): State<Arc<Provider>>,
+        Form(form): Form<HashMap<String, String>>,
+    ) -> Response {
+        let refused = || {
+            (
+                axum::http::StatusCode::BAD_REQUEST,
+                Json(json!({"error": "invalid_grant"})),
+            )
+                .into_response()
+        };
+        let Some(request) = form
+            .get("code")
+            .and_then(|c| p.codes.lock().unwrap().remove(c))
+        else {
+            return refused();
+        };
+        let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+        let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+        if request.get("code_challenge") != Some(&challenge)
+            || form.get("client_id").map(String::as_str) != Some(CLIENT_ID)
+        {
+            return refused();
+        }
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({"iss": p.issuer, "aud": CLIENT_ID, "sub": "oidc.casey",
+                            "iat": now, "exp": now + 300, "nonce": request["nonce"],
+                            "orgs": ["RAL"], "roles": ["caseworker"]});
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("k1".into());
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(p.pem.as_bytes()).unwrap();
+        let id_token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+        Json(json!({"access_token": "opaque", "token_type": "Bearer", "id_token": id_token}))
+            .into_response()
+    }
 }
