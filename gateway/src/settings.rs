@@ -184,6 +184,7 @@ pub struct OidcSettings {
     #[arg(
         id = "oidc_client_id",
         long = "oidc-client-id",
+        value_name = "OIDC_CLIENT_ID",
         env = "COMPLAINTS_OIDC_CLIENT_ID"
     )]
     pub client_id: Option<String>,
@@ -191,6 +192,7 @@ pub struct OidcSettings {
     #[arg(
         id = "oidc_client_secret",
         long = "oidc-client-secret",
+        value_name = "OIDC_CLIENT_SECRET",
         env = "COMPLAINTS_OIDC_CLIENT_SECRET",
         hide_env_values = true
     )]
@@ -200,6 +202,7 @@ pub struct OidcSettings {
     #[arg(
         id = "oidc_client_secret_file",
         long = "oidc-client-secret-file",
+        value_name = "OIDC_CLIENT_SECRET_FILE",
         env = "COMPLAINTS_OIDC_CLIENT_SECRET_FILE"
     )]
     pub client_secret_file: Option<PathBuf>,
@@ -208,6 +211,7 @@ pub struct OidcSettings {
     #[arg(
         id = "oidc_issuer",
         long = "oidc-issuer",
+        value_name = "OIDC_ISSUER",
         env = "COMPLAINTS_OIDC_ISSUER"
     )]
     pub issuer: Option<String>,
@@ -216,6 +220,7 @@ pub struct OidcSettings {
     #[arg(
         id = "oidc_redirect_url",
         long = "oidc-redirect-url",
+        value_name = "OIDC_REDIRECT_URL",
         env = "COMPLAINTS_OIDC_REDIRECT_URL"
     )]
     pub redirect_url: Option<String>,
@@ -223,6 +228,7 @@ pub struct OidcSettings {
     #[arg(
         id = "oidc_scopes",
         long = "oidc-scopes",
+        value_name = "OIDC_SCOPES",
         env = "COMPLAINTS_OIDC_SCOPES",
         default_value = "openid profile"
     )]
@@ -231,6 +237,7 @@ pub struct OidcSettings {
     #[arg(
         id = "oidc_provider_name",
         long = "oidc-provider-name",
+        value_name = "OIDC_PROVIDER_NAME",
         env = "COMPLAINTS_OIDC_PROVIDER_NAME",
         default_value = "your organisation's account"
     )]
