@@ -414,9 +414,26 @@ run_transfers() {
 }
 
 gateway=("http://127.0.0.1:${gateway_port[1]}" "http://127.0.0.1:${gateway_port[2]}")
+# Each consumer's backlog: events after its checkpoint in commit order.
+backlogs() {
+  sql -F ' ' -c "SELECT c.name, (SELECT count(*) FROM events e WHERE (e.transaction_id, e.global_position)
+    > (c.transaction_id::text::xid8, c.position)) FROM projection_checkpoints c ORDER BY c.name"
+}
+# How far behind each consumer falls while the load runs, sampled every second.
+sample_backlogs() {
+  while :; do
+    backlogs >>"$load/backlogs" 2>/dev/null || true
+    sleep 1
+  done
+}
 : >"$load/answers"
 : >"$load/ids"
 say "sending $commands commands ($complaints receipts, $complaints acknowledgements) to both gateways"
+: >"$load/backlogs"
+sample_backlogs &
+sampler=$!
+pids+=("$sampler")
+names+=(backlog-sampler)
 load_started=$(date +%s.%N)
 for ((first = 0; first < complaints; first += round)); do
   last=$((first + round < complaints ? first + round : complaints))
@@ -442,6 +459,11 @@ for ((first = 0; first < complaints; first += round)); do
   alive
 done
 load_ended=$(date +%s.%N)
+kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
+unset 'pids[-1]' 'names[-1]'
+most_behind=$(awk '!($1 in max) || $2 > max[$1] { max[$1] = $2 } END { for (n in max) print n, max[n] }' "$load/backlogs" |
+  sort | paste -s -d ',' | sed 's/,/, /g')
 load_seconds=$(awk -v a="$load_started" -v b="$load_ended" 'BEGIN { printf "%.1f", b - a }')
 
 answered=$(wc -l <"$load/answers")
@@ -449,6 +471,7 @@ ok=$(awk '$1 ~ /^2/' "$load/answers" | wc -l)
 rate=$(awk -v n="$ok" -v s="$load_seconds" 'BEGIN { printf "%.0f", n / s }')
 latency() { awk '$1 ~ /^2/ { print $2 * 1000 }' "$load/answers" | sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p + 0.999); if (i < 1) i = 1; printf "%.0f", v[i] }'; }
 say "load: $ok of $commands commands answered 2xx in ${load_seconds}s ($rate commands/s; p50 $(latency 0.5) ms, p99 $(latency 0.99) ms)"
+say "most events behind during the load, sampled each second: ${most_behind:-no samples}"
 # (a) Every command answered 2xx.
 if ((answered != commands || ok != commands)); then
   awk '$1 !~ /^2/ { print $1, $3 }' "$load/answers" | sort | uniq -c | sed 's/^/  not 2xx: /' >&2
@@ -460,11 +483,6 @@ fi
 
 events=$(sql -c 'SELECT count(*) FROM events')
 ((events == commands)) || fail "the log holds $events events for $commands commands"
-# Each consumer's backlog: events after its checkpoint in commit order.
-backlogs() {
-  sql -F ' ' -c "SELECT c.name, (SELECT count(*) FROM events e WHERE (e.transaction_id, e.global_position)
-    > (c.transaction_id::text::xid8, c.position)) FROM projection_checkpoints c ORDER BY c.name"
-}
 declare -A caught_up
 catching_up() {
   local name backlog pending=0 now
@@ -555,5 +573,5 @@ slowest=0
 for name in "${!caught_up[@]}"; do
   slowest=$(awk -v a="$slowest" -v b="${caught_up[$name]}" 'BEGIN { print (b > a) ? b : a }')
 done
-printf 'topology: %s commands (%s complaints) from %s clients over 2 gateways in %ss: %s commands/s, p50 %s ms, p99 %s ms; projectors and relay caught up %ss after the last answer; %s events, %s stream messages (R3), all checks passed\n' \
-  "$commands" "$complaints" "$clients" "$load_seconds" "$rate" "$(latency 0.5)" "$(latency 0.99)" "$slowest" "$events" "$messages"
+printf 'topology: %s commands (%s complaints) from %s clients over 2 gateways in %ss: %s commands/s, p50 %s ms, p99 %s ms; most events behind during the load: %s; projectors and relay caught up %ss after the last answer; %s events, %s stream messages (R3), all checks passed\n' \
+  "$commands" "$complaints" "$clients" "$load_seconds" "$rate" "$(latency 0.5)" "$(latency 0.99)" "${most_behind:-none sampled}" "$slowest" "$events" "$messages"
