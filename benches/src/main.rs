@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod encryption;
 mod per_event;
 mod plain;
 
@@ -54,6 +55,9 @@ struct Args {
     /// Skip the SQLite command path.
     #[arg(long)]
     no_sqlite: bool,
+    /// Measure only what personal data encryption costs (on against off, same run).
+    #[arg(long)]
+    encryption_cost: bool,
 }
 
 fn line(name: &str, value: f64, unit: &str, against: Option<(&str, f64)>) {
@@ -163,6 +167,23 @@ where
     let elapsed = started.elapsed();
     latencies.sort();
     Ok((commands as f64 / elapsed.as_secs_f64(), latencies))
+}
+
+/// A seeded workload loaded straight through the log by 8 clients, quietly.
+fn bulk_load(seed: u64, complaints: usize, years: f64, organisations: usize) -> SimulateArgs {
+    SimulateArgs {
+        seed,
+        complaints,
+        years,
+        organisations,
+        via: Via::Log,
+        url: None,
+        token: None,
+        clients: 8,
+        until: None,
+        print_organisations: false,
+        quiet: true,
+    }
 }
 
 async fn open_cases(database: &Database, dir: &std::path::Path) -> anyhow::Result<Arc<Cases>> {
@@ -311,6 +332,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let base =
         std::env::var("DATABASE_URL").context("set DATABASE_URL to a PostgreSQL database")?;
+    if args.encryption_cost {
+        return encryption::compare(&base, args.commands, &args.clients, args.complaints).await;
+    }
     let dir = tempfile::tempdir()?;
     let url = complaints_testkit::fresh_schema(&base).await;
     let database = Database::Postgres(url.clone());
@@ -421,19 +445,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // A simulated workload, bulk-loaded, then rebuilt beside COPY.
-    let sim = SimulateArgs {
-        seed: 16,
-        complaints: args.complaints,
-        years: args.years,
-        organisations: args.organisations,
-        via: Via::Log,
-        url: None,
-        token: None,
-        clients: 8,
-        until: None,
-        print_organisations: false,
-        quiet: true,
-    };
+    let sim = bulk_load(16, args.complaints, args.years, args.organisations);
     let workload = Arc::new(Workload::new(&sim, cases.services().clone()));
     let loaded = simulate::load_via_log(
         cases.clone(),

@@ -499,6 +499,12 @@ impl ComplaintEvent {
         "ResponseCoordinated",
     ];
 
+    /// Whether payloads of `event_type` may hold personal data (fields marked
+    /// `x-confidential`): exactly the types written in their sealed form.
+    pub fn carries_personal_data(event_type: &str) -> bool {
+        Self::version_of(event_type) == SEALED_FORM_VERSION
+    }
+
     /// The payload version `event_type` is written at today (`1.0` unless listed in
     /// [`BUMPED_VERSIONS`]).
     pub fn version_of(event_type: &str) -> &'static str {

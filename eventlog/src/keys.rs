@@ -677,14 +677,19 @@ pub async fn register_receipt(
             subjects.complainant = Some(subject);
         }
     }
-    insert_keys(pool, encryption.wrapper().as_ref(), &new_keys).await?;
-    insert_links(pool, complaint_id, organisation, &new_links).await?;
+    if !new_keys.is_empty() || !new_links.is_empty() {
+        // One commit for both: a receipt already pays one for its events.
+        let mut tx = pool.begin().await?;
+        insert_keys(&mut tx, encryption.wrapper().as_ref(), &new_keys).await?;
+        insert_links(&mut tx, complaint_id, organisation, &new_links).await?;
+        tx.commit().await?;
+    }
     Ok(subjects)
 }
 
 /// Creates the data keys of `(subject id, first subject id, generation)`, one statement.
 async fn insert_keys(
-    pool: &Pool,
+    tx: &mut Tx,
     wrapper: &dyn KeyWrapper,
     keys: &[(String, &str, u32)],
 ) -> Result<(), CryptoError> {
@@ -710,7 +715,7 @@ async fn insert_keys(
          VALUES {} ON CONFLICT (subject_id) DO NOTHING",
         values.join(", ")
     );
-    on_pool!(pool, |p| {
+    on_tx!(tx, |c| {
         let mut q = sqlx::query(&sql).bind(&kek_id).bind(&created);
         for (subject, wrapped, first, generation) in &rows {
             q = q
@@ -719,14 +724,14 @@ async fn insert_keys(
                 .bind(*first)
                 .bind(*generation);
         }
-        q.execute(p).await.map(|_| ())?
+        q.execute(c).await.map(|_| ())?
     });
     Ok(())
 }
 
 /// Links `(role, subject id)` to `complaint_id`, one statement.
 async fn insert_links(
-    pool: &Pool,
+    tx: &mut Tx,
     complaint_id: &str,
     organisation_id: &str,
     links: &[(&str, String)],
@@ -742,12 +747,12 @@ async fn insert_links(
          VALUES {} ON CONFLICT (complaint_id, role) DO NOTHING",
         values.join(", ")
     );
-    on_pool!(pool, |p| {
+    on_tx!(tx, |c| {
         let mut q = sqlx::query(&sql).bind(complaint_id).bind(organisation_id);
         for (role, subject) in links {
             q = q.bind(*role).bind(subject);
         }
-        q.execute(p).await.map(|_| ())?
+        q.execute(c).await.map(|_| ())?
     });
     Ok(())
 }
@@ -863,6 +868,10 @@ impl<R: PersistedEventRepository> EncryptingRepository<R> {
         let mut out = events.to_vec();
         let mut known: HashMap<String, Subjects> = HashMap::new();
         for event in out.iter_mut() {
+            // Most commands write nothing personal: no subjects or keys to look up.
+            if !complaints_domain::ComplaintEvent::carries_personal_data(&event.event_type) {
+                continue;
+            }
             let receipt = event.payload.get("ComplaintReceived").is_some();
             let subjects = match known.get(&event.aggregate_id) {
                 Some(s) if !receipt => s.clone(),
