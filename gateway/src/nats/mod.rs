@@ -115,6 +115,32 @@ fn percent_decode(raw: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A user and password for NATS.
+type Credentials = Option<(String, String)>;
+
+/// The servers of a `NATS_URL` and the user and password the first of them carries. A
+/// cluster's servers come comma-separated (deploy/compose.yaml), but async-nats parses a
+/// string as one URL, and it sends only the options' credentials, never a URL's.
+fn servers_and_credentials(
+    url: &str,
+) -> Result<(Vec<async_nats::ServerAddr>, Credentials), ApiError> {
+    let servers = url
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::parse::<async_nats::ServerAddr>)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::Config(format!("NATS_URL: {e}")))?;
+    let credentials = servers.iter().find_map(|s| {
+        let user = s.username()?;
+        Some((
+            percent_decode(user),
+            percent_decode(s.password().unwrap_or("")),
+        ))
+    });
+    Ok((servers, credentials))
+}
+
 impl NatsSettings {
     /// Connects lazily: the client keeps retrying in the background, so a server that is
     /// down at start-up delays publishing, never the service.
@@ -122,24 +148,9 @@ impl NatsSettings {
         let Some(url) = self.url.as_deref().filter(|u| !u.trim().is_empty()) else {
             return Ok(None);
         };
-        // A cluster's servers come comma-separated (deploy/compose.yaml); async-nats parses a
-        // string as one URL, so each is parsed on its own.
-        let servers = url
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::parse::<async_nats::ServerAddr>)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ApiError::Config(format!("NATS_URL: {e}")))?;
+        let (servers, credentials) = servers_and_credentials(url)?;
         let mut options = async_nats::ConnectOptions::new();
-        // async-nats sends the options' credentials only, never a URL's.
-        if let Some((user, password)) = servers.iter().find_map(|s| {
-            let user = s.username()?;
-            Some((
-                percent_decode(user),
-                percent_decode(s.password().unwrap_or("")),
-            ))
-        }) {
+        if let Some((user, password)) = credentials {
             options = options.user_and_password(user, password);
         }
         let client = options
@@ -243,4 +254,30 @@ pub(crate) fn token(raw: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_url_lists_every_server_and_carries_the_decoded_credentials() {
+        let (servers, credentials) = servers_and_credentials(
+            "nats://complaints:p%40ss@127.0.0.1:4222, nats://complaints:p%40ss@127.0.0.1:4223,",
+        )
+        .expect("two URLs parse");
+        assert_eq!(
+            servers.iter().map(|s| s.port()).collect::<Vec<_>>(),
+            [4222, 4223]
+        );
+        assert_eq!(
+            credentials,
+            Some(("complaints".to_string(), "p@ss".to_string()))
+        );
+        let (servers, credentials) =
+            servers_and_credentials("nats://127.0.0.1:4222").expect("one URL parses");
+        assert_eq!(servers.len(), 1);
+        assert_eq!(credentials, None);
+        assert!(servers_and_credentials("nats://127.0.0.1:x").is_err());
+    }
 }
