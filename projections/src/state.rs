@@ -55,7 +55,10 @@ pub async fn fold_batch(
         }
         evolve(&mut folded.case, event.event.clone());
         folded.version = event.sequence;
-        folded.last_event_at = event.recorded_at.to_rfc3339();
+        // The one text form of an instant the read models use (`sql::timestamp_text`).
+        folded.last_event_at = event
+            .recorded_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     }
     save(tx, table, &touched).await?;
     Ok(touched)

@@ -23,6 +23,15 @@ pub(crate) enum Value {
     Int(i64),
     /// `DATE` on PostgreSQL, ISO text on SQLite.
     Date(Option<NaiveDate>),
+    /// `TIMESTAMPTZ` on PostgreSQL, RFC 3339 text on SQLite; carried as that text.
+    Timestamp(Option<String>),
+}
+
+impl Value {
+    /// An instant given as RFC 3339 text.
+    pub(crate) fn timestamp(rfc3339: &str) -> Self {
+        Value::Timestamp(Some(rfc3339.to_string()))
+    }
 }
 
 impl From<String> for Value {
@@ -72,6 +81,7 @@ enum Column {
     Text(Vec<Option<String>>),
     Int(Vec<i64>),
     Date(Vec<Option<NaiveDate>>),
+    Timestamp(Vec<Option<String>>),
 }
 
 impl Column {
@@ -80,6 +90,7 @@ impl Column {
             Value::Text(_) => Column::Text(Vec::with_capacity(capacity)),
             Value::Int(_) => Column::Int(Vec::with_capacity(capacity)),
             Value::Date(_) => Column::Date(Vec::with_capacity(capacity)),
+            Value::Timestamp(_) => Column::Timestamp(Vec::with_capacity(capacity)),
         }
     }
 
@@ -88,6 +99,8 @@ impl Column {
             Column::Text(_) => "text[]",
             Column::Int(_) => "int8[]",
             Column::Date(_) => "date[]",
+            // Bound as text; PostgreSQL parses each element.
+            Column::Timestamp(_) => "timestamptz[]",
         }
     }
 
@@ -96,6 +109,7 @@ impl Column {
             (Column::Text(c), Value::Text(v)) => c.push(v),
             (Column::Int(c), Value::Int(v)) => c.push(v),
             (Column::Date(c), Value::Date(v)) => c.push(v),
+            (Column::Timestamp(c), Value::Timestamp(v)) => c.push(v),
             (_, value) => {
                 return Err(sqlx::Error::Protocol(format!(
                     "a multi-row write mixes types in one column: {value:?}"
@@ -148,6 +162,7 @@ pub(crate) async fn insert_rows(
                     Column::Text(v) => query.bind(v),
                     Column::Int(v) => query.bind(v),
                     Column::Date(v) => query.bind(v),
+                    Column::Timestamp(v) => query.bind(v),
                 };
             }
             query.execute(&mut **t).await?;
@@ -166,6 +181,7 @@ pub(crate) async fn insert_rows(
                             Value::Text(v) => b.push_bind(v),
                             Value::Int(v) => b.push_bind(v),
                             Value::Date(v) => b.push_bind(v),
+                            Value::Timestamp(v) => b.push_bind(v),
                         };
                     }
                 });

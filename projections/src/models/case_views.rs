@@ -28,7 +28,7 @@
 //!   rebuild `case_views` after upgrading.
 
 use super::batch::{execute_in, insert_rows, Value};
-use super::sql::{codes_column, date_text, date_type, parse_codes};
+use super::sql::{codes_column, date_text, date_type, parse_codes, timestamp_text, timestamp_type};
 use crate::state::{fold_batch, state_table, FoldedCase};
 use crate::ProjectionError;
 use async_trait::async_trait;
@@ -228,11 +228,12 @@ impl Consumer for CaseViews {
                 base: "rm_case_list",
                 columns: |b| {
                     let d = date_type(b);
+                    let t = timestamp_type(b);
                     format!(
                         "complaint_id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL, status TEXT NOT NULL,
                          stage BIGINT NOT NULL, channel TEXT NOT NULL, subject_areas TEXT NOT NULL,
                          service_area TEXT, risk_rating TEXT, received_on {d} NOT NULL, acknowledged_on {d},
-                         closed_on {d}, closure_reason TEXT, flags TEXT NOT NULL, last_activity_at TEXT NOT NULL,
+                         closed_on {d}, closure_reason TEXT, flags TEXT NOT NULL, last_activity_at {t} NOT NULL,
                          version BIGINT NOT NULL, participants TEXT NOT NULL, kind TEXT NOT NULL"
                     )
                 },
@@ -285,7 +286,7 @@ impl Consumer for CaseViews {
                     Value::from(row.closed_on),
                     Value::from(row.closure_reason),
                     Value::from(flags),
-                    Value::from(row.last_activity_at),
+                    Value::timestamp(&row.last_activity_at),
                     Value::from(row.version),
                     Value::from(participants),
                     Value::from(row.kind),
@@ -426,12 +427,13 @@ pub async fn list_cases(
         .join(" OR ");
     let mut sql = format!(
         "SELECT complaint_id, organisation_id, status, stage, channel, subject_areas, service_area, risk_rating,
-           {} AS received_on, {} AS acknowledged_on, {} AS closed_on, closure_reason, flags, last_activity_at, version,
+           {} AS received_on, {} AS acknowledged_on, {} AS closed_on, closure_reason, flags, {} AS last_activity_at, version,
            participants, kind
          FROM rm_case_list WHERE (organisation_id IN ({}) OR {taking_part})",
         date("received_on"),
         date("acknowledged_on"),
         date("closed_on"),
+        timestamp_text(pool.backend(), "last_activity_at"),
         placeholders(1, n)
     );
     let mut binds: Vec<String> = filter.organisations.clone();

@@ -11,6 +11,26 @@ pub(crate) fn date_type(backend: Backend) -> &'static str {
     }
 }
 
+/// Column type of an instant: `TIMESTAMPTZ` on PostgreSQL (readable by BI tools as a
+/// timestamp), RFC 3339 text in UTC on SQLite.
+pub(crate) fn timestamp_type(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "TIMESTAMPTZ",
+        Backend::Sqlite => "TEXT",
+    }
+}
+
+/// `column` as RFC 3339 text in UTC with microseconds (`2026-04-02T10:00:00.000000Z`), the
+/// form SQLite stores, decoded the same on both backends.
+pub(crate) fn timestamp_text(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Postgres => {
+            format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+        }
+        Backend::Sqlite => column.to_string(),
+    }
+}
+
 /// `column` as `YYYY-MM-DD` text, comparable as text and decoded the same on both backends.
 pub(crate) fn date_text(backend: Backend, column: &str) -> String {
     match backend {

@@ -364,9 +364,15 @@ async fn case_list_rows(pool: &Pool) -> Vec<Vec<Option<String>>> {
         "last_activity_at",
         "version",
     ];
+    // Instants compare in the text form SQLite stores them in.
     let select: Vec<String> = columns
         .iter()
-        .map(|c| format!("CAST({c} AS TEXT)"))
+        .map(|c| match (*c, pool.backend()) {
+            ("last_activity_at", complaints_eventlog::Backend::Postgres) => {
+                format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+            }
+            _ => format!("CAST({c} AS TEXT)"),
+        })
         .collect();
     let sql = format!(
         "SELECT {} FROM rm_case_list ORDER BY complaint_id",

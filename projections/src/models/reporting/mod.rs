@@ -129,7 +129,7 @@ pub use submissions::{
 };
 
 use crate::models::batch::{execute_in, insert_rows, Value};
-use crate::models::sql::{codes_column, date_type};
+use crate::models::sql::{codes_column, date_type, timestamp_type};
 use crate::state::{fold_batch, state_table};
 use async_trait::async_trait;
 use complaints_domain::{ClosureReason, ComplaintServices, ExclusionCategory, Outcome};
@@ -171,6 +171,7 @@ impl Consumer for Reporting {
                 base: COMPLAINTS,
                 columns: |b| {
                     let d = date_type(b);
+                    let t = timestamp_type(b);
                     format!(
                         "complaint_id TEXT PRIMARY KEY, organisation_id TEXT NOT NULL, received_on {d} NOT NULL,
                          channel TEXT NOT NULL, route TEXT NOT NULL, subject_areas TEXT NOT NULL, service_area TEXT,
@@ -179,7 +180,7 @@ impl Consumer for Reporting {
                          first_internal_target {d},
                          review_response_on {d}, review_outcome TEXT, closed_on {d}, closure_reason TEXT,
                          exclusion_category TEXT, transferred_to TEXT, calendar_version TEXT NOT NULL,
-                         version BIGINT NOT NULL, last_event_at TEXT NOT NULL, patient_age_band TEXT,
+                         version BIGINT NOT NULL, last_event_at {t} NOT NULL, patient_age_band TEXT,
                          complainant_status TEXT, site TEXT, collection TEXT NOT NULL DEFAULT ''"
                     )
                 },
@@ -304,7 +305,7 @@ impl Consumer for Reporting {
                 Value::from(f.transferred_to),
                 Value::from(f.calendar_version),
                 Value::from(f.version),
-                Value::from(&folded.last_event_at),
+                Value::timestamp(&folded.last_event_at),
                 Value::from(f.patient_age_band),
                 Value::from(f.complainant_status),
                 Value::from(f.site),
