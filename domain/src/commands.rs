@@ -58,6 +58,7 @@ pub enum ComplaintAction {
     RemoveParticipant(RemoveParticipant),
     RequestPart(RequestPart),
     ProvidePart(ProvidePart),
+    AssignCaseworker(AssignCaseworker),
 }
 
 impl ComplaintAction {
@@ -99,6 +100,7 @@ impl ComplaintAction {
             ComplaintAction::RemoveParticipant(_) => "remove_participant",
             ComplaintAction::RequestPart(_) => "request_part",
             ComplaintAction::ProvidePart(_) => "provide_part",
+            ComplaintAction::AssignCaseworker(_) => "assign_caseworker",
         }
     }
 }
@@ -635,6 +637,17 @@ pub struct ProvidePart {
     pub response_section: String,
 }
 
+/// Allocate (or reallocate) the complaint to a caseworker, for "my cases" and "my deadlines".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignCaseworker {
+    /// The day it was allocated.
+    pub assigned_on: NaiveDate,
+    /// The caseworker's sign-in subject (1 to 200 characters); staff identity, not the
+    /// complainant's personal data.
+    pub caseworker: String,
+}
+
 impl ComplaintAction {
     /// The business day the command says something happened on.
     pub fn occurred_on(&self) -> NaiveDate {
@@ -674,6 +687,7 @@ impl ComplaintAction {
             ComplaintAction::RemoveParticipant(c) => c.removed_on,
             ComplaintAction::RequestPart(c) => c.requested_on,
             ComplaintAction::ProvidePart(c) => c.provided_on,
+            ComplaintAction::AssignCaseworker(c) => c.assigned_on,
         }
     }
 }

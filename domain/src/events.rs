@@ -456,6 +456,12 @@ pub enum ComplaintEvent {
         stage: u8,
         parts: Vec<CoordinatedPart>,
     },
+    /// The complaint was allocated to a caseworker, by their sign-in subject (staff
+    /// identity, not personal data of the complainant).
+    CaseworkerAssigned {
+        assigned_on: NaiveDate,
+        caseworker: String,
+    },
 }
 
 impl ComplaintEvent {
@@ -497,6 +503,7 @@ impl ComplaintEvent {
         "PartRequested",
         "PartProvided",
         "ResponseCoordinated",
+        "CaseworkerAssigned",
     ];
 
     /// Whether payloads of `event_type` may hold personal data (fields marked
@@ -553,6 +560,7 @@ impl ComplaintEvent {
             ComplaintEvent::PartRequested { .. } => "PartRequested",
             ComplaintEvent::PartProvided { .. } => "PartProvided",
             ComplaintEvent::ResponseCoordinated { .. } => "ResponseCoordinated",
+            ComplaintEvent::CaseworkerAssigned { .. } => "CaseworkerAssigned",
         }
     }
 }

@@ -54,5 +54,6 @@ pub fn decide(
         A::RemoveParticipant(cmd) => joint::remove_participant(case, cmd, dates),
         A::RequestPart(cmd) => joint::request_part(case, cmd, dates),
         A::ProvidePart(cmd) => joint::provide_part(case, cmd, dates),
+        A::AssignCaseworker(cmd) => receive::assign_caseworker(case, cmd, dates),
     }
 }

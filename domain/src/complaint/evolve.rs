@@ -378,5 +378,6 @@ pub fn evolve(case: &mut Complaint, event: ComplaintEvent) {
         }
         // The parts it took in are on record already; the event tells readers of the log.
         ResponseCoordinated { .. } => {}
+        CaseworkerAssigned { caseworker, .. } => case.assigned_to = Some(caseworker),
     }
 }

@@ -1,12 +1,13 @@
-//! Taking a complaint in: receipt, out-of-time acceptance, acknowledgement, risk grading and
-//! the response period agreed at the start.
+//! Taking a complaint in: receipt, out-of-time acceptance, acknowledgement, risk grading,
+//! allocation to a caseworker and the response period agreed at the start.
 
 use super::checks::{open, required_text, valid_organisation_id, DateCheck, Decision};
 use super::state::Complaint;
 use crate::calendar::Calendar;
 use crate::case_kind::{CaseKind, EnquiryType};
 use crate::commands::{
-    AcceptOutOfTime, AcknowledgeComplaint, AgreeResponsePlan, AssessRisk, ReceiveComplaint,
+    AcceptOutOfTime, AcknowledgeComplaint, AgreeResponsePlan, AssessRisk, AssignCaseworker,
+    ReceiveComplaint,
 };
 use crate::error::ComplaintError;
 use crate::events::{ComplaintEvent, ComplaintParticulars, Confidential, OutOfTimeDecision};
@@ -349,6 +350,36 @@ pub(super) fn assess_risk(
         likelihood: cmd.likelihood,
         rating,
         matrix: matrix.versioned_id(),
+    }])
+}
+
+/// The longest sign-in subject kept; identity providers' subjects are far shorter.
+const CASEWORKER_MAX_CHARS: usize = 200;
+
+pub(super) fn assign_caseworker(
+    case: &Complaint,
+    cmd: AssignCaseworker,
+    dates: &DateCheck,
+) -> Decision {
+    // Like risk grading, allocation is internal work on an open case: a closed one is
+    // reopened first.
+    open(case)?;
+    dates.on("assigned_on", cmd.assigned_on)?;
+    let caseworker = cmd.caseworker.trim();
+    let chars = caseworker.chars().count();
+    if chars == 0 || chars > CASEWORKER_MAX_CHARS {
+        return Err(ComplaintError::InvalidField {
+            field: "caseworker",
+            reason: format!(
+                "must be the caseworker's sign-in subject, 1 to {CASEWORKER_MAX_CHARS} characters"
+            ),
+        });
+    }
+    // Reassigning, even to the same caseworker, is recorded: the log says who allocated
+    // when, and the fold keeps the latest.
+    Ok(vec![ComplaintEvent::CaseworkerAssigned {
+        assigned_on: cmd.assigned_on,
+        caseworker: caseworker.to_string(),
     }])
 }
 

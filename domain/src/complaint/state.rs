@@ -120,6 +120,9 @@ pub struct Complaint {
     /// The lead's requests for the participants' parts, numbered from 1 (R-JOINT-2).
     #[serde(default)]
     pub part_requests: Vec<PartRequest>,
+    /// The caseworker the complaint is allocated to, by sign-in subject; the latest wins.
+    #[serde(default)]
+    pub assigned_to: Option<String>,
 }
 
 /// The day the complaint was made, for the time limit (R-TL-1): a complaint forwarded from

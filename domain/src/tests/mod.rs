@@ -8,6 +8,7 @@
 //! (`event_schemas()`, checked in under `schemas/events/`), and a mismatch fails the test.
 #![allow(clippy::unwrap_used)]
 
+mod assignment;
 mod closure;
 mod consent;
 mod contract;
@@ -576,6 +577,7 @@ into_action! {
     RemoveParticipant => RemoveParticipant,
     RequestPart => RequestPart,
     ProvidePart => ProvidePart,
+    AssignCaseworker => AssignCaseworker,
 }
 
 /// A complete, valid letter complaint received on `on`.

@@ -200,6 +200,10 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             removed_on: d("2026-05-06"),
             reason: Confidential("Its part is answered.".into()),
         },
+        ComplaintEvent::CaseworkerAssigned {
+            assigned_on: d("2026-05-07"),
+            caseworker: "cw-alice".into(),
+        },
     ]
 }
 
