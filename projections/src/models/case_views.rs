@@ -9,7 +9,8 @@
 //!   R-FACT-1, comma-separated and comma-wrapped like `subject_areas`; `,,` when none),
 //!   `last_activity_at`, `version`, `participants` (the other bodies taking part in a joint
 //!   complaint the organisation leads, R-JOINT-2, comma-wrapped; `,,` when none), `kind`
-//!   (complaint, enquiry or about_organisation, R-KIND-1, R-KIND-2): a body
+//!   (complaint, enquiry or about_organisation, R-KIND-1, R-KIND-2), `assigned_to` (the
+//!   caseworker's sign-in subject; null until assigned): a body
 //!   taking part lists the case too, marked `joint_role` `participant` in the API.
 //! - `rm_deadlines`: one row per deadline of each open complaint, and per deadline that
 //!   outlives closure (`letter`, `ombudsman_recommendation`) of a closed one: `complaint_id`,
@@ -23,8 +24,9 @@
 //!   (the letter kind owed, for `letter` and `oral_record`), `lead_organisation_id` (the
 //!   organisation handling the complaint). A joint complaint's `participant_part` row (one per
 //!   request, `item` its number, R-JOINT-2) is for the participant that owes it
-//!   (`organisation_id`) and shows on the lead's board too (`lead_organisation_id`). Adds
-//!   `item`, `letter`, `participants`, `lead_organisation_id` and `kind` to the tables:
+//!   (`organisation_id`) and shows on the lead's board too (`lead_organisation_id`);
+//!   `assigned_to` (the complaint's caseworker, on every row of it). Adds `item`, `letter`,
+//!   `participants`, `lead_organisation_id`, `kind` and `assigned_to` to the tables:
 //!   rebuild `case_views` after upgrading.
 
 use super::batch::{execute_in, insert_rows, Value};
@@ -86,6 +88,8 @@ pub struct CaseListRow {
     /// How the reader's organisations stand to a joint complaint: `lead` or `participant`
     /// (R-JOINT-2); null for a complaint handled alone.
     pub joint_role: Option<String>,
+    /// The caseworker the complaint is assigned to, by sign-in subject; null until assigned.
+    pub assigned_to: Option<String>,
 }
 
 /// One row of `rm_deadlines`.
@@ -113,6 +117,8 @@ pub struct DeadlineRow {
     /// The organisation handling the complaint (the lead of a joint complaint), whose board
     /// shows every row of it.
     pub lead_organisation_id: String,
+    /// The complaint's caseworker, by sign-in subject; null until assigned.
+    pub assigned_to: Option<String>,
 }
 
 fn code<T: Serialize>(value: &T) -> String {
@@ -162,6 +168,7 @@ pub fn case_row(
             .map(|p| p.organisation_id.clone())
             .collect(),
         joint_role: None,
+        assigned_to: case.assigned_to.clone(),
     })
 }
 
@@ -195,6 +202,7 @@ pub fn deadline_rows(
             item: s.item.map_or(0, i64::from),
             letter: s.letter.map(|l| l.code().to_string()),
             lead_organisation_id: receipt.organisation_id.clone(),
+            assigned_to: case.assigned_to.clone(),
         })
         .collect()
 }
@@ -234,12 +242,14 @@ impl Consumer for CaseViews {
                          stage BIGINT NOT NULL, channel TEXT NOT NULL, subject_areas TEXT NOT NULL,
                          service_area TEXT, risk_rating TEXT, received_on {d} NOT NULL, acknowledged_on {d},
                          closed_on {d}, closure_reason TEXT, flags TEXT NOT NULL, last_activity_at {t} NOT NULL,
-                         version BIGINT NOT NULL, participants TEXT NOT NULL, kind TEXT NOT NULL"
+                         version BIGINT NOT NULL, participants TEXT NOT NULL, kind TEXT NOT NULL,
+                         assigned_to TEXT"
                     )
                 },
                 indexes: &[
                     "organisation_id, received_on, complaint_id",
                     "organisation_id, status",
+                    "assigned_to, received_on",
                 ],
             },
             TableDef {
@@ -250,10 +260,14 @@ impl Consumer for CaseViews {
                         "complaint_id TEXT NOT NULL, organisation_id TEXT NOT NULL, kind TEXT NOT NULL,
                          due_on {d}, state TEXT NOT NULL, met_on {d}, calendar_version TEXT NOT NULL,
                          item BIGINT NOT NULL DEFAULT 0, letter TEXT, lead_organisation_id TEXT NOT NULL,
-                         PRIMARY KEY (complaint_id, kind, item)"
+                         assigned_to TEXT, PRIMARY KEY (complaint_id, kind, item)"
                     )
                 },
-                indexes: &["organisation_id, due_on", "lead_organisation_id, due_on"],
+                indexes: &[
+                    "organisation_id, due_on",
+                    "lead_organisation_id, due_on",
+                    "assigned_to, due_on",
+                ],
             },
         ]
     }
@@ -290,6 +304,7 @@ impl Consumer for CaseViews {
                     Value::from(row.version),
                     Value::from(participants),
                     Value::from(row.kind),
+                    Value::from(row.assigned_to),
                 ]);
             }
             for row in deadline_rows(id, folded, &self.services) {
@@ -304,6 +319,7 @@ impl Consumer for CaseViews {
                     Value::from(row.item),
                     Value::from(row.letter),
                     Value::from(row.lead_organisation_id),
+                    Value::from(row.assigned_to),
                 ]);
             }
         }
@@ -328,6 +344,7 @@ impl Consumer for CaseViews {
                 "version",
                 "participants",
                 "kind",
+                "assigned_to",
             ],
             list_rows,
             "ON CONFLICT (complaint_id) DO UPDATE SET organisation_id = excluded.organisation_id,
@@ -337,7 +354,8 @@ impl Consumer for CaseViews {
                acknowledged_on = excluded.acknowledged_on, closed_on = excluded.closed_on,
                closure_reason = excluded.closure_reason, flags = excluded.flags,
                last_activity_at = excluded.last_activity_at,
-               version = excluded.version, participants = excluded.participants, kind = excluded.kind",
+               version = excluded.version, participants = excluded.participants, kind = excluded.kind,
+               assigned_to = excluded.assigned_to",
         )
         .await?;
         // A complaint's deadlines are derived whole from its fold: replace them all.
@@ -363,6 +381,7 @@ impl Consumer for CaseViews {
                 "item",
                 "letter",
                 "lead_organisation_id",
+                "assigned_to",
             ],
             due_rows,
             "",
@@ -385,6 +404,8 @@ pub struct CaseFilter {
     pub channel: Option<String>,
     /// Only this kind of case (`complaint`, `enquiry`, `about_organisation`).
     pub kind: Option<String>,
+    /// Only complaints assigned to this caseworker (sign-in subject).
+    pub assigned_to: Option<String>,
     /// Only complaints received on or after.
     pub received_from: Option<NaiveDate>,
     /// Only complaints received on or before.
@@ -428,7 +449,7 @@ pub async fn list_cases(
     let mut sql = format!(
         "SELECT complaint_id, organisation_id, status, stage, channel, subject_areas, service_area, risk_rating,
            {} AS received_on, {} AS acknowledged_on, {} AS closed_on, closure_reason, flags, {} AS last_activity_at, version,
-           participants, kind
+           participants, kind, assigned_to
          FROM rm_case_list WHERE (organisation_id IN ({}) OR {taking_part})",
         date("received_on"),
         date("acknowledged_on"),
@@ -466,6 +487,9 @@ pub async fn list_cases(
     }
     if let Some(kind) = &filter.kind {
         add(" AND kind = $?", kind.clone(), &mut binds);
+    }
+    if let Some(caseworker) = &filter.assigned_to {
+        add(" AND assigned_to = $?", caseworker.clone(), &mut binds);
     }
     if let Some(from) = filter.received_from {
         add(
@@ -533,6 +557,7 @@ pub async fn list_cases(
                     version: r.try_get("version")?,
                     participants: parse_codes(&r.try_get::<String, _>("participants")?),
                     joint_role: None,
+                    assigned_to: r.try_get("assigned_to")?,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?
@@ -573,6 +598,8 @@ pub struct DeadlineFilter {
     pub overdue: bool,
     /// Only this kind.
     pub kind: Option<String>,
+    /// Only deadlines of complaints assigned to this caseworker (sign-in subject).
+    pub assigned_to: Option<String>,
     /// The caller's today (England).
     pub today: NaiveDate,
 }
@@ -670,7 +697,7 @@ pub async fn deadlines_page(
     let n = filter.organisations.len();
     let mut sql = format!(
         "SELECT complaint_id, organisation_id, kind, {due} AS due_on, state, {met} AS met_on, calendar_version,
-           item, letter, lead_organisation_id
+           item, letter, lead_organisation_id, assigned_to
          FROM rm_deadlines WHERE (organisation_id IN ({}) OR lead_organisation_id IN ({}))",
         placeholders(1, n),
         placeholders(n + 1, n)
@@ -700,6 +727,12 @@ pub async fn deadlines_page(
     }
     if let Some(kind) = &filter.kind {
         sql.push_str(&format!(" AND kind = {}", bind(Bind::Text(kind.clone()))));
+    }
+    if let Some(caseworker) = &filter.assigned_to {
+        sql.push_str(&format!(
+            " AND assigned_to = {}",
+            bind(Bind::Text(caseworker.clone()))
+        ));
     }
     if let Some(cursor) = after {
         // Compared on the column itself, as ORDER BY sorts it (a date is bound as the
@@ -756,6 +789,7 @@ pub async fn deadlines_page(
                     item: r.try_get("item")?,
                     letter: r.try_get("letter")?,
                     lead_organisation_id: r.try_get("lead_organisation_id")?,
+                    assigned_to: r.try_get("assigned_to")?,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?
@@ -848,6 +882,32 @@ mod tests {
         assert_eq!(row.subject_areas, vec!["communications", "waiting_times"]);
         assert_eq!(row.received_on, d("2026-04-02"));
         assert_eq!(row.version, 1);
+    }
+
+    #[test]
+    fn the_latest_assignment_is_on_the_case_row_and_every_deadline_row() {
+        let assigned = |on: &str, caseworker: &str| ComplaintEvent::CaseworkerAssigned {
+            assigned_on: d(on),
+            caseworker: caseworker.into(),
+        };
+        let services = ComplaintServices::standard();
+        let case = folded(vec![
+            received("2026-04-02"),
+            assigned("2026-04-03", "cw-alice"),
+            assigned("2026-04-07", "cw-bob"),
+        ]);
+        let row = case_row("c1", &case, &services).unwrap();
+        assert_eq!(row.assigned_to.as_deref(), Some("cw-bob"));
+        let rows = deadline_rows("c1", &case, &services);
+        assert!(!rows.is_empty());
+        assert!(rows
+            .iter()
+            .all(|r| r.assigned_to.as_deref() == Some("cw-bob")));
+        let unassigned = folded(vec![received("2026-04-02")]);
+        assert_eq!(
+            case_row("c1", &unassigned, &services).unwrap().assigned_to,
+            None
+        );
     }
 
     #[test]

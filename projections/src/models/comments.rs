@@ -50,6 +50,7 @@ pub fn case_views() -> Vec<ViewDoc> {
                 ("version", "The complaint's version (sequence of its last event)."),
                 ("participants", "The other bodies taking part in this joint complaint, which organisation_id leads (R-JOINT-2), comma-wrapped; `,,` when handled alone."),
                 ("kind", "Kind of case: complaint, enquiry (R-KIND-1) or about_organisation (R-KIND-2); whistleblowing concerns are never listed (R-KIND-3)."),
+                ("assigned_to", "The caseworker the complaint is assigned to, by sign-in subject (staff identity, not the complainant's data); the latest assignment wins; empty until assigned."),
             ],
         },
         ViewDoc {
@@ -66,6 +67,7 @@ pub fn case_views() -> Vec<ViewDoc> {
                 ("item", "The ombudsman recommendation's number (1 for the first recorded on the complaint), or the part request's number for participant_part; 0 for other kinds."),
                 ("letter", "The letter owed (code list LetterKind) for letter and oral_record rows; empty otherwise."),
                 ("lead_organisation_id", "The organisation handling the complaint (the lead of a joint complaint); its board shows every row of the complaint. Equal to organisation_id except on participant_part rows."),
+                ("assigned_to", "The complaint's caseworker by sign-in subject, on every row of the complaint (a reassignment moves them all); empty until assigned."),
             ],
         },
     ]
