@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 umask 077
 new() { [ -s "$1" ] || openssl rand -hex "${2:-32}" > "$1"; }
 for f in postgres_password owner_password gateway_password reporting_password \
-         jwt_secret id_secret export_secret seal_key; do new "$f"; done
+         jwt_secret id_secret export_secret seal_key kek subject_secret ui_secret; do new "$f"; done
 [ -s pgpass_owner ] || printf 'postgres:5432:complaints:complaints_owner:%s\n' "$(cat owner_password)" > pgpass_owner
 [ -s pgpass_gateway ] || printf 'postgres:5432:complaints:complaints_gateway:%s\n' "$(cat gateway_password)" > pgpass_gateway
 env=../.env

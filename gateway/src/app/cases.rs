@@ -64,11 +64,29 @@ pub fn encryption(
             ));
         }
     }
-    let identity = complaints_audit::secrets::load_or_create(
-        data_dir,
-        SUBJECT_SECRET_FILE,
-        "a data subject id secret",
-    )?;
+    // Like the KEK, one secret for every gateway and projector: a subject id keyed with
+    // another would not find the person's earlier complaints.
+    let identity =
+        match std::env::var_os("COMPLAINTS_SUBJECT_SECRET_FILE").filter(|v| !v.is_empty()) {
+            Some(path) => std::fs::read_to_string(&path)
+                .map(|t| t.trim().to_string())
+                .map_err(|e| {
+                    ApiError::Config(format!(
+                        "cannot read the data subject id secret {}: {e}",
+                        std::path::Path::new(&path).display()
+                    ))
+                })?,
+            None => complaints_audit::secrets::load_or_create(
+                data_dir,
+                SUBJECT_SECRET_FILE,
+                "a data subject id secret",
+            )?,
+        };
+    if identity.len() < 32 {
+        return Err(ApiError::Config(
+            "the data subject id secret is too short (at least 32 characters)".into(),
+        ));
+    }
     Ok(Some(std::sync::Arc::new(Encryption::new(
         std::sync::Arc::new(LocalKek::from_secret(kek.as_bytes())),
         identity.into_bytes(),
