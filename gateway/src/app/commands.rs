@@ -111,6 +111,8 @@ commands! {
         "requestPart", "Ask a body taking part for its part of the co-ordinated response by a day (R-JOINT-2)";
     "provide-part" => ProvidePart(complaints_domain::ProvidePart), CASE_ROLES,
         "providePart", "Supply this body's part of a joint complaint's co-ordinated response, as the body taking part (R-JOINT-2)";
+    "assignment" => AssignCaseworker(complaints_domain::AssignCaseworker), CASE_ROLES,
+        "assignCaseworker", "Allocate or reallocate the complaint to a caseworker by sign-in subject, for their cases and deadlines";
 }
 
 /// The command called `name`.

@@ -37,6 +37,7 @@ pub async fn tick(cases: &Cases, now: DateTime<Utc>, today: NaiveDate) -> Result
         due_before: None,
         overdue: true,
         kind: Some("consent".into()),
+        assigned_to: None,
         today,
     };
     let due = list_deadlines(cases.log().pool(), &filter).await?;

@@ -1215,6 +1215,7 @@ pub fn route_and_body(
         A::RemoveParticipant(c) => (Some("participant-removal"), json(serde_json::to_vec(c))?),
         A::RequestPart(c) => (Some("part-request"), json(serde_json::to_vec(c))?),
         A::ProvidePart(c) => (Some("provide-part"), json(serde_json::to_vec(c))?),
+        A::AssignCaseworker(c) => (Some("assignment"), json(serde_json::to_vec(c))?),
         A::RecordLinkedCase(_) => {
             return Err(ApiError::BadRequest(
                 "a linked case is recorded by the system, not over HTTP".into(),

@@ -68,6 +68,14 @@ fn organisations(caller: &Caller, asked: Option<&str>) -> Result<Vec<String>, Ap
     }
 }
 
+/// An `assigned_to` filter as the runner records subjects (trimmed); blank means no filter,
+/// as a cleared form field sends it.
+pub(crate) fn caseworker(asked: Option<String>) -> Option<String> {
+    asked
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
 /// Query of `GET /v1/complaints`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,6 +88,7 @@ pub struct ListQuery {
     stage: Option<i64>,
     channel: Option<String>,
     kind: Option<String>,
+    assigned_to: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -128,6 +137,7 @@ pub async fn list(
         stage: query.stage,
         channel: query.channel,
         kind: query.kind,
+        assigned_to: caseworker(query.assigned_to),
         after: query.cursor.as_deref().map(parse_cursor).transpose()?,
         limit: limit + 1,
     };
@@ -157,6 +167,7 @@ pub struct DeadlineQuery {
     #[serde(default)]
     overdue: bool,
     kind: Option<String>,
+    assigned_to: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -202,6 +213,7 @@ async fn deadlines(
         due_before: query.due_before,
         overdue: query.overdue,
         kind: query.kind,
+        assigned_to: caseworker(query.assigned_to),
         today,
     };
     // One row past the page tells whether another page follows.

@@ -183,6 +183,12 @@ fn facts_of(shown: &CaseState) -> Result<Vec<Fact>, ApiError> {
             },
         ),
     ];
+    facts.push(fact(
+        "Assigned to",
+        case.assigned_to
+            .clone()
+            .unwrap_or_else(|| "Nobody yet".into()),
+    ));
     if let Some(risk) = &case.risk {
         facts.push(fact("Risk", humanise(&code(risk))));
     }

@@ -1,6 +1,6 @@
 //! The case list (`/ui/complaints`, with its CSV download): the case list read model, as
 //! `GET /v1/complaints`, filtered by organisation, status, stage, channel, kind of case,
-//! subject area, days received and overdue deadlines.
+//! subject area, days received, assigned caseworker and overdue deadlines.
 
 use super::deadlines::Choice;
 use super::{day, encode, humanise, organisations, page, Chrome, PageError, LIST_ROLES};
@@ -59,6 +59,7 @@ struct ListQuery {
     subject_area: Option<String>,
     received_from: Option<String>,
     received_to: Option<String>,
+    assigned_to: Option<String>,
     overdue: Option<String>,
     cursor: Option<String>,
 }
@@ -126,6 +127,7 @@ fn filtered(caller: &Caller, q: &ListQuery, limit: i64) -> Result<Filtered, ApiE
         received_from: date_field(q.received_from.as_deref(), "received from")?,
         received_to: date_field(q.received_to.as_deref(), "received to")?,
         subject_area: nonempty(&q.subject_area).map(|s| s.trim().to_string()),
+        assigned_to: crate::http::queries::caseworker(q.assigned_to.clone()),
         after: nonempty(&q.cursor)
             .as_deref()
             .map(parse_cursor)
@@ -143,6 +145,7 @@ fn filtered(caller: &Caller, q: &ListQuery, limit: i64) -> Result<Filtered, ApiE
         ("subject_area", &q.subject_area),
         ("received_from", &q.received_from),
         ("received_to", &q.received_to),
+        ("assigned_to", &q.assigned_to),
     ] {
         if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
             parts.push(format!("{name}={}", encode(v.trim())));
@@ -173,6 +176,7 @@ async fn rows(state: &AppState, f: &Filtered, want: usize) -> Result<Vec<CaseLis
             due_before: None,
             overdue: true,
             kind: None,
+            assigned_to: None,
             today: london_date(state.now()),
         },
     )
@@ -211,6 +215,7 @@ struct Row {
     received: String,
     subjects: String,
     acknowledged: String,
+    assigned_to: String,
     overdue: bool,
 }
 
@@ -226,6 +231,7 @@ struct ListPage {
     subject_area: String,
     received_from: String,
     received_to: String,
+    assigned_to: String,
     overdue: bool,
     rows: Vec<Row>,
     next: Option<String>,
@@ -303,6 +309,7 @@ async fn list(
         subject_area: q.subject_area.clone().unwrap_or_default(),
         received_from: q.received_from.clone().unwrap_or_default(),
         received_to: q.received_to.clone().unwrap_or_default(),
+        assigned_to: f.filter.assigned_to.clone().unwrap_or_default(),
         overdue: f.overdue,
         rows: items
             .iter()
@@ -322,6 +329,7 @@ async fn list(
                     .collect::<Vec<_>>()
                     .join(", "),
                 acknowledged: r.acknowledged_on.map(day).unwrap_or_else(|| "No".into()),
+                assigned_to: r.assigned_to.clone().unwrap_or_default(),
                 overdue: overdue_ids.contains(&r.complaint_id),
             })
             .collect(),
@@ -358,7 +366,7 @@ async fn list_csv(
     caller.require(LIST_ROLES)?;
     let mut f = filtered(caller, &q, 500)?;
     let mut out = String::from(
-        "complaint_id,organisation_id,status,stage,channel,subject_areas,service_area,risk_rating,received_on,acknowledged_on,closed_on,closure_reason,flags,version,kind\r\n",
+        "complaint_id,organisation_id,status,stage,channel,subject_areas,service_area,risk_rating,received_on,acknowledged_on,closed_on,closure_reason,flags,version,kind,assigned_to\r\n",
     );
     let mut written = 0usize;
     loop {
@@ -382,6 +390,7 @@ async fn list_csv(
                 r.flags.join(" "),
                 r.version.to_string(),
                 r.kind.clone(),
+                r.assigned_to.clone().unwrap_or_default(),
             ];
             let line: Vec<String> = fields.iter().map(|v| csv_field(v)).collect();
             out.push_str(&line.join(","));

@@ -1,7 +1,8 @@
 //! The deadline board (`/ui`, `/ui/deadlines`): open complaints' deadlines overdue, due
 //! today and due within the week, counted by kind and by organisation, each row linking to
 //! its case. Read from the deadlines read model by cursor, as `GET /v1/deadlines`: the counts
-//! cover every row, the rows are shown a page at a time with a link to the next.
+//! cover every row, the rows are shown a page at a time with a link to the next. Filtered by
+//! organisation, kind and assigned caseworker; "My deadlines" is the signed-in caseworker's.
 
 use super::{encode, humanise, organisations, page, Chrome, PageError, LIST_ROLES};
 use crate::app::clock::london_date;
@@ -48,6 +49,7 @@ const READ: i64 = 500;
 struct BoardQuery {
     organisation: Option<String>,
     kind: Option<String>,
+    assigned_to: Option<String>,
     cursor: Option<String>,
 }
 
@@ -59,6 +61,7 @@ pub(crate) struct Item {
     pub kind: String,
     pub due: String,
     pub calendar_version: String,
+    pub assigned_to: String,
 }
 
 /// Counts of one kind or organisation.
@@ -106,6 +109,12 @@ struct BoardPage {
     position: i64,
     organisations: Vec<Choice>,
     kinds: Vec<Choice>,
+    /// The caseworker filter as given (trimmed).
+    assigned_to: String,
+    /// The signed-in caseworker's own board, for a caller who may be assigned cases.
+    my_deadlines: Option<String>,
+    /// Whether the board shows the caller's own deadlines.
+    showing_mine: bool,
     overdue: Vec<Item>,
     due_today: Vec<Item>,
     this_week: Vec<Item>,
@@ -134,6 +143,7 @@ fn item(row: &DeadlineRow) -> Item {
         kind: humanise(&row.kind),
         due: row.due_on.map(super::day).unwrap_or_default(),
         calendar_version: row.calendar_version.clone(),
+        assigned_to: row.assigned_to.clone().unwrap_or_default(),
     }
 }
 
@@ -159,6 +169,7 @@ async fn board(
     let week_end = today + chrono::Duration::days(7);
     let pool = state.cases.log().pool();
     let kind = query.kind.clone().filter(|k| !k.is_empty());
+    let assigned_to = crate::http::queries::caseworker(query.assigned_to.clone());
     let start = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(raw) => Some(DeadlineCursor::decode(raw).ok_or_else(|| {
             ApiError::BadRequest("the page cursor is not one this service gave".into())
@@ -170,6 +181,7 @@ async fn board(
         due_before: Some(week_end + chrono::Duration::days(1)),
         overdue: false,
         kind: kind.clone(),
+        assigned_to: assigned_to.clone(),
         today,
     };
     let position = case_views::reflected_position(pool, case_views::NAME)
@@ -239,6 +251,9 @@ async fn board(
     if let Some(k) = &kind {
         filter_query.push(format!("kind={}", encode(k)));
     }
+    if let Some(who) = &assigned_to {
+        filter_query.push(format!("assigned_to={}", encode(who)));
+    }
     let link = |cursor: Option<String>| {
         let mut parts = filter_query.clone();
         parts.extend(cursor.map(|c| format!("cursor={c}")));
@@ -273,6 +288,12 @@ async fn board(
             .map(|(k, c)| count(humanise(k), c)),
     );
     let chosen_org = query.organisation.clone().unwrap_or_default();
+    // Only caseworkers are assigned cases (the assignment runs under their role).
+    let my_deadlines = caller
+        .roles
+        .contains(&crate::auth::Role::Caseworker)
+        .then(|| format!("/ui/deadlines?assigned_to={}", encode(&caller.subject)));
+    let showing_mine = assigned_to.as_deref() == Some(caller.subject.as_str());
     let page_data = BoardPage {
         chrome: Chrome::new(&session, "deadlines"),
         today: super::day(today),
@@ -287,6 +308,9 @@ async fn board(
             kind.as_deref().unwrap_or_default(),
             KINDS.iter().map(|k| (k.to_string(), humanise(k))),
         ),
+        assigned_to: assigned_to.unwrap_or_default(),
+        my_deadlines,
+        showing_mine,
         overdue,
         due_today,
         this_week,

@@ -135,6 +135,17 @@ pub(crate) const FORMS: &[FormSpec] = &[
         ],
     },
     FormSpec {
+        command: "assignment",
+        title: "Assign to a caseworker",
+        what: "The assignment",
+        button: "Record the assignment",
+        offered: Offered::Open,
+        fields: &[
+            f("assigned_on", "Day of the assignment"),
+            f("caseworker", "Caseworker's sign-in name"),
+        ],
+    },
+    FormSpec {
         command: "progress-contact",
         title: "Record a progress contact",
         what: "The progress contact",
