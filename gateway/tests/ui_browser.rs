@@ -587,6 +587,14 @@ async fn scenario(
     c.find(Locator::Css("svg.app-chart")).await?;
     let report = text(c).await;
     assert!(report.contains("Complaints received per month"), "{report}");
+    // The on-time shares and subjects, drawn and written out.
+    let on_time = c.find(Locator::Css("#on-time-table")).await?.text().await?;
+    assert!(
+        on_time.contains("Acknowledged within 3 working days")
+            && on_time.contains("Responded within the agreed period"),
+        "{on_time}"
+    );
+    assert!(report.contains("Complaints per subject area"), "{report}");
     axe(c, "the reports page").await;
     pages += 1;
     screenshot(c, "reports").await;

@@ -1,6 +1,7 @@
 //! Reports (`/ui/reports`): the regulation 18 annual report of an organisation and year,
-//! rendered by the report renderer the API and the command line use, a server-rendered SVG
-//! chart of complaints received per month, and every download the API offers (served here
+//! rendered by the report renderer the API and the command line use, server-rendered SVG
+//! charts (complaints received per month, the on-time shares of acknowledgements and
+//! responses, complaints per subject area), and every download the API offers (served here
 //! under the session, since a browser cannot send the API's bearer token).
 
 use super::deadlines::Choice;
@@ -54,6 +55,73 @@ struct Bar {
     label_y: usize,
 }
 
+/// One horizontal bar of a chart of shares or counts: `width` of [`ROW_WIDTH`].
+struct ChartRow {
+    y: usize,
+    width: usize,
+    label: String,
+    /// The figure as printed beside the bar and in the table.
+    figure: String,
+}
+
+/// Drawing width of a horizontal bar at 100 %, and the height of one row, in SVG units.
+const ROW_WIDTH: usize = 400;
+const ROW_STEP: usize = 34;
+
+fn row(i: usize, label: String, value: u64, of: u64, figure: String) -> ChartRow {
+    let width = if of == 0 {
+        0
+    } else {
+        usize::try_from(value.saturating_mul(ROW_WIDTH as u64) / of).unwrap_or(ROW_WIDTH)
+    };
+    ChartRow {
+        y: 10 + i * ROW_STEP,
+        width,
+        label,
+        figure,
+    }
+}
+
+/// The three on-time shares of the annual report (R-AR-3, R-AR-4), as bars of 100 %.
+fn on_time_rows(report: &reporting::AnnualReport) -> Vec<ChartRow> {
+    [
+        (
+            "Acknowledged within 3 working days",
+            &report.acknowledged_within_3_working_days,
+        ),
+        (
+            "Responded within the agreed period",
+            &report.responded_within_agreed_period,
+        ),
+        (
+            "Responded within the internal target",
+            &report.responded_within_internal_target,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (label, share))| {
+        let figure = match share.share {
+            Some(s) => format!("{:.0}% ({} of {})", s * 100.0, share.met, share.total),
+            None => "none in the year".to_string(),
+        };
+        row(i, label.to_string(), share.met, share.total, figure)
+    })
+    .collect()
+}
+
+/// Complaints received per subject area, largest first, as bars of the largest.
+fn subject_rows(report: &reporting::AnnualReport) -> Vec<ChartRow> {
+    let mut counts: Vec<(&String, &u64)> = report.by_subject_area.iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let largest = counts.first().map_or(0, |(_, n)| **n);
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (subject, n))| row(i, super::humanise(subject), *n, largest, n.to_string()))
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "reports.html")]
 struct ReportsPage {
@@ -70,6 +138,10 @@ struct ReportsPage {
     max: i64,
     position: i64,
     total: i64,
+    on_time: Vec<ChartRow>,
+    subjects: Vec<ChartRow>,
+    /// Drawing height of the subjects chart.
+    subjects_height: usize,
 }
 
 /// The organisation and year asked for, or the caller's first organisation and the current
@@ -262,6 +334,9 @@ async fn reports(
         max,
         position,
         total,
+        on_time: on_time_rows(&report),
+        subjects_height: 20 + report.by_subject_area.len() * ROW_STEP,
+        subjects: subject_rows(&report),
     };
     page(&data)
 }
@@ -474,6 +549,27 @@ async fn learning_csv(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_are_drawn_against_their_whole_and_subjects_against_the_largest() {
+        let mut report = reporting::annual_report("RAL", 2025, &[], &[], &[]);
+        report.acknowledged_within_3_working_days =
+            serde_json::from_value(serde_json::json!({"met": 3, "total": 4, "share": 0.75}))
+                .unwrap();
+        let rows = on_time_rows(&report);
+        assert_eq!(rows[0].width, ROW_WIDTH * 3 / 4);
+        assert_eq!(rows[0].figure, "75% (3 of 4)");
+        assert_eq!(rows[1].width, 0);
+        assert_eq!(rows[1].figure, "none in the year");
+        report.by_subject_area.insert("communications".into(), 2);
+        report
+            .by_subject_area
+            .insert("clinical_treatment".into(), 8);
+        let rows = subject_rows(&report);
+        assert_eq!(rows[0].label, "Clinical treatment");
+        assert_eq!((rows[0].width, rows[1].width), (ROW_WIDTH, ROW_WIDTH / 4));
+        assert_eq!(rows[1].y, rows[0].y + ROW_STEP);
+    }
 
     #[test]
     fn bars_scale_to_the_largest_month() {
