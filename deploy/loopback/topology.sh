@@ -209,11 +209,10 @@ new_secret() { (umask 077 && random_hex >"$secrets/$1"); }
 say "work directory $work; $commands commands from $clients clients"
 say "complaints: $bin; nats-server $nats_version: $nats; PostgreSQL: $pg_bin"
 
-# Every secret the processes share (deploy/secrets/README.md), plus the key-encryption key
-# and the data subject id secret, which each instance reads from its data directory unless
-# COMPLAINTS_KEK_FILE names the first: gateways must share both or one could not read what
-# another encrypted.
-for name in jwt_secret id_secret export_secret seal_key kek subject_secret \
+# Every secret the processes share (deploy/secrets/README.md): gateways must share the
+# key-encryption key and the data subject id secret or one could not read what another
+# encrypted.
+for name in jwt_secret id_secret export_secret seal_key kek subject_secret ui_secret \
   owner_password gateway_password reporting_password \
   nats_password nats_cluster_password frontline_ral_password; do
   new_secret "$name"
@@ -314,14 +313,14 @@ common_env=(
   "COMPLAINTS_EXPORT_SECRET_FILE=$secrets/export_secret"
   "COMPLAINTS_SEAL_KEY_FILE=$secrets/seal_key"
   "COMPLAINTS_KEK_FILE=$secrets/kek"
+  "COMPLAINTS_SUBJECT_SECRET_FILE=$secrets/subject_secret"
+  "COMPLAINTS_UI_SECRET_FILE=$secrets/ui_secret"
   COMPLAINTS_LOG_FORMAT=json
   RUST_LOG=info
 )
-# A data directory per instance (compose gives each its own volume), holding the shared data
-# subject id secret, which has no setting of its own.
+# A data directory per instance (compose gives each its own volume).
 data_dir() {
   [[ -d $work/$1 ]] || mkdir -m 700 "$work/$1"
-  install -m 600 "$secrets/subject_secret" "$work/$1/subject-secret"
   printf '%s' "$work/$1"
 }
 # Sets `cmd` to `complaints` as ROLE (owner or gateway), named NAME in pg_stat_activity, with
