@@ -574,7 +574,8 @@ async fn scenario(
     .await;
     assert_eq!(status, 200);
     assert_eq!(csv.lines().count(), 2, "{csv}");
-    assert!(csv.trim_end().ends_with(",complaint"), "{csv}");
+    // Kind, then the caseworker assigned (none yet).
+    assert!(csv.trim_end().ends_with(",complaint,"), "{csv}");
     for empty in ["kind=enquiry", "kind=about_organisation", "stage=2"] {
         let (_, csv) = fetch(c, &format!("/ui/complaints.csv?{empty}")).await;
         assert_eq!(csv.lines().count(), 1, "{empty}: {csv}");
@@ -696,6 +697,43 @@ async fn scenario(
     axe(c, "the case verified against the audit chain").await;
     pages += 1;
     screenshot(c, "verify").await;
+
+    // The complaint received by letter, still unacknowledged, assigned to casey through its
+    // form, is on casey's "My deadlines" (the acknowledged one has nothing due this week).
+    let letter_short = seeded.letter_short;
+    c.goto(&format!("{base}/ui/deadlines")).await?;
+    c.find(Locator::Css(&format!(
+        "a[href^='/ui/complaints/{letter_short}']"
+    )))
+    .await?
+    .click()
+    .await?;
+    c.wait().for_element(Locator::Id("form-assignment")).await?;
+    let assigned_on = received.to_string();
+    record(
+        c,
+        "assignment",
+        &[("assigned_on", &assigned_on), ("caseworker", "casey")],
+        "assignment was recorded",
+    )
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        c.goto(&format!("{base}/ui/deadlines")).await?;
+        c.find(Locator::Id("my-deadlines")).await?.click().await?;
+        let mine = wait_text(c, "main", "Showing your deadlines").await?;
+        if mine.contains(letter_short) {
+            assert!(mine.contains("casey") && !mine.contains(short), "{mine}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "My deadlines never showed {letter_short}: {mine}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    axe(c, "my deadlines").await;
+    pages += 1;
 
     // Sign out; the old session is refused.
     c.find(Locator::Css("form[action='/ui/logout'] button"))
