@@ -69,11 +69,11 @@ const ROW_WIDTH: usize = 400;
 const ROW_STEP: usize = 34;
 
 fn row(i: usize, label: String, value: u64, of: u64, figure: String) -> ChartRow {
-    let width = if of == 0 {
-        0
-    } else {
-        usize::try_from(value.saturating_mul(ROW_WIDTH as u64) / of).unwrap_or(ROW_WIDTH)
-    };
+    // An empty whole draws no bar.
+    let width = value
+        .saturating_mul(ROW_WIDTH as u64)
+        .checked_div(of)
+        .map_or(0, |w| usize::try_from(w).unwrap_or(ROW_WIDTH));
     ChartRow {
         y: 10 + i * ROW_STEP,
         width,
