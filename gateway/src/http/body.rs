@@ -59,6 +59,9 @@ pub(crate) struct CommandHeaders {
     pub(crate) idempotency_key: Option<String>,
     pub(crate) if_match: Option<usize>,
     pub(crate) correlation_id: String,
+    /// `Prefer: return=minimal` (RFC 7240): answer with a receipt that holds no personal
+    /// data instead of the complaint.
+    pub(crate) minimal: bool,
 }
 
 pub(crate) fn command_headers(headers: &HeaderMap) -> Result<CommandHeaders, ApiError> {
@@ -91,9 +94,17 @@ pub(crate) fn command_headers(headers: &HeaderMap) -> Result<CommandHeaders, Api
     let correlation_id = text("x-correlation-id")?
         .filter(|c| !c.is_empty() && c.len() <= 128)
         .unwrap_or_else(|| Uuid::new_v4().to_string());
+    // Preferences not understood are ignored, as RFC 7240 asks.
+    let minimal = headers.get_all("prefer").iter().any(|v| {
+        v.to_str().is_ok_and(|text| {
+            text.split([',', ';'])
+                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+        })
+    });
     Ok(CommandHeaders {
         idempotency_key,
         if_match,
         correlation_id,
+        minimal,
     })
 }

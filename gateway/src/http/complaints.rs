@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::http::body::{command_headers, CommandHeaders, JsonBody};
 use crate::http::ComplaintView;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -152,6 +152,9 @@ async fn command_answer(
         commands::find(command).map_or(READ_ROLES, |spec| spec.roles)
     };
     let role = caller.require(runner::command_roles(found, roles))?;
+    if headers.minimal {
+        return Ok(receipt_response(state, found, status));
+    }
     let recorded = crate::http::audit::record_access(
         state,
         caller,
@@ -218,6 +221,20 @@ async fn get_complaint(
 #[serde(deny_unknown_fields)]
 pub struct AsOf {
     as_of: Option<DateTime<Utc>>,
+}
+
+/// A command's minimal answer: no personal data, so no read to record.
+fn receipt_response(state: &AppState, found: &CaseState, status: StatusCode) -> Response {
+    let receipt = crate::http::CommandReceipt::build(found, state.cases.services());
+    let mut response = (status, Json(receipt)).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", found.version)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response.headers_mut().insert(
+        HeaderName::from_static("preference-applied"),
+        HeaderValue::from_static("return=minimal"),
+    );
+    response
 }
 
 pub(crate) fn case_response(state: &AppState, found: &CaseState, status: StatusCode) -> Response {

@@ -623,6 +623,7 @@ fn operation(
     requests: &mut SchemaGenerator,
     answers: &mut SchemaGenerator,
     view: &Value,
+    command_answer: &Value,
 ) -> Value {
     let mut parameters = Vec::new();
     let mut responses = Map::new();
@@ -670,16 +671,17 @@ fn operation(
         }
         Shape::Receive(schema) => {
             parameters.push(component("parameters", "IdempotencyKey"));
+            parameters.push(component("parameters", "Prefer"));
             request_body = Some(schema(requests));
             responses.insert(
                 "201".into(),
-                case_response("Received: the new complaint", view, true),
+                case_response("Received: the new complaint", command_answer, true),
             );
             responses.insert(
                 "200".into(),
                 case_response(
                     "Already received (same `source` or `Idempotency-Key`): the existing complaint",
-                    view,
+                    command_answer,
                     true,
                 ),
             );
@@ -783,12 +785,13 @@ fn operation(
             parameters.push(component("parameters", "ComplaintId"));
             parameters.push(component("parameters", "IdempotencyKey"));
             parameters.push(component("parameters", "IfMatch"));
+            parameters.push(component("parameters", "Prefer"));
             request_body = Some(schema(requests));
             responses.insert(
                 "200".into(),
                 case_response(
                     "Done (or a retry of a command already done): the complaint as it now stands",
-                    view,
+                    command_answer,
                     false,
                 ),
             );
@@ -924,6 +927,11 @@ pub fn openapi() -> Value {
         .subschema_for::<ComplaintView<'static>>()
         .to_value();
     let problem = responses.subschema_for::<Problem<'static>>().to_value();
+    // With `Prefer: return=minimal` a command answers with a receipt instead.
+    let receipt = responses
+        .subschema_for::<crate::http::CommandReceipt<'static>>()
+        .to_value();
+    let command_answer = json!({ "anyOf": [view.clone(), receipt] });
 
     let mut paths = Map::new();
     for op in &operations() {
@@ -933,7 +941,7 @@ pub fn openapi() -> Value {
         if let Value::Object(item) = item {
             item.insert(
                 op.method.into(),
-                operation(op, &mut requests, &mut responses, &view),
+                operation(op, &mut requests, &mut responses, &view, &command_answer),
             );
         }
     }
@@ -1010,6 +1018,13 @@ pub fn openapi() -> Value {
                     "required": false,
                     "description": "The command's id: a retry with the same key and body writes nothing and gets the same answer; the same key with another body is 422.",
                     "schema": { "type": "string", "minLength": 1, "maxLength": 255 },
+                },
+                "Prefer": {
+                    "name": "Prefer",
+                    "in": "header",
+                    "required": false,
+                    "description": "`return=minimal` (RFC 7240): answer with a receipt (id, version, status, stage, deadlines, warnings) that holds no personal data, so the answer is no read of it and is not recorded in the access log; `Preference-Applied: return=minimal` says it was honoured. Anything else answers with the complaint.",
+                    "schema": { "type": "string", "enum": ["return=minimal", "return=representation"] },
                 },
                 "IfMatch": {
                     "name": "If-Match",

@@ -65,6 +65,35 @@ pub struct ComplaintView<'a> {
     as_of: NaiveDate,
 }
 
+/// What a command answers when asked for `Prefer: return=minimal`: where the complaint now
+/// stands and what is due, without the personal data the full view carries, so the answer is
+/// no read of personal data and needs no access-log record.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct CommandReceipt<'a> {
+    id: &'a str,
+    version: usize,
+    status: Status,
+    stage: u8,
+    deadlines: Option<Deadlines>,
+    /// Unusual facts recorded on the complaint, each with a stable code (R-FACT-1).
+    warnings: Vec<CaseWarning>,
+}
+
+impl<'a> CommandReceipt<'a> {
+    /// The receipt of `found`.
+    pub fn build(found: &'a CaseState, services: &ComplaintServices) -> Self {
+        let case = &found.case;
+        Self {
+            id: &found.id,
+            version: found.version,
+            status: case.status(),
+            stage: case.stage,
+            deadlines: deadlines(case, services),
+            warnings: warnings(case, services),
+        }
+    }
+}
+
 impl<'a> ComplaintView<'a> {
     /// The view of `found` with deadlines judged as of `today`.
     pub fn build(found: &'a CaseState, services: &ComplaintServices, today: NaiveDate) -> Self {

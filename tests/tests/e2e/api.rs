@@ -23,6 +23,37 @@ on_both_backends! {
         assert!(fetched.body["deadlines"]["calendar_version"].as_str().unwrap().contains("england-and-wales"));
     }
 
+    async fn a_minimal_answer_holds_no_personal_data_and_is_no_recorded_read(backend: Backend) {
+        // Frontline systems that only need where the complaint stands ask for a receipt
+        // (RFC 7240): no personal data in it, so nothing for the access log to record.
+        let Some(app) = spawn_app(backend).await else { return };
+        let minimal = [("Prefer", "return=minimal")];
+        let created = app.post("/v1/complaints", &minimal_complaint("RAL", "2026-04-02"), &minimal).await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        assert_eq!(created.body["deadlines"]["acknowledge_by"], "2026-04-09");
+        assert_eq!(created.body["version"], 1);
+        assert_eq!(created.etag.as_deref(), Some("\"1\""));
+        let text = created.body.to_string();
+        assert!(!text.contains("Ann Example") && !text.contains("complainant"), "{text}");
+        let id = created.body["id"].as_str().unwrap().to_string();
+        let acknowledged = app.post(&format!("/v1/complaints/{id}/acknowledgement"),
+            &json!({"acknowledged_on": "2026-04-07"}), &[("Prefer", "respond-async, return=minimal")]).await;
+        assert_eq!(acknowledged.status, 200, "{:?}", acknowledged.body);
+        assert_eq!(acknowledged.body["version"], 2);
+        assert!(!acknowledged.body.to_string().contains("Ann Example"));
+
+        let path = format!("/v1/audit/access-log?complaint_id={id}&limit=1000");
+        let reads = app.get(&path).await;
+        assert_eq!(reads.status, 200, "{:?}", reads.body);
+        assert_eq!(reads.body["items"].as_array().unwrap().len(), 0, "a minimal answer is no read");
+        // Without the preference the answer is the complaint, and that read is recorded.
+        let full = app.post(&format!("/v1/complaints/{id}/risk-assessment"),
+            &json!({"assessed_on": "2026-04-07", "seriousness": "low", "likelihood": "rare"}), &[]).await;
+        assert_eq!(full.status, 200, "{:?}", full.body);
+        assert!(full.body.to_string().contains("Ann Example"), "{:?}", full.body);
+        assert_eq!(app.get(&path).await.body["items"].as_array().unwrap().len(), 1);
+    }
+
     async fn acknowledging_records_the_date_and_whether_it_was_late(backend: Backend) {
         let Some(app) = spawn_app(backend).await else { return };
         let id = app.post_complaint(&minimal_complaint("RAL", "2026-04-02")).await.body["id"]
