@@ -238,6 +238,7 @@ async fn over_http(
     token: String,
     total: usize,
     clients: usize,
+    prefer: &'static str,
 ) -> anyhow::Result<(f64, Vec<Duration>)> {
     let day = complaints_gateway::london_date(chrono::Utc::now());
     let client = reqwest::Client::builder()
@@ -249,6 +250,7 @@ async fn over_http(
             let created: serde_json::Value = client
                 .post(format!("{address}/v1/complaints"))
                 .bearer_auth(&token)
+                .header("Prefer", prefer)
                 .json(&receive(day))
                 .send()
                 .await?
@@ -259,6 +261,7 @@ async fn over_http(
             client
                 .post(format!("{address}/v1/complaints/{id}/acknowledgement"))
                 .bearer_auth(&token)
+                .header("Prefer", prefer)
                 .json(&acknowledge(day))
                 .send()
                 .await?
@@ -385,7 +388,17 @@ async fn main() -> anyhow::Result<()> {
         let n = args.commands;
         let (base_rate, base_lat) = plain.run(n, clients).await?;
         let (proc_rate, proc_lat) = in_process(cases.clone(), n, clients).await?;
-        let (http_rate, http_lat) = over_http(address.clone(), token.clone(), n, clients).await?;
+        let (http_rate, http_lat) = over_http(
+            address.clone(),
+            token.clone(),
+            n,
+            clients,
+            "return=representation",
+        )
+        .await?;
+        // The answer without personal data: no access-log record, so no second commit.
+        let (minimal_rate, _) =
+            over_http(address.clone(), token.clone(), n, clients, "return=minimal").await?;
         let (raw_rate, _) = raw_inserts(pg.clone(), n, clients).await?;
         let l = load();
         let plain_name = format!("plain cqrs-es+postgres-es, {clients} clients");
@@ -398,6 +411,12 @@ async fn main() -> anyhow::Result<()> {
         line(
             &format!("commands over HTTP, {clients} clients (load {l})"),
             http_rate,
+            "cmd/s",
+            Some((&plain_name, base_rate)),
+        );
+        line(
+            &format!("commands over HTTP, Prefer: return=minimal, {clients} clients (load {l})"),
+            minimal_rate,
             "cmd/s",
             Some((&plain_name, base_rate)),
         );
