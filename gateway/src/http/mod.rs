@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 pub use crate::app::state::AppState;
 pub use body::{parse_json, JsonBody, BODY_LIMIT_BYTES};
-pub use view::{CommandReceipt, ComplaintView};
+pub use view::{CommandAnswer, CommandReceipt, ComplaintView};
 
 pub(crate) mod audit;
 mod body;

@@ -928,10 +928,9 @@ pub fn openapi() -> Value {
         .to_value();
     let problem = responses.subschema_for::<Problem<'static>>().to_value();
     // With `Prefer: return=minimal` a command answers with a receipt instead.
-    let receipt = responses
-        .subschema_for::<crate::http::CommandReceipt<'static>>()
+    let command_answer = responses
+        .subschema_for::<crate::http::CommandAnswer<'static>>()
         .to_value();
-    let command_answer = json!({ "anyOf": [view.clone(), receipt] });
 
     let mut paths = Map::new();
     for op in &operations() {

@@ -79,6 +79,18 @@ pub struct CommandReceipt<'a> {
     warnings: Vec<CaseWarning>,
 }
 
+/// What a command answers: the complaint, or its receipt when `Prefer: return=minimal`
+/// asked for one (described once for the OpenAPI document).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // described for the document, never built per request
+pub enum CommandAnswer<'a> {
+    /// The complaint as it now stands.
+    Complaint(ComplaintView<'a>),
+    /// Where it stands, without personal data.
+    Receipt(CommandReceipt<'a>),
+}
+
 impl<'a> CommandReceipt<'a> {
     /// The receipt of `found`.
     pub fn build(found: &'a CaseState, services: &ComplaintServices) -> Self {
