@@ -12,7 +12,7 @@ use super::{day, encode, humanise, page, Chrome, PageError};
 use crate::app::clock::london_date;
 use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::http::queries::{submit_return, SUBMIT_ROLES};
+use crate::http::reports::{submit_return, SUBMIT_ROLES};
 use crate::ui::session::Session;
 use askama::Template;
 use axum::extract::{Form, Query, State};
