@@ -91,6 +91,30 @@ pub fn cloud_event(event: &StoredEvent, include_personal_data: bool) -> Value {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// `event` as read from the log of complaint `c1`.
+    fn stored(
+        event: ComplaintEvent,
+        position: i64,
+        sequence: i64,
+        metadata: std::collections::HashMap<String, String>,
+    ) -> StoredEvent {
+        StoredEvent {
+            checkpoint: Checkpoint {
+                transaction_id: 0,
+                position,
+            },
+            complaint_id: "c1".into(),
+            sequence,
+            event_type: event.name().into(),
+            event_version: ComplaintEvent::version_of(event.name()).into(),
+            stored_payload: serde_json::to_value(&event).unwrap(),
+            event,
+            metadata,
+            recorded_at: chrono::Utc::now(),
+            stored_metadata: Value::Null,
+        }
+    }
     use crate::reader::Checkpoint;
     use complaints_domain::Confidential;
 
@@ -105,21 +129,12 @@ mod tests {
             findings: Confidential("Arthur's plan was not sent.".into()),
             response_section: Confidential("We are sorry.".into()),
         };
-        let stored = StoredEvent {
-            checkpoint: Checkpoint {
-                transaction_id: 0,
-                position: 9,
-            },
-            complaint_id: "c1".into(),
-            sequence: 7,
-            event_type: event.name().into(),
-            event_version: "1.0".into(),
-            stored_payload: serde_json::to_value(&event).unwrap(),
+        let stored = stored(
             event,
-            metadata: [(metadata::ORGANISATION.to_string(), "RAL".to_string())].into(),
-            recorded_at: chrono::Utc::now(),
-            stored_metadata: Value::Null,
-        };
+            9,
+            7,
+            [(metadata::ORGANISATION.to_string(), "RAL".to_string())].into(),
+        );
         assert_eq!(organisation_of(&stored), "RAL");
         let envelope = cloud_event(&stored, false);
         assert_eq!(envelope["source"], "urn:complaints:organisation:RAL");
@@ -133,25 +148,16 @@ mod tests {
             person: complaints_domain::PersonRole::PersonAffected,
             died_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 14).unwrap(),
         };
-        let stored = StoredEvent {
-            checkpoint: Checkpoint {
-                transaction_id: 0,
-                position: 4,
-            },
-            complaint_id: "c1".into(),
-            sequence: 4,
-            event_type: event.name().into(),
-            event_version: "1.0".into(),
-            stored_payload: serde_json::to_value(&event).unwrap(),
+        let stored = stored(
             event,
-            metadata: [
+            4,
+            4,
+            [
                 (metadata::ORGANISATION.to_string(), "RAL".to_string()),
                 (metadata::OCCURRED_ON.to_string(), "2026-03-14".to_string()),
             ]
             .into(),
-            recorded_at: chrono::Utc::now(),
-            stored_metadata: Value::Null,
-        };
+        );
         let stripped = cloud_event(&stored, false);
         assert!(!stripped.to_string().contains("2026-03-14"), "{stripped}");
         assert_eq!(stripped["data"]["person"], "person_affected");
@@ -167,21 +173,12 @@ mod tests {
             informed_on: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
             ombudsman_reference: Some("PHSO-0042-1187".into()),
         };
-        let stored = StoredEvent {
-            checkpoint: Checkpoint {
-                transaction_id: 0,
-                position: 3,
-            },
-            complaint_id: "c1".into(),
-            sequence: 3,
-            event_type: event.name().into(),
-            event_version: "1.0".into(),
-            stored_payload: serde_json::to_value(&event).unwrap(),
+        let stored = stored(
             event,
-            metadata: [(metadata::ORGANISATION.to_string(), "RAL".to_string())].into(),
-            recorded_at: chrono::Utc::now(),
-            stored_metadata: Value::Null,
-        };
+            3,
+            3,
+            [(metadata::ORGANISATION.to_string(), "RAL".to_string())].into(),
+        );
         let stripped = cloud_event(&stored, false);
         assert!(!stripped.to_string().contains("PHSO-0042"), "{stripped}");
         assert_eq!(stripped["data"]["ombudsman"], "phso");

@@ -30,67 +30,61 @@ pub fn encryption(
         tracing::warn!("personal data encryption is switched off (COMPLAINTS_ENCRYPTION=off)");
         return Ok(None);
     }
-    let kek = match std::env::var_os("COMPLAINTS_KEK_FILE").filter(|v| !v.is_empty()) {
-        Some(path) => std::fs::read_to_string(&path)
-            .map(|t| t.trim().to_string())
-            .map_err(|e| {
-                ApiError::Config(format!(
-                    "cannot read the key-encryption key {}: {e}",
-                    std::path::Path::new(&path).display()
-                ))
-            })?,
-        None => {
-            complaints_audit::secrets::load_or_create(data_dir, KEK_FILE, "a key-encryption key")?
-        }
-    };
-    if kek.len() < 32 {
-        return Err(ApiError::Config(
-            "the key-encryption key is too short (at least 32 characters)".into(),
-        ));
-    }
+    let kek = key_secret(
+        "COMPLAINTS_KEK_FILE",
+        data_dir,
+        KEK_FILE,
+        "the key-encryption key",
+    )?;
     // Keys still wrapped by a KEK being rotated out open with it until `rotate-kek` has
     // re-wrapped them.
     if let Some(paths) = std::env::var_os("COMPLAINTS_PREVIOUS_KEK_FILES").filter(|v| !v.is_empty())
     {
         for path in std::env::split_paths(&paths) {
-            let previous = std::fs::read_to_string(&path).map_err(|e| {
-                ApiError::Config(format!(
-                    "cannot read the previous key-encryption key {}: {e}",
-                    path.display()
-                ))
-            })?;
+            let previous = read_secret(&path, "the previous key-encryption key")?;
             complaints_eventlog::crypto::register_wrapper(std::sync::Arc::new(
-                LocalKek::from_secret(previous.trim().as_bytes()),
+                LocalKek::from_secret(previous.as_bytes()),
             ));
         }
     }
     // Like the KEK, one secret for every gateway and projector: a subject id keyed with
     // another would not find the person's earlier complaints.
-    let identity =
-        match std::env::var_os("COMPLAINTS_SUBJECT_SECRET_FILE").filter(|v| !v.is_empty()) {
-            Some(path) => std::fs::read_to_string(&path)
-                .map(|t| t.trim().to_string())
-                .map_err(|e| {
-                    ApiError::Config(format!(
-                        "cannot read the data subject id secret {}: {e}",
-                        std::path::Path::new(&path).display()
-                    ))
-                })?,
-            None => complaints_audit::secrets::load_or_create(
-                data_dir,
-                SUBJECT_SECRET_FILE,
-                "a data subject id secret",
-            )?,
-        };
-    if identity.len() < 32 {
-        return Err(ApiError::Config(
-            "the data subject id secret is too short (at least 32 characters)".into(),
-        ));
-    }
+    let identity = key_secret(
+        "COMPLAINTS_SUBJECT_SECRET_FILE",
+        data_dir,
+        SUBJECT_SECRET_FILE,
+        "the data subject id secret",
+    )?;
     Ok(Some(std::sync::Arc::new(Encryption::new(
         std::sync::Arc::new(LocalKek::from_secret(kek.as_bytes())),
         identity.into_bytes(),
     ))))
+}
+
+/// A secret of personal data encryption: the file `variable` names, else `file` in the data
+/// directory (generated on first run); at least 32 characters.
+fn key_secret(
+    variable: &str,
+    data_dir: &std::path::Path,
+    file: &str,
+    what: &str,
+) -> Result<String, ApiError> {
+    let secret = match std::env::var_os(variable).filter(|v| !v.is_empty()) {
+        Some(path) => read_secret(std::path::Path::new(&path), what)?,
+        None => complaints_audit::secrets::load_or_create(data_dir, file, what)?,
+    };
+    if secret.len() < 32 {
+        return Err(ApiError::Config(format!(
+            "{what} is too short (at least 32 characters)"
+        )));
+    }
+    Ok(secret)
+}
+
+/// A secret file's content, surrounding whitespace removed (as these keys were always read).
+fn read_secret(path: &std::path::Path, what: &str) -> Result<String, ApiError> {
+    let text = crate::auth::secret_value(None, Some(path), what)?.unwrap_or_default();
+    Ok(text.trim().to_string())
 }
 
 /// Who is acting and why, carried into every event's metadata.
