@@ -1,3 +1,5 @@
+// Over 600 lines: one body per command, each the wire contract the API, NATS intake and the
+// JSON Schemas share; the list reads as one catalogue and changes as one.
 //! Commands: what callers ask of a complaint, imperative. Each body is what the HTTP API
 //! and NATS intake accept, so unknown fields are refused.
 

@@ -1,3 +1,5 @@
+// Over 600 lines: every deadline the rules set, each with its rule and its state, derived in
+// one pass over the facts; split by kind, the shared clock rules would be repeated.
 //! Deadlines derived from a complaint's facts, the calendar in force and the
 //! organisation's policy. Nothing here is stored: a calendar correction moves them.
 //!

@@ -110,12 +110,14 @@ async fn drop_stale_schemas(admin: &sqlx::PgPool, now: i64) {
 pub async fn fresh_schema(base: &str) -> String {
     let now = chrono::Utc::now().timestamp();
     let schema = format!("t_{now}_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(base).await.unwrap();
+    let admin = sqlx::PgPool::connect(base)
+        .await
+        .expect("connect to DATABASE_URL to make a test schema");
     drop_stale_schemas(&admin, now).await;
     sqlx::query(&format!("CREATE SCHEMA {schema}"))
         .execute(&admin)
         .await
-        .unwrap();
+        .expect("create the test schema");
     admin.close().await;
     let separator = if base.contains('?') { '&' } else { '?' };
     format!("{base}{separator}options=-c%20search_path%3D{schema}")
@@ -133,7 +135,7 @@ impl TestDatabase {
     /// A fresh database, or `None` when the backend is not available (never under CI).
     pub async fn create(backend: Backend) -> Option<Self> {
         init_logging();
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary directory for the test database");
         let database = match backend {
             Backend::Sqlite => Database::Sqlite(dir.path().join("complaints.db")),
             Backend::Postgres => {
@@ -154,7 +156,7 @@ impl TestDatabase {
         } else {
             Backend::Sqlite
         };
-        Self::create(backend).await.unwrap()
+        Self::create(backend).await.expect("the test database")
     }
 
     /// Which backend it is.
@@ -167,14 +169,18 @@ impl TestDatabase {
 
     /// A migrated event log on this database.
     pub async fn event_log(&self) -> EventLog {
-        let log = EventLog::connect(&self.database).await.unwrap();
-        log.migrate().await.unwrap();
+        let log = EventLog::connect(&self.database)
+            .await
+            .expect("connect to the test database");
+        log.migrate().await.expect("migrate the test database");
         log
     }
 
     /// A second, independent pool to the same database (for raw SQL).
     pub async fn raw_pool(&self) -> Pool {
-        let log = EventLog::connect(&self.database).await.unwrap();
+        let log = EventLog::connect(&self.database)
+            .await
+            .expect("connect to the test database");
         log.pool().clone()
     }
 }

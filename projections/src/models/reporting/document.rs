@@ -1,3 +1,5 @@
+// Over 600 lines: one document in three formats (Markdown, HTML, CSV) whose sections must
+// say the same thing; a renderer per file would let the formats drift apart.
 //! The regulation 18 annual report as a document: Markdown, a self-contained HTML page, or
 //! CSV for its tables. Rendering is pure and every free-text value is escaped for the format
 //! it goes into, so the HTTP route and the command line serve the same bytes.
