@@ -172,12 +172,16 @@ async fn sign_in(c: &Client, link: &str) {
 }
 
 async fn text(c: &Client) -> String {
-    c.find(Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    // A page still loading can replace `main` between finding it and reading it: read again.
+    for _ in 0..50 {
+        if let Ok(main) = c.find(Locator::Css("main")).await {
+            if let Ok(text) = main.text().await {
+                return text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page's main element could not be read");
 }
 
 #[tokio::test]
