@@ -30,8 +30,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod encryption;
+mod paced;
 mod per_event;
 mod plain;
+mod relay;
 
 #[derive(Parser, Debug)]
 #[command(about = "Issue 16 side-by-side benchmark")]
@@ -58,6 +60,18 @@ struct Args {
     /// Measure only what personal data encryption costs (on against off, same run).
     #[arg(long)]
     encryption_cost: bool,
+    /// Measure only the NATS relay's catch-up beside JetStream's pipelined publish (NATS_URL).
+    #[arg(long)]
+    relay: bool,
+    /// Events simulated and relayed for --relay.
+    #[arg(long, default_value_t = 20_000)]
+    relay_events: usize,
+    /// Measure only receipts over HTTP offered at this fixed rate per second (open loop).
+    #[arg(long)]
+    paced: Option<f64>,
+    /// Seconds of the --paced schedule.
+    #[arg(long, default_value_t = 10.0)]
+    paced_seconds: f64,
 }
 
 fn line(name: &str, value: f64, unit: &str, against: Option<(&str, f64)>) {
@@ -330,25 +344,11 @@ fn load() -> String {
         .unwrap_or_default()
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let base =
-        std::env::var("DATABASE_URL").context("set DATABASE_URL to a PostgreSQL database")?;
-    if args.encryption_cost {
-        return encryption::compare(&base, args.commands, &args.clients, args.complaints).await;
-    }
-    let dir = tempfile::tempdir()?;
-    let url = complaints_testkit::fresh_schema(&base).await;
-    let database = Database::Postgres(url.clone());
-    let cases = open_cases(&database, dir.path()).await?;
-    let Pool::Postgres(pg) = cases.log().pool().clone() else {
-        anyhow::bail!("not PostgreSQL")
-    };
-    println!("# issue 16 benchmark; load average at start: {}", load());
-    println!("figure | value | compared with | ratio");
-
-    // The HTTP service over the same log (consumers off: the command path alone).
+/// The real router on a local socket over `cases`, with no consumers running, and a bearer
+/// token for it; returns its address, the token, and what stops it.
+pub(crate) async fn http_service(
+    cases: Arc<Cases>,
+) -> anyhow::Result<(String, String, tokio_util::sync::CancellationToken)> {
     let auth = Arc::new(Authenticator::with_secret(
         "bench-secret-bench-secret-bench-secret-01",
     ));
@@ -364,9 +364,38 @@ async fn main() -> anyhow::Result<()> {
     let stop = tokio_util::sync::CancellationToken::new();
     tokio::spawn(complaints_gateway::serve(
         listener,
-        AppState::new(cases.clone(), auth),
+        AppState::new(cases, auth),
         stop.clone(),
     ));
+    Ok((address, token, stop))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let base =
+        std::env::var("DATABASE_URL").context("set DATABASE_URL to a PostgreSQL database")?;
+    if args.encryption_cost {
+        return encryption::compare(&base, args.commands, &args.clients, args.complaints).await;
+    }
+    if args.relay {
+        return relay::compare(&base, args.relay_events).await;
+    }
+    if let Some(rate) = args.paced {
+        return paced::run(&base, rate, args.paced_seconds).await;
+    }
+    let dir = tempfile::tempdir()?;
+    let url = complaints_testkit::fresh_schema(&base).await;
+    let database = Database::Postgres(url.clone());
+    let cases = open_cases(&database, dir.path()).await?;
+    let Pool::Postgres(pg) = cases.log().pool().clone() else {
+        anyhow::bail!("not PostgreSQL")
+    };
+    println!("# issue 16 benchmark; load average at start: {}", load());
+    println!("figure | value | compared with | ratio");
+
+    // The HTTP service over the same log (consumers off: the command path alone).
+    let (address, token, stop) = http_service(cases.clone()).await?;
 
     // The plain harness in a schema of its own.
     let plain_url = complaints_testkit::fresh_schema(&base).await;
