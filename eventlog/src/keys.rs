@@ -579,6 +579,66 @@ impl Known {
             .map(|(_, _, subject)| subject.as_str())
     }
 
+    /// Chooses the subject of each person of `receipt` and records the keys and links that
+    /// choice needs, in `self` as well, so a later receipt of the same batch sees them.
+    fn register(
+        &mut self,
+        encryption: &Encryption,
+        receipt: &ReceiptPeople<'_>,
+        registration: Registration,
+        new_keys: &mut Vec<NewKey>,
+        new_links: &mut Vec<NewLink>,
+    ) -> Subjects {
+        let mut subjects = Subjects::default();
+        for (role, person, identity, first) in &receipt.people {
+            let affected = *role == roles::PERSON_AFFECTED;
+            let subject = match self.link(receipt.complaint_id, affected) {
+                Some(linked) => linked.to_string(),
+                None => {
+                    let inherited = receipt
+                        .origin
+                        .filter(|_| is_placeholder_person(person))
+                        .and_then(|o| self.link(o, affected))
+                        .map(str::to_string);
+                    let subject = match inherited {
+                        Some(s) => s,
+                        None => {
+                            let generation = match registration {
+                                Registration::Fresh => fresh_generation(&self.generations(first)),
+                                Registration::Stored => 1,
+                            };
+                            let subject = encryption.subject_id_at(identity, generation);
+                            if !self.has_key(&subject) {
+                                new_keys.push((subject.clone(), first.clone(), generation));
+                                self.keys
+                                    .push((first.clone(), subject.clone(), generation, false));
+                            }
+                            subject
+                        }
+                    };
+                    new_links.push((
+                        receipt.complaint_id.to_string(),
+                        receipt.organisation.to_string(),
+                        role,
+                        subject.clone(),
+                    ));
+                    self.links.push((
+                        receipt.complaint_id.to_string(),
+                        role.to_string(),
+                        subject.clone(),
+                    ));
+                    subject
+                }
+            };
+            if affected {
+                subjects.person_affected = Some(subject);
+            } else {
+                subjects.complainant = Some(subject);
+            }
+        }
+        subjects
+    }
+
     fn generations(&self, first: &str) -> Vec<(u32, bool)> {
         self.keys
             .iter()
@@ -591,6 +651,73 @@ impl Known {
         self.keys.iter().any(|(_, s, ..)| s == subject)
     }
 }
+
+/// The people a `ComplaintReceived` payload names, before any subject is chosen for them.
+pub(crate) struct ReceiptPeople<'a> {
+    complaint_id: &'a str,
+    organisation: &'a str,
+    /// The complaint this one was handed over or linked from, if any.
+    origin: Option<&'a str>,
+    /// `(role, person, identity, first subject id)`.
+    people: Vec<(&'static str, &'a Value, String, String)>,
+}
+
+impl<'a> ReceiptPeople<'a> {
+    pub(crate) fn of(encryption: &Encryption, complaint_id: &'a str, receipt: &'a Value) -> Self {
+        let person = |role: &str| {
+            receipt
+                .get("particulars")
+                .and_then(|p| p.get(role))
+                .filter(|p| p.is_object())
+        };
+        let affected = person("person_affected");
+        let complainant_role = if affected.is_some() {
+            roles::REPRESENTATIVE
+        } else {
+            roles::COMPLAINANT
+        };
+        let people = [
+            (complainant_role, person("complainant")),
+            (roles::PERSON_AFFECTED, affected),
+        ]
+        .into_iter()
+        .filter_map(|(role, p)| {
+            p.map(|p| {
+                let identity = identity_of(p, complaint_id);
+                let first = encryption.subject_id(&identity);
+                (role, p, identity, first)
+            })
+        })
+        .collect();
+        Self {
+            complaint_id,
+            organisation: receipt
+                .get("organisation_id")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown"),
+            origin: receipt
+                .pointer("/origin/case_id")
+                .and_then(Value::as_str)
+                .filter(|id| *id != complaint_id),
+            people,
+        }
+    }
+
+    /// The complaints whose links decide the subjects: this one and its origin.
+    pub(crate) fn complaints(&self) -> impl Iterator<Item = &'a str> {
+        std::iter::once(self.complaint_id).chain(self.origin)
+    }
+
+    /// The first-generation subject ids of the people named.
+    pub(crate) fn firsts(&self) -> impl Iterator<Item = &String> {
+        self.people.iter().map(|(.., first)| first)
+    }
+}
+
+/// Data keys to create: `(subject id, first subject id, generation)`.
+pub(crate) type NewKey = (String, String, u32);
+/// Links to write: `(complaint id, organisation id, role, subject id)`.
+pub(crate) type NewLink = (String, String, &'static str, String);
 
 /// The subjects of an opened `ComplaintReceived` payload of `complaint_id`, registered: keys
 /// made and links written for people not yet linked to it. A person already linked keeps
@@ -605,93 +732,76 @@ pub async fn register_receipt(
     receipt: &Value,
     registration: Registration,
 ) -> Result<Subjects, CryptoError> {
-    let organisation = receipt
-        .get("organisation_id")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown");
-    let person = |role: &str| {
-        receipt
-            .get("particulars")
-            .and_then(|p| p.get(role))
-            .filter(|p| p.is_object())
-    };
-    let affected = person("person_affected");
-    let complainant_role = if affected.is_some() {
-        roles::REPRESENTATIVE
-    } else {
-        roles::COMPLAINANT
-    };
-    let people: Vec<(&str, &Value, String)> = [
-        (complainant_role, person("complainant")),
-        (roles::PERSON_AFFECTED, affected),
-    ]
-    .into_iter()
-    .filter_map(|(role, p)| p.map(|p| (role, p, identity_of(p, complaint_id))))
-    .collect();
-    if people.is_empty() {
+    let receipt = ReceiptPeople::of(encryption, complaint_id, receipt);
+    if receipt.people.is_empty() {
         return Ok(Subjects::default());
     }
-    let origin = receipt
-        .pointer("/origin/case_id")
-        .and_then(Value::as_str)
-        .filter(|id| *id != complaint_id);
-    let firsts: Vec<String> = people
-        .iter()
-        .map(|(_, _, identity)| encryption.subject_id(identity))
-        .collect();
-    let complaints: Vec<&str> = std::iter::once(complaint_id).chain(origin).collect();
-    let known = Known::read(pool, &complaints, &firsts).await?;
-
-    let mut subjects = Subjects::default();
-    let mut new_keys: Vec<(String, &str, u32)> = Vec::new();
-    let mut new_links: Vec<(&str, String)> = Vec::new();
-    for ((role, person, identity), first) in people.iter().zip(&firsts) {
-        let affected = *role == roles::PERSON_AFFECTED;
-        let subject = match known.link(complaint_id, affected) {
-            Some(linked) => linked.to_string(),
-            None => {
-                let inherited = origin
-                    .filter(|_| is_placeholder_person(person))
-                    .and_then(|o| known.link(o, affected));
-                let subject = match inherited {
-                    Some(s) => s.to_string(),
-                    None => {
-                        let generation = match registration {
-                            Registration::Fresh => fresh_generation(&known.generations(first)),
-                            Registration::Stored => 1,
-                        };
-                        let subject = encryption.subject_id_at(identity, generation);
-                        if !known.has_key(&subject) && !new_keys.iter().any(|k| k.0 == subject) {
-                            new_keys.push((subject.clone(), first.as_str(), generation));
-                        }
-                        subject
-                    }
-                };
-                new_links.push((role, subject.clone()));
-                subject
-            }
-        };
-        if affected {
-            subjects.person_affected = Some(subject);
-        } else {
-            subjects.complainant = Some(subject);
-        }
-    }
+    let complaints: Vec<&str> = receipt.complaints().collect();
+    let firsts: Vec<String> = receipt.firsts().cloned().collect();
+    let mut known = Known::read(pool, &complaints, &firsts).await?;
+    let (mut new_keys, mut new_links) = (Vec::new(), Vec::new());
+    let subjects = known.register(
+        encryption,
+        &receipt,
+        registration,
+        &mut new_keys,
+        &mut new_links,
+    );
     if !new_keys.is_empty() || !new_links.is_empty() {
         // One commit for both: a receipt already pays one for its events.
         let mut tx = pool.begin().await?;
         insert_keys(&mut tx, encryption.wrapper().as_ref(), &new_keys).await?;
-        insert_links(&mut tx, complaint_id, organisation, &new_links).await?;
+        insert_links(&mut tx, &new_links).await?;
         tx.commit().await?;
     }
     Ok(subjects)
 }
 
+/// The subjects of many receipts at once, for a bulk load: one read of what is known of
+/// every complaint and person in `receipts`, then each registered in order, so two receipts
+/// of the same person in one batch share a subject. The keys and links to write are
+/// returned for the caller's transaction.
+pub(crate) async fn register_receipts(
+    pool: &Pool,
+    encryption: &Encryption,
+    receipts: &[ReceiptPeople<'_>],
+) -> Result<(HashMap<String, Subjects>, Vec<NewKey>, Vec<NewLink>), CryptoError> {
+    let complaints: Vec<&str> = receipts
+        .iter()
+        .flat_map(ReceiptPeople::complaints)
+        .collect();
+    let firsts: Vec<String> = receipts
+        .iter()
+        .flat_map(ReceiptPeople::firsts)
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut known = if complaints.is_empty() {
+        Known::default()
+    } else {
+        Known::read(pool, &complaints, &firsts).await?
+    };
+    let (mut new_keys, mut new_links) = (Vec::new(), Vec::new());
+    let mut subjects = HashMap::with_capacity(receipts.len());
+    for receipt in receipts {
+        let found = known.register(
+            encryption,
+            receipt,
+            Registration::Fresh,
+            &mut new_keys,
+            &mut new_links,
+        );
+        subjects.insert(receipt.complaint_id.to_string(), found);
+    }
+    Ok((subjects, new_keys, new_links))
+}
+
 /// Creates the data keys of `(subject id, first subject id, generation)`, one statement.
-async fn insert_keys(
+pub(crate) async fn insert_keys(
     tx: &mut Tx,
     wrapper: &dyn KeyWrapper,
-    keys: &[(String, &str, u32)],
+    keys: &[NewKey],
 ) -> Result<(), CryptoError> {
     if keys.is_empty() {
         return Ok(());
@@ -703,7 +813,7 @@ async fn insert_keys(
         let wrapped = B64.encode(wrapper.wrap(subject, &DataKey::generate()?)?);
         let generation = i32::try_from(*generation)
             .map_err(|_| CryptoError::Key(format!("generation {generation} of {first}")))?;
-        rows.push((subject, wrapped, *first, generation));
+        rows.push((subject, wrapped, first, generation));
     }
     let values: Vec<String> = (0..rows.len())
         .map(|i| format!("({}, $1, $2)", placeholders(3 + i * 4, 4)))
@@ -729,28 +839,27 @@ async fn insert_keys(
     Ok(())
 }
 
-/// Links `(role, subject id)` to `complaint_id`, one statement.
-async fn insert_links(
-    tx: &mut Tx,
-    complaint_id: &str,
-    organisation_id: &str,
-    links: &[(&str, String)],
-) -> Result<(), CryptoError> {
+/// Links subjects to complaints in their roles, one statement.
+pub(crate) async fn insert_links(tx: &mut Tx, links: &[NewLink]) -> Result<(), CryptoError> {
     if links.is_empty() {
         return Ok(());
     }
     let values: Vec<String> = (0..links.len())
-        .map(|i| format!("($1, {}, $2)", placeholders(3 + i * 2, 2)))
+        .map(|i| format!("({})", placeholders(1 + i * 4, 4)))
         .collect();
     let sql = format!(
-        "INSERT INTO data_subject_complaints (complaint_id, role, subject_id, organisation_id)
+        "INSERT INTO data_subject_complaints (complaint_id, organisation_id, role, subject_id)
          VALUES {} ON CONFLICT (complaint_id, role) DO NOTHING",
         values.join(", ")
     );
     on_tx!(tx, |c| {
-        let mut q = sqlx::query(&sql).bind(complaint_id).bind(organisation_id);
-        for (role, subject) in links {
-            q = q.bind(*role).bind(subject);
+        let mut q = sqlx::query(&sql);
+        for (complaint, organisation, role, subject) in links {
+            q = q
+                .bind(complaint)
+                .bind(organisation)
+                .bind(*role)
+                .bind(subject);
         }
         q.execute(c).await.map(|_| ())?
     });

@@ -5,6 +5,7 @@
 //!
 //! Depends on the domain and the database only: no HTTP, no NATS, no read model.
 
+pub use bulk::NewStream;
 pub use cloud_events::{case_kind_of, cloud_event, is_restricted, organisation_of};
 pub use error::{is_connection_failure, EventLogError};
 pub use health::{oldest_open_writer, OpenWriter};
@@ -13,8 +14,8 @@ pub use reader::{
     backlog, read_after, read_raw_after, read_stream, Checkpoint, RawEvent, StoredEvent,
 };
 pub use runner::{
-    ensure, rebuild, Consumer, ConsumerStatus, Generation, Lease, Progress, Runner, TableDef,
-    ViewDoc,
+    ensure, rebuild, rebuild_together, Consumer, ConsumerStatus, Generation, Lease, Progress,
+    Runner, TableDef, ViewDoc,
 };
 pub use store::{Database, EventLog};
 
@@ -23,6 +24,7 @@ pub mod keys;
 pub mod metadata;
 pub mod register;
 
+mod bulk;
 mod cloud_events;
 mod error;
 mod health;

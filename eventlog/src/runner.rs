@@ -85,6 +85,12 @@ pub trait Consumer: Send + Sync {
     fn docs(&self) -> Vec<ViewDoc> {
         Vec::new()
     }
+    /// Whether a rebuild may fill this consumer's tables before creating their secondary
+    /// indexes (`TableDef::indexes`), which is faster: only when `apply` never reads through
+    /// one (its reads and deletes go by primary key).
+    fn indexes_after_rebuild(&self) -> bool {
+        false
+    }
     /// Applies `events` (in commit-safe order) to the tables of `generation`, inside `tx`.
     async fn apply(
         &self,
@@ -164,7 +170,7 @@ pub async fn ensure(pool: &Pool, projection: &dyn Consumer) -> Result<(), EventL
     tx.run(CHECKPOINTS_DDL).await?;
     if read_generation(&mut tx, projection.name()).await?.is_none() {
         let generation = Generation(1);
-        create_tables(&mut tx, projection, generation).await?;
+        create_tables(&mut tx, projection, generation, true).await?;
         point_views(&mut tx, projection, generation).await?;
         insert_checkpoint(&mut tx, projection.name(), generation).await?;
     }
@@ -207,6 +213,7 @@ async fn create_tables(
     tx: &mut Tx,
     projection: &dyn Consumer,
     generation: Generation,
+    with_indexes: bool,
 ) -> Result<(), EventLogError> {
     let backend = tx.backend();
     for table in projection.tables() {
@@ -217,9 +224,25 @@ async fn create_tables(
             (table.columns)(backend)
         ))
         .await?;
+    }
+    if with_indexes {
+        create_indexes(tx, projection, generation).await?;
+    }
+    Ok(())
+}
+
+async fn create_indexes(
+    tx: &mut Tx,
+    projection: &dyn Consumer,
+    generation: Generation,
+) -> Result<(), EventLogError> {
+    for table in projection.tables() {
+        let name = generation.table(table.base);
         for (i, columns) in table.indexes.iter().enumerate() {
-            tx.run(&format!("CREATE INDEX {name}_i{i} ON {name} ({columns})"))
-                .await?;
+            tx.run(&format!(
+                "CREATE INDEX IF NOT EXISTS {name}_i{i} ON {name} ({columns})"
+            ))
+            .await?;
         }
     }
     Ok(())
@@ -644,6 +667,36 @@ async fn analyze(
     Ok(())
 }
 
+/// Reads the log from the start in rebuild-sized pages, each in a short transaction of its
+/// own, into `pages` until the log (as far as it is committed) is read or the receiver is
+/// gone. An error is passed on and ends the reading.
+async fn read_pages(
+    pool: Pool,
+    pages: tokio::sync::mpsc::Sender<Result<Vec<StoredEvent>, EventLogError>>,
+) {
+    let mut checkpoint = Checkpoint::default();
+    loop {
+        let page = async {
+            let mut tx = pool.begin().await?;
+            let batch = read_after(&mut tx, checkpoint, CATCH_UP_BATCH).await?;
+            tx.rollback().await?;
+            Ok::<_, EventLogError>(batch)
+        }
+        .await;
+        let last = match &page {
+            Ok(batch) => batch.last().map(|e| e.checkpoint),
+            Err(_) => None,
+        };
+        if pages.send(page).await.is_err() {
+            return;
+        }
+        match last {
+            Some(last) => checkpoint = last,
+            None => return,
+        }
+    }
+}
+
 /// Progress of a rebuild: events applied so far and the total to apply.
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
@@ -654,39 +707,115 @@ pub async fn rebuild(
     projection: &dyn Consumer,
     progress: Progress<'_>,
 ) -> Result<u64, EventLogError> {
-    ensure(pool, projection).await?;
-    let name = projection.name();
-    let (live, total) = {
+    let applied = rebuild_together(pool, &[projection], progress).await?;
+    Ok(applied.into_iter().next().unwrap_or_default())
+}
+
+/// Rebuilds several projections from one reading of the log: each page is read once and
+/// applied to every projection's new generation (side by side on PostgreSQL, each on its
+/// own connection; in turn on SQLite, which has one writer). Each then swaps on its own.
+/// Returns the events applied to each, in the order given.
+pub async fn rebuild_together(
+    pool: &Pool,
+    projections: &[&dyn Consumer],
+    progress: Progress<'_>,
+) -> Result<Vec<u64>, EventLogError> {
+    let mut total = 0u64;
+    let mut next = Vec::with_capacity(projections.len());
+    for projection in projections {
+        ensure(pool, *projection).await?;
+        let name = projection.name();
         let mut tx = pool.begin().await?;
-        let row = read_generation(&mut tx, name)
+        let live = read_generation(&mut tx, name)
             .await?
             .ok_or_else(|| EventLogError::UnknownConsumer(name.to_string()))?;
-        let (total, _) = backlog(&mut tx, Checkpoint::default()).await?;
+        let (backlog, _) = backlog(&mut tx, Checkpoint::default()).await?;
         tx.rollback().await?;
-        (Generation(row), total.max(0) as u64)
-    };
-    let next = Generation(live.0 + 1);
-    let mut tx = pool.begin().await?;
-    create_tables(&mut tx, projection, next).await?;
-    tx.commit().await?;
+        total = total.max(backlog.max(0) as u64);
+        let generation = Generation(live + 1);
+        let mut tx = pool.begin().await?;
+        create_tables(
+            &mut tx,
+            *projection,
+            generation,
+            !projection.indexes_after_rebuild(),
+        )
+        .await?;
+        tx.commit().await?;
+        next.push(generation);
+    }
 
-    // A rebuild is all catching up: the largest pages from the start.
+    // A rebuild is all catching up: the largest pages from the start. The next page is read
+    // on its own connection while this one is applied, so the database's work of reading and
+    // this process's work of folding overlap instead of taking turns. One page waits at most,
+    // so memory stays flat however long the log.
+    let (pages, mut ready) = tokio::sync::mpsc::channel(1);
+    let reader = tokio::spawn(read_pages(pool.clone(), pages));
     let mut checkpoint = Checkpoint::default();
     let mut applied = 0u64;
-    loop {
-        let mut tx = pool.begin().await?;
-        let batch = read_after(&mut tx, checkpoint, CATCH_UP_BATCH).await?;
+    while let Some(page) = ready.recv().await {
+        let batch: Vec<StoredEvent> = page?;
         let Some(last) = batch.last().map(|e| e.checkpoint) else {
-            tx.rollback().await?;
             break;
         };
-        projection.apply(&mut tx, next, &batch).await?;
-        tx.commit().await?;
+        match pool {
+            Pool::Postgres(_) => {
+                futures::future::try_join_all(
+                    projections
+                        .iter()
+                        .zip(&next)
+                        .map(|(p, g)| apply_page(pool, *p, *g, &batch)),
+                )
+                .await?;
+            }
+            Pool::Sqlite(_) => {
+                for (projection, generation) in projections.iter().zip(&next) {
+                    apply_page(pool, *projection, *generation, &batch).await?;
+                }
+            }
+        }
         checkpoint = last;
         applied += batch.len() as u64;
         progress(applied, total.max(applied));
     }
+    reader
+        .await
+        .map_err(|e| EventLogError::Store(format!("the rebuild's reader ended abnormally: {e}")))?;
 
+    let mut counts = Vec::with_capacity(projections.len());
+    for (projection, generation) in projections.iter().zip(&next) {
+        counts.push(applied + finish_rebuild(pool, *projection, *generation, checkpoint).await?);
+    }
+    progress(applied, applied);
+    Ok(counts)
+}
+
+/// Applies one page to `projection`'s generation `generation`, in a transaction of its own.
+async fn apply_page(
+    pool: &Pool,
+    projection: &dyn Consumer,
+    generation: Generation,
+    batch: &[StoredEvent],
+) -> Result<(), EventLogError> {
+    let mut tx = pool.begin().await?;
+    projection.apply(&mut tx, generation, batch).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The end of a rebuild of `projection` into `next`, filled up to `checkpoint`: indexes,
+/// statistics, then the swap. Returns the events applied while swapping.
+async fn finish_rebuild(
+    pool: &Pool,
+    projection: &dyn Consumer,
+    next: Generation,
+    mut checkpoint: Checkpoint,
+) -> Result<u64, EventLogError> {
+    if projection.indexes_after_rebuild() {
+        let mut tx = pool.begin().await?;
+        create_indexes(&mut tx, projection, next).await?;
+        tx.commit().await?;
+    }
     // Planner statistics before the new tables answer: freshly filled tables have none, and
     // the queries on them (the export's join, keyset pages) then chose plans that made an
     // export after a rebuild run at 379 events/s (issue 16). Outside the swap's lock, so
@@ -695,6 +824,8 @@ pub async fn rebuild(
 
     // Swap: under the live checkpoint's lock, take what arrived meanwhile, then point the
     // views and the checkpoint at the new generation together.
+    let name = projection.name();
+    let mut applied = 0u64;
     let mut tx = pool.begin().await?;
     let (old, _) = lock_checkpoint(&mut tx, name).await?;
     loop {
@@ -709,7 +840,6 @@ pub async fn rebuild(
     point_views(&mut tx, projection, next).await?;
     save_checkpoint(&mut tx, name, next, checkpoint).await?;
     tx.commit().await?;
-    progress(applied, applied);
 
     let mut tx = pool.begin().await?;
     for table in projection.tables() {

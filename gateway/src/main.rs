@@ -7,6 +7,11 @@ use complaints_gateway::{nats, open_cases, project, run, telemetry, Settings};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
+// Folding a batch of the log builds and drops many small JSON values; the system allocator
+// spent about half of a rebuild's CPU time in malloc and free (perf, BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "complaints",

@@ -126,26 +126,32 @@ pub async fn rebuild(
             names.join(", ")
         )));
     }
-    for projection in chosen {
-        if projection.name() == complaints_audit::sealer::NAME {
-            guard_sealer_rebuild(pool, guard).await?;
-        }
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg:>12} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar.set_message(projection.name());
-        let progress = |done: u64, total: u64| {
-            bar.set_length(total);
-            bar.set_position(done);
-        };
-        let applied = complaints_eventlog::rebuild(pool, projection.as_ref(), &progress).await?;
-        bar.finish();
-        tracing::info!(projection = projection.name(), events = applied, "rebuilt");
+    if chosen
+        .iter()
+        .any(|p| p.name() == complaints_audit::sealer::NAME)
+    {
+        guard_sealer_rebuild(pool, guard).await?;
+    }
+    let names: Vec<&str> = chosen.iter().map(|p| p.name()).collect();
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(names.join(", "));
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    // One reading of the log feeds every read model chosen.
+    let consumers: Vec<&dyn Consumer> = chosen.iter().map(|p| p.as_ref()).collect();
+    let applied = complaints_eventlog::rebuild_together(pool, &consumers, &progress).await?;
+    bar.finish();
+    for (name, events) in names.iter().zip(applied) {
+        tracing::info!(projection = name, events, "rebuilt");
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod report;
 pub mod retention;
 pub mod rotate_kek;
 pub mod simulate;
+pub mod simulate_bulk;
 pub mod subject_access;
 pub mod token;
 pub mod verify;

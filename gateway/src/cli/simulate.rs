@@ -36,8 +36,12 @@ use std::time::{Duration, Instant};
 /// How the simulated commands are applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Via {
-    /// Bulk load through the event log (`EventLog::append`), then `ANALYZE`.
+    /// Through the event log, a transaction per command (`EventLog::append`), then
+    /// `ANALYZE`.
     Log,
+    /// A bulk load: a thousand complaints per transaction, sealed as the service seals
+    /// (`EventLog::append_new_streams`), then `ANALYZE`. For millions of complaints.
+    Bulk,
     /// Drive the HTTP API of a running service (`--url`, `--token`).
     Http,
 }
@@ -265,7 +269,7 @@ impl Shape {
     fn add(&mut self, what: &'static str) {
         *self.counts.entry(what).or_default() += 1;
     }
-    fn merge(&mut self, other: &Shape) {
+    pub(crate) fn merge(&mut self, other: &Shape) {
         for (k, v) in &other.counts {
             *self.counts.entry(k).or_default() += v;
         }
@@ -355,6 +359,11 @@ impl Workload {
             total_weight,
             services,
         }
+    }
+
+    /// The calendar and rules every command is decided with.
+    pub fn services(&self) -> &ComplaintServices {
+        &self.services
     }
 
     /// The organisations.
@@ -1097,7 +1106,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn merge(&mut self, other: Summary) {
+    pub(crate) fn merge(&mut self, other: Summary) {
         self.complaints += other.complaints;
         self.commands += other.commands;
         self.events += other.events;
@@ -1153,7 +1162,7 @@ impl std::fmt::Display for Summary {
     }
 }
 
-fn progress(total: usize, quiet: bool) -> indicatif::ProgressBar {
+pub(crate) fn progress(total: usize, quiet: bool) -> indicatif::ProgressBar {
     if quiet {
         return indicatif::ProgressBar::hidden();
     }
@@ -1287,7 +1296,7 @@ async fn load_one(
     for (k, step) in script.steps.iter().enumerate() {
         let (route, body) = route_and_body(&step.action)?;
         let name = route.unwrap_or("receive");
-        let metadata = metadata(script, k, step, name, &body)?;
+        let metadata = metadata(cases, script, k, step, name, &body)?;
         let command = ComplaintCommand {
             issued_on: step.day,
             action: step.action.clone(),
@@ -1313,7 +1322,8 @@ async fn load_one(
     Ok(())
 }
 
-fn metadata(
+pub(crate) fn metadata(
+    cases: &Cases,
     script: &Script,
     k: usize,
     step: &Step,
@@ -1336,7 +1346,8 @@ fn metadata(
         (meta::COMMAND.to_string(), step.action.name().to_string()),
         (
             meta::COMMAND_FINGERPRINT.to_string(),
-            crate::app::commands::fingerprint(name, body)?,
+            // Keyed as the service keys it: no bare digest of a body in the log.
+            cases.stored_fingerprint(&crate::app::commands::fingerprint(name, body)?),
         ),
         (
             meta::CORRELATION_ID.to_string(),
@@ -1482,16 +1493,21 @@ pub async fn run(args: SimulateArgs, settings: &crate::Settings) -> anyhow::Resu
         args.via
     );
     let summary = match args.via {
-        Via::Log => {
+        Via::Log | Via::Bulk => {
             let cases = Arc::new(crate::open_cases(settings).await?);
-            let summary = load_via_log(
-                cases.clone(),
-                workload,
-                args.complaints,
-                args.clients,
-                args.quiet,
-            )
-            .await?;
+            let (complaints, clients, quiet) = (args.complaints, args.clients, args.quiet);
+            let summary = if args.via == Via::Log {
+                load_via_log(cases.clone(), workload, complaints, clients, quiet).await?
+            } else {
+                super::simulate_bulk::load_in_bulk(
+                    cases.clone(),
+                    workload,
+                    complaints,
+                    clients,
+                    quiet,
+                )
+                .await?
+            };
             if let complaints_eventlog::Pool::Postgres(pool) = cases.log().pool() {
                 let size: Option<i64> =
                     sqlx::query_scalar("SELECT pg_total_relation_size('events')")

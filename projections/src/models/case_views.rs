@@ -225,6 +225,11 @@ impl Consumer for CaseViews {
         NAME
     }
 
+    // Every read and delete of `apply` goes by the primary key (the complaint id first).
+    fn indexes_after_rebuild(&self) -> bool {
+        true
+    }
+
     fn docs(&self) -> Vec<complaints_eventlog::ViewDoc> {
         crate::models::comments::case_views()
     }

@@ -7,6 +7,7 @@
 
 mod api;
 mod audit;
+mod bulk_load;
 mod cancellation;
 mod event_log;
 mod joint;

@@ -160,6 +160,11 @@ impl Consumer for Reporting {
         NAME
     }
 
+    // Every read and delete of `apply` goes by the primary key (the complaint id first).
+    fn indexes_after_rebuild(&self) -> bool {
+        true
+    }
+
     fn docs(&self) -> Vec<complaints_eventlog::ViewDoc> {
         crate::models::comments::reporting()
     }
