@@ -157,11 +157,25 @@ async fn main() -> anyhow::Result<()> {
         size as f64 / (1u64 << 30) as f64,
         load_average()
     );
-    // Organisations weighted as the data is: the sample is of complaints.
+    // A sample of complaints (so organisations weighted as the data is): for random points
+    // in the id space, the first complaint at or after each, found through the key.
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos() as u64;
+    let points: Vec<String> = (0..args.samples)
+        .map(|_| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            format!("{:08x}", seed >> 32)
+        })
+        .collect();
     let sample: Vec<(String, String)> = sqlx::query_as(
-        "SELECT complaint_id, organisation_id FROM rm_case_list TABLESAMPLE SYSTEM (1) LIMIT $1",
+        "SELECT c.complaint_id, c.organisation_id FROM unnest($1::text[]) AS p(point),
+         LATERAL (SELECT complaint_id, organisation_id FROM rm_case_list
+                  WHERE complaint_id >= p.point ORDER BY complaint_id LIMIT 1) c",
     )
-    .bind(args.samples as i64)
+    .bind(&points)
     .fetch_all(&pool)
     .await?;
     anyhow::ensure!(

@@ -192,6 +192,9 @@ impl Consumer for Reporting {
                 indexes: &[
                     "organisation_id, received_on",
                     "organisation_id, first_response_on",
+                    // The annual report reads each of its dates through its own index.
+                    "organisation_id, acknowledged_on",
+                    "organisation_id, review_response_on",
                 ],
             },
             TableDef {

@@ -119,20 +119,28 @@ impl RawFacts {
     }
 }
 
-/// The facts rows of `organisation` matching `condition`, whose placeholders start at `$2`
-/// and take `dates` in order.
+/// The facts rows of `organisation` matching any of `alternatives`, whose placeholders start
+/// at `$2` and take `dates` in order. Each alternative is read on its own and the rows joined
+/// (`UNION`), so each can walk its own `(organisation_id, <date>)` index: one `OR` of them
+/// read every row the organisation ever had (BENCHMARKS.md, decade scale).
 async fn load_facts(
     pool: &Pool,
     organisation: &str,
-    condition: &str,
+    alternatives: &[&str],
     dates: &[NaiveDate],
 ) -> Result<Vec<ComplaintFacts>, ProjectionError> {
     let b = pool.backend();
+    let branches: Vec<String> = alternatives
+        .iter()
+        .map(|condition| {
+            format!("SELECT * FROM {COMPLAINTS} WHERE organisation_id = $1 AND ({condition})")
+        })
+        .collect();
     let sql = format!(
         "SELECT complaint_id, organisation_id, {}, channel, route, subject_areas, service_area, staff_groups,
            {}, {}, {}, first_outcome, {}, {}, {}, review_outcome, {}, closure_reason, exclusion_category,
            transferred_to, calendar_version, version, patient_age_band, complainant_status, site, collection
-         FROM {COMPLAINTS} WHERE organisation_id = $1 AND ({condition})
+         FROM ({}) AS facts
          ORDER BY received_on, complaint_id",
         date_expr(b, "received_on"),
         date_expr(b, "acknowledged_on"),
@@ -142,6 +150,7 @@ async fn load_facts(
         date_expr(b, "first_internal_target"),
         date_expr(b, "review_response_on"),
         date_expr(b, "closed_on"),
+        branches.join(" UNION "),
     );
     let raw = on_pool!(pool, |p| {
         let mut query = sqlx::query(&sql).bind(organisation);
@@ -249,11 +258,13 @@ pub async fn annual_report_for(
     let facts = load_facts(
         pool,
         organisation,
-        &format!(
-            "(received_on >= $2 AND received_on <= $3) OR (acknowledged_on >= $4 AND acknowledged_on <= $5)
-             OR (first_response_on >= $6 AND first_response_on <= $7)
-             OR (review_response_on >= $8 AND review_response_on <= $9) OR {referred}"
-        ),
+        &[
+            "received_on >= $2 AND received_on <= $3",
+            "acknowledged_on >= $4 AND acknowledged_on <= $5",
+            "first_response_on >= $6 AND first_response_on <= $7",
+            "review_response_on >= $8 AND review_response_on <= $9",
+            &referred,
+        ],
         &[from, to, from, to, from, to, from, to, from, to],
     )
     .await?;
@@ -327,8 +338,10 @@ pub async fn written_complaints_for(
     let facts = load_facts(
         pool,
         organisation,
-        "received_on <= $2 AND (first_response_on >= $3 OR (first_response_on IS NULL
+        &[
+            "received_on <= $2 AND (first_response_on >= $3 OR (first_response_on IS NULL
            AND (closed_on IS NULL OR closed_on >= $4)))",
+        ],
         &[to, from, from],
     )
     .await?;
