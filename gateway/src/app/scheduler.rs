@@ -36,6 +36,8 @@ pub async fn tick(cases: &Cases, now: DateTime<Utc>, today: NaiveDate) -> Result
         organisations,
         due_before: None,
         overdue: true,
+
+        unmet_only: false,
         kind: Some("consent".into()),
         assigned_to: None,
         today,

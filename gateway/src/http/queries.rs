@@ -199,6 +199,8 @@ async fn deadlines(
         organisations: organisations(&caller, query.organisation.as_deref())?,
         due_before: query.due_before,
         overdue: query.overdue,
+
+        unmet_only: false,
         kind: query.kind,
         assigned_to: caseworker(query.assigned_to),
         today,

@@ -175,6 +175,8 @@ async fn rows(state: &AppState, f: &Filtered, want: usize) -> Result<Vec<CaseLis
             organisations: f.filter.organisations.clone(),
             due_before: None,
             overdue: true,
+
+            unmet_only: false,
             kind: None,
             assigned_to: None,
             today: london_date(state.now()),

@@ -180,6 +180,8 @@ async fn board(
         organisations: organisations(caller, query.organisation.as_deref())?,
         due_before: Some(week_end + chrono::Duration::days(1)),
         overdue: false,
+
+        unmet_only: true,
         kind: kind.clone(),
         assigned_to: assigned_to.clone(),
         today,
