@@ -1,3 +1,5 @@
+// Over 600 lines: one run measures every path side by side and prints one table; the
+// separate modes (relay, paced, encryption cost) already live in files of their own.
 //! The side-by-side benchmark of issue 16, one command (see BENCHMARKS.md):
 //!
 //! ```sh

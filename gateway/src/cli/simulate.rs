@@ -1273,14 +1273,21 @@ pub async fn load_via_log(
         summary.merge(writer.await.map_err(|e| ApiError::Internal(e.into()))??);
     }
     bar.finish_and_clear();
+    analyze_loaded(&cases).await?;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Planner statistics for the tables a load filled (PostgreSQL), so the first reads and the
+/// rebuild do not plan against what looked like empty tables.
+pub(crate) async fn analyze_loaded(cases: &Cases) -> Result<(), ApiError> {
     if let complaints_eventlog::Pool::Postgres(pool) = cases.log().pool() {
-        sqlx::query("ANALYZE events")
+        sqlx::query("ANALYZE events, data_subject_keys, data_subject_complaints")
             .execute(pool)
             .await
             .map_err(|e| ApiError::Internal(e.into()))?;
     }
-    summary.elapsed = started.elapsed();
-    Ok(summary)
+    Ok(())
 }
 
 async fn load_one(

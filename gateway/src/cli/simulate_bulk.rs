@@ -104,14 +104,7 @@ pub async fn load_in_bulk(
         summary.merge(writer.await.map_err(|e| ApiError::Internal(e.into()))??);
     }
     bar.finish_and_clear();
-    if let complaints_eventlog::Pool::Postgres(pool) = cases.log().pool() {
-        // Planner statistics for the tables the load filled, so the first reads and the
-        // rebuild do not plan against an empty table.
-        sqlx::query("ANALYZE events, data_subject_keys, data_subject_complaints")
-            .execute(pool)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
-    }
+    super::simulate::analyze_loaded(&cases).await?;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
