@@ -189,10 +189,13 @@ wait_for() {
 
 taken_ports=" "
 # Sets the variable named $1 to a port nobody listens on (and not handed out here before).
+# Below the kernel's ephemeral range: a port chosen inside it can be taken by any outgoing
+# connection (other tests' among them) between this check and the server binding it.
+low_ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
   local port
   while :; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (low_ephemeral - 10000)))
     [[ $taken_ports == *" $port "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       taken_ports+="$port "
